@@ -1,0 +1,233 @@
+"""The event stream: the contract between the engine (cpnas) and its viewers (cpviz).
+
+Every event is a frozen dataclass with ``type``, ``seq`` (monotone from 0 within a run),
+``time`` (unix seconds) and ``run_id``. ``to_json()`` gives one line of JSON, and
+``event_from_json()`` reads any of them back. The schema is versioned: ``SearchStarted``
+carries ``schema``; a reader refuses a newer major version.
+
+Indices are 0-based: ``round`` 0 is the first round (K = number of ops), ``t`` counts the
+T repeats of a sweep and ``s`` the K samples of one sweep. Edge ids are the stable strings
+of :mod:`cpnas.space` (``normal:0->2``). Treat the payload containers as read-only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import RunDirError
+
+SCHEMA_VERSION = 1
+
+Arch = dict[str, str]  # edge id -> op name
+EdgeScores = dict[str, dict[str, float]]  # edge id -> op name -> score
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event."""
+
+    type: ClassVar[str] = "Event"
+    seq: int = 0
+    time: float = 0.0
+    run_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            out[f.name] = getattr(self, f.name)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), default=_json_default)
+
+    def without_time(self) -> dict[str, Any]:
+        """The payload with wall-clock fields dropped, for comparing runs."""
+        d = self.to_dict()
+        d.pop("time", None)
+        for key in ("seconds",):
+            d.pop(key, None)
+        return d
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchStarted(Event):
+    type: ClassVar[str] = "SearchStarted"
+    schema: int = SCHEMA_VERSION
+    config: dict[str, Any] = field(default_factory=dict)
+    # {"ops": [...], "nodes": n, "cell_types": ["normal", "reduce"], "edges": [ids]}
+    space: dict[str, Any] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    seed: int = 0
+    resumed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundStarted(Event):
+    type: ClassVar[str] = "RoundStarted"
+    round: int = 0
+    K: int = 0
+    alive: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SampleTrained(Event):
+    type: ClassVar[str] = "SampleTrained"
+    round: int = 0
+    t: int = 0
+    s: int = 0
+    arch: Arch = field(default_factory=dict)
+    child_loss: float = math.nan
+    parent_loss: float = math.nan
+    child_acc: float = math.nan
+    parent_acc: float = math.nan
+    z: float = math.nan
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Progress(Event):
+    type: ClassVar[str] = "Progress"
+    round: int = 0
+    t: int = 0
+    s: int = 0
+    step: int = 0
+    steps: int = 0
+    child_loss: float = math.nan
+    parent_loss: float = math.nan
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundScored(Event):
+    type: ClassVar[str] = "RoundScored"
+    round: int = 0
+    zbar: EdgeScores = field(default_factory=dict)  # Eq. 4.16, mean z over t
+    ev: EdgeScores = field(default_factory=dict)  # softmax of zbar over the alive ops
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpPruned(Event):
+    type: ClassVar[str] = "OpPruned"
+    round: int = 0
+    edge: str = ""
+    op: str = ""
+    ev: float = math.nan
+    alive: list[str] = field(default_factory=list)  # ops left on the edge after pruning
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenotypeDerived(Event):
+    type: ClassVar[str] = "GenotypeDerived"
+    genotype: str = ""  # the DARTS repr string
+    # edge id -> {"op": surviving op, "ev": its last ev, "selected": kept in the genotype}
+    edges: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpointed(Event):
+    type: ClassVar[str] = "Checkpointed"
+    path: str = ""
+    round: int = 0
+    t: int = 0
+    s: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchFinished(Event):
+    type: ClassVar[str] = "SearchFinished"
+    status: str = "completed"  # completed | stopped | failed
+    seconds: float = 0.0
+    error: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        SearchStarted,
+        RoundStarted,
+        SampleTrained,
+        Progress,
+        RoundScored,
+        OpPruned,
+        GenotypeDerived,
+        Checkpointed,
+        SearchFinished,
+    )
+}
+
+
+def event_from_dict(data: Any) -> Event:
+    """Build an event from its ``to_dict()`` form; raise RunDirError on anything else."""
+    if not isinstance(data, dict):
+        raise RunDirError(f"an event must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise RunDirError(f"unknown event type {kind!r}")
+    if cls is SearchStarted:
+        schema = data.get("schema", SCHEMA_VERSION)
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+            raise RunDirError(
+                f"event log has schema version {schema!r}; this cpnas reads up to "
+                f"{SCHEMA_VERSION} (upgrade cpnas to read it)"
+            )
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names - {"type"}
+    if unknown:
+        raise RunDirError(f"{kind} has unknown fields: {', '.join(sorted(unknown))}")
+    kwargs = {k: v for k, v in data.items() if k != "type"}
+    return cls(**kwargs)
+
+
+def event_from_json(line: str) -> Event:
+    """Parse one line of ``events.jsonl``."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"not a JSON event ({exc.msg} at column {exc.colno})") from None
+    return event_from_dict(data)
+
+
+# -- subscribers -----------------------------------------------------------------------------
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+class Callback:
+    """Lightning-style subscriber: override only the hooks you need.
+
+    ``on_event`` dispatches to ``on_search_started``, ``on_sample_trained``, ... A plain
+    callable ``fn(event)`` is a valid subscriber too.
+    """
+
+    def on_event(self, event: Event) -> None:
+        hook = getattr(self, "on_" + _snake(event.type), None)
+        if hook is not None:
+            hook(event)
+
+
+def notify(subscriber: Any, event: Event) -> None:
+    """Deliver one event to a subscriber (an object with ``on_event`` or a callable)."""
+    if hasattr(subscriber, "on_event"):
+        subscriber.on_event(event)
+    else:
+        subscriber(event)

@@ -1,0 +1,92 @@
+"""A synthetic CP-NAS run: the real loop (:mod:`cpnas.loop`) with made-up accuracies.
+
+Used by tests, docs and the viewers to get a complete, faithful event stream in
+milliseconds, without training a network. Nothing here is a search result.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from typing import Callable, Iterable
+
+from . import events as ev
+from .genotype import derive_genotype
+from .loop import SampleResult, run_loop
+from .space import PRIMITIVES, SearchSpace
+
+# How much each op helps the synthetic child and parent (a made-up, plausible ordering).
+_QUALITY = {
+    "none": -0.6,
+    "skip_connect": 0.2,
+    "max_pool_3x3": 0.0,
+    "avg_pool_3x3": 0.05,
+    "sep_conv_3x3": 0.5,
+    "sep_conv_5x5": 0.4,
+    "dil_conv_3x3": 0.35,
+    "dil_conv_5x5": 0.3,
+}
+
+
+def simulate(
+    ops: Iterable[str] = PRIMITIVES,
+    nodes: int = 4,
+    repeats: int = 1,
+    beta: float = 0.5,
+    seed: int = 0,
+    subscribers: Iterable[Callable | object] = (),
+    stop_after: int | None = None,
+    delay: float = 0.0,
+) -> list[ev.Event]:
+    """Return (and send to ``subscribers``) the events of one synthetic search.
+
+    ``stop_after`` stops after that many samples (status ``stopped``), for half-finished
+    states; ``delay`` sleeps per sample, for live-dashboard demos.
+    """
+    space = SearchSpace(ops=tuple(ops), nodes=nodes)
+    rng = random.Random(seed)
+    noise = random.Random(seed + 1)
+    run_id = uuid.UUID(int=random.Random(seed + 2).getrandbits(128)).hex[:12]
+    out: list[ev.Event] = []
+    subs = list(subscribers)
+    t0 = time.time()
+
+    def emit(cls: type[ev.Event], fields: dict) -> None:
+        event = cls(seq=len(out), time=time.time(), run_id=run_id, **fields)
+        out.append(event)
+        for sub in subs:
+            ev.notify(sub, event)
+
+    n_done = 0
+
+    def evaluate(rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        nonlocal n_done
+        n_done += 1
+        if delay:
+            time.sleep(delay)
+        q = sum(_QUALITY.get(op, 0.1) for op in arch.values()) / max(1, len(arch))
+        parent = min(0.99, max(0.1, 0.75 + 0.3 * q + noise.gauss(0, 0.02)))
+        child = min(parent, max(0.1, 0.45 + 0.5 * q + noise.gauss(0, 0.03)))
+        return SampleResult(child, parent, child_loss=2.3 * (1 - child), parent_loss=2.3 * (1 - parent))
+
+    config = {"ops": list(space.ops), "nodes": nodes, "repeats": repeats, "beta": beta,
+              "seed": seed, "data": "simulated"}
+    emit(ev.SearchStarted, {"config": config, "space": space.to_dict(),
+                            "dataset": {"name": "simulated"}, "device": "none", "seed": seed})
+    survivors = run_loop(space, repeats, beta, evaluate, emit, rng,
+                         should_stop=lambda: stop_after is not None and n_done >= stop_after)
+    if survivors is None:
+        emit(ev.SearchFinished, {"status": "stopped", "seconds": time.time() - t0})
+        return out
+    last = [e for e in out if isinstance(e, ev.RoundScored)][-1]
+    final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
+    geno = derive_genotype(survivors, final_ev, nodes)
+    kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
+    edges = {}
+    for e, op in survivors.items():
+        cell, src, dst = e.split(":")[0], *map(int, e.split(":")[1].split("->"))
+        edges[e] = {"op": op, "ev": final_ev[e], "selected": (cell, src, dst) in kept}
+    emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
+    emit(ev.SearchFinished, {"status": "completed", "seconds": time.time() - t0})
+    return out

@@ -1,0 +1,185 @@
+"""``SearchState``: everything the views need, folded from the event stream.
+
+``reduce(state, event)`` is pure: it never mutates ``state`` and returns a new one. Replay is
+``functools.reduce(reduce, events, SearchState())``; live is the same fold fed from a
+queue, so a recorded run and a live run look the same to every view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+from cpnas import events as ev
+
+_EMPTY: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class PruneRecord:
+    round: int
+    ev: float
+
+
+@dataclass(frozen=True)
+class SearchState:
+    run_id: str = ""
+    config: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    ops: tuple[str, ...] = ()
+    nodes: int = 0
+    cell_types: tuple[str, ...] = ()
+    edges: tuple[str, ...] = ()
+    dataset: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    device: str = ""
+    seed: int = 0
+    status: str = "empty"  # empty | running | completed | stopped | failed
+    error: str | None = None
+    # position
+    round: int = -1
+    K: int = 0
+    t: int = 0
+    s: int = 0
+    step: int = 0
+    steps: int = 0
+    # the search
+    alive: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)  # edge -> ops still in the race
+    pruned: Mapping[str, Mapping[str, PruneRecord]] = field(default_factory=lambda: _EMPTY)  # edge -> op -> when it fell
+    samples: tuple[ev.SampleTrained, ...] = ()
+    scores: Mapping[int, ev.RoundScored] = field(default_factory=lambda: _EMPTY)  # round -> zbar and ev
+    genotype: str | None = None
+    genotype_edges: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
+    # bookkeeping
+    last_seq: int = -1
+    started: float | None = None
+    updated: float | None = None
+    seconds: float | None = None  # wall seconds reported by SearchFinished
+    n_events: int = 0
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def repeats(self) -> int:
+        return int(self.config.get("repeats", 1) or 1)
+
+    @property
+    def total_samples(self) -> int:
+        """Sampled architectures in the whole search: T * (K + (K-1) + ... + 2)."""
+        k = len(self.ops)
+        return self.repeats * sum(range(2, k + 1)) if k > 1 else 0
+
+    @property
+    def elapsed(self) -> float:
+        if self.seconds is not None:
+            return self.seconds
+        if self.started is None or self.updated is None:
+            return 0.0
+        return max(0.0, self.updated - self.started)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "stopped", "failed")
+
+    def survivors(self) -> dict[str, str]:
+        """Edge -> its op, for edges where exactly one op is left."""
+        return {e: ops[0] for e, ops in self.alive.items() if len(ops) == 1}
+
+    def last_scores(self) -> ev.RoundScored | None:
+        return self.scores[max(self.scores)] if self.scores else None
+
+
+def _frozen(d: Mapping) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+def reduce(state: SearchState, event: ev.Event) -> SearchState:
+    """Fold one event into the state. Pure: returns a new state."""
+    common: dict[str, Any] = {
+        "last_seq": max(state.last_seq, event.seq),
+        "updated": event.time or state.updated,
+        "n_events": state.n_events + 1,
+    }
+    if isinstance(event, ev.SearchStarted):
+        space = event.space
+        edges = tuple(space.get("edges", ()))
+        ops = tuple(space.get("ops", ()))
+        fresh = not event.resumed or not state.edges
+        base = SearchState() if fresh else state
+        return dataclasses.replace(
+            base,
+            **common,
+            run_id=event.run_id,
+            config=_frozen(event.config),
+            ops=ops,
+            nodes=int(space.get("nodes", 0)),
+            cell_types=tuple(space.get("cell_types", ())),
+            edges=edges,
+            dataset=_frozen(event.dataset),
+            device=event.device,
+            seed=event.seed,
+            status="running",
+            error=None,
+            alive=_frozen({e: ops for e in edges}) if fresh else base.alive,
+            started=base.started if (not fresh and base.started) else event.time,
+            seconds=None,
+        )
+    if isinstance(event, ev.RoundStarted):
+        return dataclasses.replace(
+            state,
+            **common,
+            round=event.round,
+            K=event.K,
+            t=0,
+            s=0,
+            alive=_frozen({e: tuple(o) for e, o in event.alive.items()}),
+        )
+    if isinstance(event, ev.SampleTrained):
+        return dataclasses.replace(
+            state,
+            **common,
+            round=event.round,
+            t=event.t,
+            s=event.s,
+            step=0,
+            samples=state.samples + (event,),
+        )
+    if isinstance(event, ev.Progress):
+        return dataclasses.replace(
+            state, **common, t=event.t, s=event.s, step=event.step, steps=event.steps
+        )
+    if isinstance(event, ev.RoundScored):
+        scores = dict(state.scores)
+        scores[event.round] = event
+        return dataclasses.replace(state, **common, scores=_frozen(scores))
+    if isinstance(event, ev.OpPruned):
+        alive = dict(state.alive)
+        alive[event.edge] = tuple(event.alive)
+        pruned = {e: dict(p) for e, p in state.pruned.items()}
+        pruned.setdefault(event.edge, {})[event.op] = PruneRecord(event.round, event.ev)
+        return dataclasses.replace(
+            state,
+            **common,
+            alive=_frozen(alive),
+            pruned=_frozen({e: _frozen(p) for e, p in pruned.items()}),
+        )
+    if isinstance(event, ev.GenotypeDerived):
+        return dataclasses.replace(
+            state,
+            **common,
+            genotype=event.genotype,
+            genotype_edges=_frozen({e: _frozen(v) for e, v in event.edges.items()}),
+        )
+    if isinstance(event, ev.SearchFinished):
+        return dataclasses.replace(
+            state, **common, status=event.status, error=event.error, seconds=event.seconds
+        )
+    return dataclasses.replace(state, **common)  # Checkpointed and unknown kinds
+
+
+def replay(events: Iterable[ev.Event], state: SearchState | None = None) -> SearchState:
+    """Fold a whole stream (a list, a file's events) into one state."""
+    return functools.reduce(reduce, events, state or SearchState())
+
+
+__all__ = ["PruneRecord", "SearchState", "reduce", "replay"]
