@@ -620,8 +620,12 @@ def _svg(diagram: Any) -> str:
 
 
 def figure_data(fig: Any) -> list[dict[str, Any]]:
-    """A figure's traces as plain JSON-able dicts (to compare a widget with a view)."""
-    return json.loads(json.dumps([t.to_plotly_json() for t in fig.data], default=_plain))
+    """A figure's traces as plain JSON-able dicts (to compare a widget with a view).
+
+    ``uid`` is left out: a FigureWidget stamps one on every trace it holds.
+    """
+    traces = [{k: v for k, v in t.to_plotly_json().items() if k != "uid"} for t in fig.data]
+    return json.loads(json.dumps(traces, default=_plain))
 
 
 def _plain(obj: Any) -> Any:

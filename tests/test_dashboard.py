@@ -1,0 +1,218 @@
+"""The dashboard's widget model, driven directly: no browser, no kernel.
+
+The search runs through the simulated runner (the real Algorithm 9 loop with synthetic
+accuracies), so every test takes well under a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from cpnas import events as ev
+from cpnas.errors import CpnasError, RunDirError
+from cpnas.simulate import simulate
+from cpviz import dashboard as dsh
+from cpviz import state as st
+from cpviz.dashboard import Dashboard, figure_data, simulated_runner
+
+OPS = ["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"]
+CONFIG = {"ops": OPS, "nodes": 2, "repeats": 1, "beta": 0.5, "seed": 3}
+
+
+def _view_data(name: str, state: st.SearchState) -> list[dict]:
+    return figure_data(dsh._view(name)(state))
+
+
+def _assert_shows(dash: Dashboard, state: st.SearchState) -> None:
+    """The widgets hold exactly what the public views draw for ``state``."""
+    assert figure_data(dash.heatmap) == _view_data("indicator_heatmap", state)
+    assert figure_data(dash.timeline) == _view_data("pruning_timeline", state)
+    assert figure_data(dash.curves) == _view_data("accuracy_curves", state)
+    assert dash.diagram.value == dsh._svg(dsh._view("cell_pair")(state))
+
+
+def _slow_runner(delay: float) -> dsh.Runner:
+    return simulated_runner(delay=delay)
+
+
+def _gated_runner(pause_after: int) -> dsh.Runner:
+    """A simulated search that waits for Stop after ``pause_after`` samples: no races."""
+    inner = simulated_runner(delay=0.0)
+
+    def run(config, subscriber, stop, out):
+        seen = []
+
+        def gate(event):
+            subscriber(event)
+            if isinstance(event, ev.SampleTrained):
+                seen.append(event)
+                if len(seen) >= pause_after:
+                    stop.wait(timeout=10)
+
+        return inner(config, gate, stop, out)
+
+    return run
+
+
+def test_live_search_folds_every_event_and_matches_the_views():
+    dash = Dashboard(CONFIG, runner=simulated_runner(delay=0.0))
+    dash.start()
+    state = dash.join(timeout=30)
+    expected = simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3)
+    assert state.status == "completed"
+    assert state.n_events == len(expected)
+    assert state.genotype == st.replay(expected).genotype
+    assert [s.z for s in state.samples] == [s.z for s in st.replay(expected).samples]
+    _assert_shows(dash, state)
+    assert dash.progress.value == 1.0
+    assert "completed" in dash.status.value and "round 3/3" in dash.status.value
+    assert not dash.start_button.disabled and dash.stop_button.disabled
+    assert dash.error is None and dash.error_box.layout.display == "none"
+
+
+def test_widget_parameters_reach_the_runner():
+    seen = {}
+
+    def runner(config, subscriber, stop, out):
+        seen.update(config)
+
+    dash = Dashboard({"data": "digits", **CONFIG}, runner=runner)
+    dash.params["beta"].value = -1.5
+    dash.start(seed=11, ops=["none", "sep_conv_3x3"])
+    dash.join(timeout=10)
+    assert seen == {"data": "digits", "ops": ["none", "sep_conv_3x3"], "nodes": 2, "repeats": 1,
+                    "beta": -1.5, "seed": 11, "sample_steps": None}
+    with pytest.raises(CpnasError, match="unknown dashboard parameter 'lr'"):
+        dash.start(lr=0.1)
+
+
+def test_stop_ends_a_running_search_and_keeps_what_it_has():
+    dash = Dashboard(CONFIG, runner=_gated_runner(pause_after=5))
+    dash.start()
+    assert dash.running and dash.start_button.disabled and not dash.stop_button.disabled
+    deadline = time.monotonic() + 10
+    while len(dash.state.samples) < 5 and time.monotonic() < deadline:
+        dash.pump()
+        time.sleep(0.01)
+    dash.stop()
+    state = dash.join(timeout=10)
+    assert state.status == "stopped"
+    assert 5 <= len(state.samples) < state.total_samples
+    assert "stopped" in dash.status.value
+    _assert_shows(dash, state)
+    # round 1 (K=4) is done after 4 samples, so the leaders of round 1 give a genotype
+    geno = dash.genotype()
+    assert all(op != "none" for op, _ in geno.normal)
+
+
+def test_one_pump_draws_once_however_many_events_are_queued(monkeypatch):
+    dash = Dashboard(CONFIG, runner=simulated_runner(delay=0.0))
+    drawn = []
+    monkeypatch.setattr(dsh, "_copy_figure", lambda target, fig: drawn.append(target))
+    dash.start()
+    dash._worker.join(timeout=30)
+    assert dash.pump() == len(simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3))
+    assert sorted(map(id, drawn)) == sorted(map(id, [dash.heatmap, dash.timeline, dash.curves]))
+    drawn.clear()
+    assert dash.pump() == 0 and drawn == []  # nothing new: nothing redrawn
+
+
+def test_errors_in_the_search_show_in_the_dashboard():
+    def broken(config, subscriber, stop, out):
+        for e in simulate(ops=OPS, nodes=2, stop_after=2):
+            if not isinstance(e, ev.SearchFinished):
+                subscriber(e)
+        raise ValueError("the data loader broke")
+
+    dash = Dashboard(CONFIG, runner=broken)
+    dash.start()
+    state = dash.join(timeout=10)
+    assert dash.error == "ValueError: the data loader broke"
+    assert "the data loader broke" in dash.error_box.value
+    assert dash.error_box.layout.display == "block"
+    assert len(state.samples) == 2 and not dash.start_button.disabled
+
+
+def test_a_failed_search_finished_event_shows_its_text():
+    events = simulate(ops=OPS, nodes=2, stop_after=1)[:-1]
+    events.append(ev.SearchFinished(seq=len(events), status="failed", error="out of memory"))
+    dash = Dashboard().replay(events)
+    assert dash.state.status == "failed"
+    assert "out of memory" in dash.error_box.value
+
+
+def test_replay_steps_through_rounds_with_the_slider(tmp_path):
+    events = simulate(ops=OPS, nodes=2, repeats=2, seed=5)
+    log = tmp_path / "run" / "events.jsonl"
+    log.parent.mkdir()
+    log.write_text("".join(e.to_json() + "\n" for e in events))
+    dash = Dashboard.from_run(log.parent)
+    assert dash.round_slider.layout.display == "flex"
+    assert dash.round_slider.max == 3  # start of rounds 1, 2, 3, then the end
+    final = st.replay(events)
+    assert dash.state.genotype == final.genotype
+    _assert_shows(dash, final)
+    snaps = dsh.round_snapshots(events)
+    dash.round_slider.value = 1  # the start of round 2: round 1 scored and pruned
+    assert snaps[1].round == 0 and len(snaps[1].scores) == 1
+    _assert_shows(dash, snaps[1])
+    assert "round 1/3" in dash.status.value
+
+
+def test_replay_refuses_bad_logs_with_one_line(tmp_path):
+    with pytest.raises(RunDirError, match="no event log"):
+        Dashboard.from_run(tmp_path)
+    bad = tmp_path / "events.jsonl"
+    bad.write_text('{"type": "Nope"}\n{"type": "SearchFinished"}\n')
+    with pytest.raises(RunDirError):
+        Dashboard.from_run(bad)
+
+
+def test_leading_genotype_needs_a_scored_round():
+    state = st.replay(simulate(ops=OPS, nodes=2, stop_after=2))
+    with pytest.raises(CpnasError, match="has not finished a round"):
+        dsh.leading_genotype(state)
+
+
+def test_the_kernel_loop_pumps_and_wait_returns_the_final_state():
+    async def session():
+        dash = Dashboard(CONFIG, runner=_slow_runner(delay=0.005), refresh=0.02)
+        dash.start()
+        assert dash._task is not None  # the pump runs on the loop, like the kernel's
+        state = await dash.wait(timeout=30)
+        return dash, state
+
+    dash, state = asyncio.run(session())
+    assert state.status == "completed" and dash._task.done()
+    _assert_shows(dash, state)
+
+
+def test_the_worker_never_touches_a_widget(monkeypatch):
+    touched = []
+    import ipywidgets
+
+    original = ipywidgets.Widget.send_state
+
+    def spy(self, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            touched.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ipywidgets.Widget, "send_state", spy)
+    dash = Dashboard(CONFIG, runner=simulated_runner(delay=0.0))
+    dash.start()
+    dash.join(timeout=30)
+    assert touched == []
+
+
+def test_status_line_counts_round_sample_and_eta():
+    events = simulate(ops=OPS, nodes=2, repeats=2, stop_after=5)
+    state = st.replay(e for e in events if not isinstance(e, ev.SearchFinished))
+    line = dsh.status_line(state, now=state.started + 10.0)
+    assert line.startswith("running · round 1/3 · K=4 · sample 1/4 · t 2/2 · 0:10 elapsed · ETA ")
+    # 5 of 2 * (4 + 3 + 2) = 18 samples in 10 s: 13 more take 26 s
+    assert line.endswith("ETA 0:26")
