@@ -29,6 +29,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -131,7 +132,7 @@ def _genotype_from_file(path: Path) -> Genotype:
 
 # -- checkpoints: plain tensors and containers only -------------------------------------------
 
-_PLAIN = (type(None), bool, int, float, str, bytes)
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
 
 
 def _check_plain(obj: Any, where: str = "state") -> None:
@@ -140,30 +141,44 @@ def _check_plain(obj: Any, where: str = "state") -> None:
     Catching this at save time, not at resume time, is the point: a checkpoint that cannot
     be loaded is found out by the run that wrote it.
     """
+    import collections
+
     import torch
 
     if isinstance(obj, (*_PLAIN, torch.Tensor, torch.dtype, torch.device, torch.Size)):
         return
-    if type(obj) in (dict,):
+    if type(obj) in (dict, collections.OrderedDict):
         for key, value in obj.items():
             if not isinstance(key, _PLAIN):
                 raise TypeError(f"{where}: key {key!r} is a {type(key).__name__}")
             _check_plain(value, f"{where}[{key!r}]")
         return
-    if type(obj) in (list, tuple):
+    if type(obj) in (list, tuple, set):
         for i, value in enumerate(obj):
             _check_plain(value, f"{where}[{i}]")
         return
     raise TypeError(
         f"{where} is a {type(obj).__module__}.{type(obj).__name__}; a checkpoint holds only "
-        "tensors, numbers, strings and dict/list/tuple (torch.load(weights_only=True) refuses "
+        "tensors, numbers, strings and dict/list/tuple/set (torch.load(weights_only=True) refuses "
         "anything else)"
     )
 
 
-def _load_checkpoint_file(path: Path) -> dict:
+def _why_unloadable(exc: Exception) -> str:
     import pickle
 
+    text = str(exc)
+    code = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if code:  # the pickle names a callable: loading it would run code
+        return f"it asks to call {code[1]}; refused, nothing from it was run"
+    if isinstance(exc, pickle.UnpicklingError):
+        return "not a torch file, or one holding objects other than tensors and containers"
+    if "zip archive" in text or "central directory" in text:
+        return "a torch zip file that is cut short or damaged"
+    return "not a torch file"
+
+
+def _load_checkpoint_file(path: Path) -> dict:
     import torch
 
     try:
@@ -177,12 +192,12 @@ def _load_checkpoint_file(path: Path) -> dict:
     try:
         # weights_only: the unpickler accepts tensors and plain containers only, so a
         # crafted pickle cannot run code (DARTS-era tools load checkpoints with full pickle).
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError,
-            AttributeError, ImportError, TypeError, KeyError, IndexError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds here; every one means "refused"
         raise RunDirError(
-            f"{path}: not a loadable cpnas checkpoint ({first[:160]}); "
+            f"{path}: not a loadable cpnas checkpoint ({_why_unloadable(exc)}); "
             "delete it to start the search afresh"
         ) from None
     if not (isinstance(data, dict) and data.get("format") == CHECKPOINT_FORMAT
