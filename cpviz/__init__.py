@@ -1,0 +1,45 @@
+"""cpviz: the views of a CP-NAS search.
+
+Every view is a function of a :class:`SearchState` (folded from the event stream by the
+pure :func:`reduce`) or of a genotype. Each has a data step that needs no plotly and a
+renderer that returns a figure (plotly ``go.Figure``) or a diagram (``graphviz.Digraph``);
+views never display anything themselves.
+"""
+
+from .animate import animate_cells
+from .cell import cell_graph, cell_pair, genotype_cell_data, state_cell_data
+from .curves import accuracy_curves, curves_data, op_gap_chart, op_gap_data
+from .export import export_cell, graphviz_backend, render_bytes, to_png
+from .heatmap import heatmap_data, indicator_heatmap
+from .report import write_report
+from .state import SearchState, as_state, reduce, replay, round_scores
+from .summary import edge_table, model_summary
+from .timeline import pruning_timeline, timeline_data
+
+__all__ = [
+    "SearchState",
+    "accuracy_curves",
+    "animate_cells",
+    "as_state",
+    "cell_graph",
+    "cell_pair",
+    "curves_data",
+    "edge_table",
+    "export_cell",
+    "genotype_cell_data",
+    "graphviz_backend",
+    "heatmap_data",
+    "indicator_heatmap",
+    "model_summary",
+    "op_gap_chart",
+    "op_gap_data",
+    "pruning_timeline",
+    "reduce",
+    "render_bytes",
+    "replay",
+    "round_scores",
+    "state_cell_data",
+    "timeline_data",
+    "to_png",
+    "write_report",
+]

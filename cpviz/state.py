@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cpnas import events as ev
+from cpnas.errors import CpnasError, RunDirError
+from cpnas.loop import softmax
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -87,6 +92,48 @@ class SearchState:
 
     def last_scores(self) -> ev.RoundScored | None:
         return self.scores[max(self.scores)] if self.scores else None
+
+    @property
+    def n_rounds(self) -> int:
+        """Rounds in the whole search: K = len(ops), ..., 2."""
+        return max(0, len(self.ops) - 1)
+
+    def pruned_round(self, edge: str, op: str) -> int | None:
+        """The round ``op`` fell in on ``edge``, or None while it is alive."""
+        rec = self.pruned.get(edge, {}).get(op)
+        return None if rec is None else rec.round
+
+    def round_samples(self, round: int) -> tuple[ev.SampleTrained, ...]:
+        return tuple(s for s in self.samples if s.round == round)
+
+    def at_round(self, round: int) -> SearchState:
+        """The search as it stood when ``round`` started (before its first sample).
+
+        Built from the state alone (no event log needed): prunes, scores and samples of
+        earlier rounds are kept. A round past the last one gives the finished state.
+        """
+        if round >= self.n_rounds or round > self.round:
+            return self
+        pruned = {
+            e: {o: r for o, r in per.items() if r.round < round} for e, per in self.pruned.items()
+        }
+        alive = {
+            e: tuple(o for o in self.ops if o not in pruned.get(e, {})) for e in self.edges
+        }
+        return dataclasses.replace(
+            self,
+            status="running",
+            round=round,
+            K=len(self.ops) - max(round, 0),
+            t=0,
+            s=0,
+            alive=_frozen(alive),
+            pruned=_frozen({e: _frozen(p) for e, p in pruned.items() if p}),
+            samples=tuple(s for s in self.samples if s.round < round),
+            scores=_frozen({r: sc for r, sc in self.scores.items() if r < round}),
+            genotype=None,
+            genotype_edges=_EMPTY,
+        )
 
 
 def _frozen(d: Mapping) -> Mapping:
@@ -182,4 +229,85 @@ def replay(events: Iterable[ev.Event], state: SearchState | None = None) -> Sear
     return functools.reduce(reduce, events, state or SearchState())
 
 
-__all__ = ["PruneRecord", "SearchState", "reduce", "replay"]
+# -- scores of a round, finished or in progress ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundScores:
+    """zbar, ev and the z values per (edge, op) of one round.
+
+    For a finished round they are the engine's RoundScored numbers; for the round in
+    progress they are the running means of the samples so far (``final`` is False), so a
+    live view moves with every sample.
+    """
+
+    round: int
+    final: bool
+    zbar: Mapping[str, Mapping[str, float]]
+    ev: Mapping[str, Mapping[str, float]]
+    zs: Mapping[str, Mapping[str, tuple[float, ...]]]
+
+
+def round_scores(state: SearchState, round: int | None = None) -> RoundScores:
+    """Scores of ``round`` (default: the latest round with a sample or a score)."""
+    if round is None:
+        round = max(state.round, max(state.scores, default=-1))
+    zs: dict[str, dict[str, list[float]]] = {}
+    for sample in state.round_samples(round):
+        for edge, op in sample.arch.items():
+            zs.setdefault(edge, {}).setdefault(op, []).append(sample.z)
+    frozen_zs = _frozen({e: _frozen({o: tuple(v) for o, v in per.items()}) for e, per in zs.items()})
+    scored = state.scores.get(round)
+    if scored is not None:
+        return RoundScores(round, True, scored.zbar, scored.ev, frozen_zs)
+    zbar = {e: {o: sum(v) / len(v) for o, v in per.items()} for e, per in zs.items()}  # Eq. 4.16
+    evs = {e: softmax(per) for e, per in zbar.items() if per}
+    return RoundScores(round, False, _frozen(zbar), _frozen(evs), frozen_zs)
+
+
+# -- where a state comes from ----------------------------------------------------------------
+
+
+def as_state(source: Any) -> SearchState:
+    """A SearchState from a state, a list of events, or a run directory (path)."""
+    if isinstance(source, SearchState):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return replay(load_events(source))
+    if isinstance(source, Iterable):
+        events = list(source)
+        if not all(isinstance(e, ev.Event) for e in events):
+            raise CpnasError("expected a SearchState, a list of events or a run directory")
+        return replay(events)
+    raise CpnasError(
+        f"expected a SearchState, a list of events or a run directory, got {type(source).__name__}"
+    )
+
+
+def load_events(run_dir: str | os.PathLike) -> list[ev.Event]:
+    """The events of a run directory (or of an events.jsonl file); RunDirError if none.
+
+    Reading is the storage layer's (:func:`cpnas.rundir.read_events`): it skips a last line
+    cut short by a kill, with a warning, and refuses a log of another schema version.
+    """
+    from cpnas.rundir import read_events
+
+    path = Path(run_dir)
+    if not path.exists():
+        raise RunDirError(f"{path}: no such run directory")
+    events = read_events(path)
+    if not events:
+        raise RunDirError(f"{path}: the run has no events")
+    return events
+
+
+__all__ = [
+    "PruneRecord",
+    "RoundScores",
+    "SearchState",
+    "as_state",
+    "load_events",
+    "reduce",
+    "replay",
+    "round_scores",
+]

@@ -1,0 +1,393 @@
+"""Cell diagrams (graphviz), in the DARTS convention.
+
+Left to right: the inputs c_{k-2} and c_{k-1}, the intermediate nodes 0..n-1, the output
+c_{k}; one labelled edge per op; an edge into c_{k} from every node in the concat list.
+
+Two sources:
+- a genotype (a :class:`~cpnas.genotype.Genotype`, DARTS text, a genotype.json or a run
+  directory): the chosen op on each edge, as the NAS papers draw it;
+- a :class:`~cpviz.state.SearchState`: every edge with all its ops, alive ones labelled with
+  their current ev, pruned ones struck through with the round they fell in, the final
+  survivors drawn thick.
+
+The data steps (:func:`genotype_cell_data`, :func:`state_cell_data`) return NamedTuples and
+need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from cpnas.errors import CpnasError, GenotypeError, RunDirError
+from cpnas.events import Event
+from cpnas.genotype import Genotype, parse_genotype
+from cpnas.space import parse_edge_id
+
+from ._imports import try_import
+from .state import SearchState, as_state, round_scores
+
+# Okabe & Ito's colour-blind-safe palette; every colour also prints distinctly in grey.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "black": "#000000",
+}
+FADED = "#9A9A9A"
+NODE_FILL = {"input": "#CDE8D6", "inner": "#CFE3F3", "output": "#F7F1B5"}
+CONCAT_EDGE = "#6E6E6E"
+_FAMILY_COLOUR = (
+    ("sep_conv", OKABE_ITO["blue"]),
+    ("dil_conv", OKABE_ITO["green"]),
+    ("conv", OKABE_ITO["sky_blue"]),
+    ("max_pool", OKABE_ITO["orange"]),
+    ("avg_pool", OKABE_ITO["vermillion"]),
+    ("pool", OKABE_ITO["orange"]),
+    ("skip", OKABE_ITO["purple"]),
+    ("none", FADED),
+)
+
+
+# The 8 DARTS ops get the 8 palette entries (yellow, too light for text, gives way to grey).
+_OP_COLOUR = {
+    "none": FADED,
+    "skip_connect": OKABE_ITO["purple"],
+    "max_pool_3x3": OKABE_ITO["orange"],
+    "avg_pool_3x3": OKABE_ITO["vermillion"],
+    "sep_conv_3x3": OKABE_ITO["blue"],
+    "sep_conv_5x5": OKABE_ITO["sky_blue"],
+    "dil_conv_3x3": OKABE_ITO["green"],
+    "dil_conv_5x5": OKABE_ITO["black"],
+}
+
+
+def op_colour(op: str) -> str:
+    """One colour per DARTS op; other ops take their family's colour (black if unknown)."""
+    if op in _OP_COLOUR:
+        return _OP_COLOUR[op]
+    for prefix, colour in _FAMILY_COLOUR:
+        if prefix in op:
+            return colour
+    return OKABE_ITO["black"]
+
+
+def is_binarized(op: str) -> bool:
+    """True for ops the 1-bit child binarizes: every convolution inside a cell (METHOD.md)."""
+    return "conv" in op
+
+
+def node_name(index: int) -> str:
+    """DARTS index -> node name: 0 = c_{k-2}, 1 = c_{k-1}, j >= 2 = intermediate j-2."""
+    if index == 0:
+        return "c_{k-2}"
+    if index == 1:
+        return "c_{k-1}"
+    return str(index - 2)
+
+
+OUTPUT = "c_{k}"
+
+
+# -- data steps ------------------------------------------------------------------------------
+
+
+class CellEdge(NamedTuple):
+    src: str
+    dst: str
+    op: str  # "" for the concat edges into c_{k}
+    binary: bool
+
+
+class CellDiagram(NamedTuple):
+    cell: str
+    nodes: tuple[str, ...]
+    edges: tuple[CellEdge, ...]
+
+
+def genotype_cell_data(genotype: Genotype, cell: str = "normal") -> CellDiagram:
+    """Nodes and labelled edges of one cell of a genotype (DARTS convention)."""
+    _check_cell_name(cell)
+    n = len(genotype.arity(cell))
+    nodes = (node_name(0), node_name(1), *(node_name(j + 2) for j in range(n)), OUTPUT)
+    edges = [
+        CellEdge(node_name(src), node_name(dst), op, is_binarized(op))
+        for op, src, dst in genotype.edges(cell)
+    ]
+    concat = getattr(genotype, f"{cell}_concat")
+    edges += [CellEdge(node_name(i), OUTPUT, "", False) for i in concat]
+    return CellDiagram(cell, nodes, tuple(edges))
+
+
+class OpMark(NamedTuple):
+    op: str
+    status: str  # alive | pruned | survivor
+    ev: float | None  # current ev (alive) or the ev it was pruned with
+    pruned_in: int | None
+    binary: bool
+
+
+class StateEdge(NamedTuple):
+    edge: str
+    src: str
+    dst: str
+    ops: tuple[OpMark, ...]
+    survivor: str | None  # the last op standing, once only one is left
+    selected: bool | None  # kept in the derived genotype (None before it exists)
+
+
+def state_cell_data(state: SearchState, cell: str = "normal") -> tuple[StateEdge, ...]:
+    """Every edge of one cell with each op's status, current ev and prune round."""
+    state = as_state(state)
+    if not state.edges:
+        raise CpnasError("the search state has no search space yet (no SearchStarted event)")
+    if cell not in state.cell_types:
+        raise CpnasError(f"cell must be one of {list(state.cell_types)}, got {cell!r}")
+    current = round_scores(state) if state.round >= 0 else None
+    last = state.last_scores()
+    out = []
+    for edge in state.edges:
+        c, src, dst = parse_edge_id(edge)
+        if c != cell:
+            continue
+        alive = state.alive.get(edge, state.ops)
+        survivor = alive[0] if len(alive) == 1 else None
+        marks = []
+        for op in state.ops:
+            rec = state.pruned.get(edge, {}).get(op)
+            if rec is not None:
+                marks.append(OpMark(op, "pruned", rec.ev, rec.round, is_binarized(op)))
+                continue
+            value = _current_ev(current, last, edge, op)
+            status = "survivor" if op == survivor else "alive"
+            marks.append(OpMark(op, status, value, None, is_binarized(op)))
+        info = state.genotype_edges.get(edge)
+        selected = bool(info["selected"]) if info is not None and "selected" in info else None
+        out.append(StateEdge(edge, node_name(src), node_name(dst), tuple(marks), survivor, selected))
+    return tuple(out)
+
+
+def _current_ev(current, last, edge: str, op: str) -> float | None:
+    for scores in (current, last):
+        if scores is not None and op in scores.ev.get(edge, {}):
+            return float(scores.ev[edge][op])
+    return None
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+
+def resolve_source(source: Any) -> Genotype | SearchState:
+    """A Genotype or a SearchState from whatever the user has.
+
+    Genotype or DARTS text -> Genotype; a genotype.json -> Genotype; a run directory -> its
+    genotype.json, or, for a run without one yet, the state replayed from its events; a
+    SearchState or a list of events -> SearchState.
+    """
+    if isinstance(source, (Genotype, SearchState)):
+        return source
+    if isinstance(source, str) and "(" in source:
+        return parse_genotype(source)
+    if isinstance(source, (str, os.PathLike)):
+        return _from_path(Path(source))
+    if isinstance(source, Iterable):
+        events = list(source)
+        if events and all(isinstance(e, Event) for e in events):
+            return as_state(events)
+    raise CpnasError(
+        "expected a Genotype, DARTS genotype text, a genotype.json, a run directory, "
+        f"a SearchState or events; got {type(source).__name__}"
+    )
+
+
+def _from_path(path: Path) -> Genotype | SearchState:
+    if path.is_dir():
+        if (path / "genotype.json").is_file():
+            return read_genotype_file(path / "genotype.json")
+        return as_state(path)
+    if path.is_file():
+        if path.name == "events.jsonl":
+            return as_state(path)
+        return read_genotype_file(path)
+    raise CpnasError(f"{path}: not a genotype, a genotype.json or a run directory")
+
+
+def read_genotype_file(path: Path) -> Genotype:
+    """A genotype.json ({"genotype": "Genotype(...)", ...}) or a text file with the repr."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise GenotypeError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
+            raise GenotypeError(f'{path}: expected {{"genotype": "Genotype(...)"}}')
+        text = data["genotype"]
+    try:
+        return parse_genotype(text)
+    except GenotypeError as exc:
+        raise GenotypeError(f"{path}: {exc}") from None
+
+
+def _check_cell_name(cell: str) -> None:
+    if cell not in ("normal", "reduce"):
+        raise CpnasError(f"cell must be 'normal' or 'reduce', got {cell!r}")
+
+
+# -- renderers -------------------------------------------------------------------------------
+
+_GRAPH_ATTR = {"rankdir": "LR", "fontname": "Helvetica", "bgcolor": "white"}
+_NODE_ATTR = {
+    "style": "filled",
+    "shape": "rect",
+    "fontname": "Helvetica",
+    "fontsize": "18",
+    "height": "0.5",
+    "width": "0.5",
+    "penwidth": "1.5",
+}
+_EDGE_ATTR = {"fontname": "Helvetica", "fontsize": "14", "arrowsize": "0.8"}
+LEGEND_1BIT = "bold edges: 1-bit ops (binarized weights and activations)"
+
+
+def cell_graph(
+    source: Any,
+    cell: str = "normal",
+    *,
+    binary: bool = True,
+    legend: bool = True,
+    title: str | None = None,
+) -> Any:
+    """The diagram of one cell as a ``graphviz.Digraph`` (renders inline in Jupyter).
+
+    ``source``: a Genotype, DARTS text, a genotype.json, a run directory, a SearchState or
+    a list of events. ``binary`` marks the ops the 1-bit child binarizes (bold, with a
+    legend line when ``legend``).
+    """
+    graphviz = try_import("graphviz", "cell diagrams")
+    g = graphviz.Digraph(name=cell, graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
+    caption = _draw_cell(g, resolve_source(source), cell, prefix="", binary=binary)
+    label = [title] if title else []
+    if legend and caption:
+        label.append(caption)
+    if label:
+        g.attr(label="\\n".join(label), labelloc="b", fontsize="12")
+    return g
+
+
+def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
+    """Normal and reduction cells side by side, as two clusters of one Digraph."""
+    graphviz = try_import("graphviz", "cell diagrams")
+    resolved = resolve_source(source)
+    g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
+    captions = set()
+    for cell in ("normal", "reduce"):
+        with g.subgraph(name=f"cluster_{cell}") as sub:
+            sub.attr(label=f"{cell} cell", fontsize="18", color=CONCAT_EDGE, style="rounded")
+            captions.add(_draw_cell(sub, resolved, cell, prefix=f"{cell}/", binary=binary))
+    # An invisible edge puts the reduction cell to the right of the normal one.
+    g.edge(f"normal/{OUTPUT}", f"reduce/{node_name(0)}", style="invis")
+    captions.discard("")
+    if legend and captions:
+        g.attr(label="\\n".join(sorted(captions)), labelloc="b", fontsize="12")
+    return g
+
+
+def _draw_cell(g: Any, source: Genotype | SearchState, cell: str, *, prefix: str, binary: bool) -> str:
+    """Draw one cell into ``g``; return the legend line it needs ("" for none)."""
+    if isinstance(source, Genotype):
+        return _draw_genotype(g, genotype_cell_data(source, cell), prefix, binary)
+    return _draw_state(g, source, cell, prefix, binary)
+
+
+def _add_nodes(g: Any, names: Iterable[str], prefix: str) -> None:
+    for name in names:
+        kind = "output" if name == OUTPUT else "input" if name.startswith("c_") else "inner"
+        g.node(prefix + name, label=name, fillcolor=NODE_FILL[kind])
+
+
+def _draw_genotype(g: Any, data: CellDiagram, prefix: str, binary: bool) -> str:
+    _add_nodes(g, data.nodes, prefix)
+    marked = False
+    for e in data.edges:
+        if not e.op:  # concat into the output
+            g.edge(prefix + e.src, prefix + e.dst, color=CONCAT_EDGE)
+            continue
+        attrs = {"label": e.op, "color": op_colour(e.op), "penwidth": "1.5"}
+        if binary and e.binary:
+            attrs.update(style="bold", penwidth="3")
+            marked = True
+        g.edge(prefix + e.src, prefix + e.dst, **attrs)
+    return LEGEND_1BIT if marked else ""
+
+
+def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool) -> str:
+    edges = state_cell_data(state, cell)
+    _add_nodes(g, [node_name(i) for i in range(state.nodes + 2)] + [OUTPUT], prefix)
+    for e in edges:
+        attrs = {"label": _ops_table(e.ops, binary), "color": FADED, "penwidth": "1", "fontsize": "10"}
+        if e.survivor is not None:
+            attrs.update(color=op_colour(e.survivor), penwidth="3")
+            if e.survivor == "none" or e.selected is False:
+                attrs["style"] = "dashed"  # the edge is absent from the derived genotype
+        g.edge(prefix + e.src, prefix + e.dst, **attrs)
+    for j in range(state.nodes):
+        g.edge(prefix + node_name(j + 2), prefix + OUTPUT, color=CONCAT_EDGE)
+    tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
+    lines = [f"{tail}; struck ops were pruned in the round shown (r0 = the first)"]
+    if binary:
+        lines.append("1b: op binarized in the 1-bit child; thick edges: the op that survived")
+    return "\\n".join(lines)
+
+
+def _ops_table(ops: tuple[OpMark, ...], binary: bool) -> str:
+    """An HTML-like label: one row per op, alive ones with ev, pruned ones struck."""
+    rows = []
+    for m in ops:
+        name = html.escape(m.op)
+        tag = " 1b" if binary and m.binary else ""
+        if m.status == "pruned":
+            cells = (
+                f'<TD ALIGN="LEFT"><FONT COLOR="{FADED}"><S>{name}</S>{tag}</FONT></TD>'
+                f'<TD ALIGN="RIGHT"><FONT COLOR="{FADED}">r{m.pruned_in}</FONT></TD>'
+            )
+        else:
+            value = "-" if m.ev is None or math.isnan(m.ev) else f"{m.ev:.3f}"
+            text = f"<B>{name}</B>" if m.status == "survivor" else name
+            cells = (
+                f'<TD ALIGN="LEFT"><FONT COLOR="{op_colour(m.op)}">{text}</FONT>{tag}</TD>'
+                f'<TD ALIGN="RIGHT">{value}</TD>'
+            )
+        rows.append(f"<TR>{cells}</TR>")
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+    return f"<{table}{''.join(rows)}</TABLE>>"
+
+
+__all__ = [
+    "CellDiagram",
+    "CellEdge",
+    "OKABE_ITO",
+    "OpMark",
+    "StateEdge",
+    "cell_graph",
+    "cell_pair",
+    "genotype_cell_data",
+    "is_binarized",
+    "node_name",
+    "op_colour",
+    "read_genotype_file",
+    "resolve_source",
+    "state_cell_data",
+]

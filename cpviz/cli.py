@@ -1,0 +1,82 @@
+"""``cpnas render`` and ``cpnas report``: cpviz's subcommands of the cpnas CLI.
+
+cpnas finds them through the ``cpnas.commands`` entry points, so the engine never imports
+cpviz. Each ``add_*_command(subparsers)`` adds one subcommand whose handler returns an exit
+code; bad input raises :class:`cpnas.errors.CpnasError`, which the cpnas CLI prints as one
+line (``error: ...``) with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cpnas.errors import CpnasError
+
+from .export import FORMATS
+
+
+def add_render_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "render",
+        help="draw a genotype's normal and reduction cells (svg, pdf, png, dot)",
+        description="Write normal.<fmt> and reduce.<fmt> for a genotype. GENOTYPE is a "
+        "genotype.json, a run directory, or a DARTS repr string such as "
+        "\"Genotype(normal=[('sep_conv_3x3', 0), ...], ...)\".",
+    )
+    p.add_argument("genotype", metavar="GENOTYPE", help="genotype.json, run directory or DARTS string")
+    p.add_argument("--out", default="cells", metavar="DIR", help="output directory (default: cells)")
+    p.add_argument("--format", default=",".join(FORMATS), metavar="FMTS",
+                   help=f"comma-separated formats out of {','.join(FORMATS)} (default: all)")
+    p.add_argument("--no-binary", dest="binary", action="store_false",
+                   help="do not mark the ops the 1-bit child binarizes")
+    p.add_argument("--no-legend", dest="legend", action="store_false", help="no legend line")
+    p.set_defaults(func=run_render)
+    return p
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from .export import export_cell
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    source = _genotype_source(args.genotype)
+    paths = export_cell(source, args.out, formats, binary=args.binary, legend=args.legend)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _genotype_source(text: str) -> str | Path:
+    """A DARTS string stays text; anything else must be an existing path."""
+    if "(" in text:
+        return text
+    path = Path(text)
+    if not path.exists():
+        raise CpnasError(f"{text}: no such file or run directory, and not a DARTS genotype string")
+    return path
+
+
+def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "report",
+        help="write a standalone report.html for a run (opens offline)",
+        description="Write one HTML page with the indicator heatmap, pruning timeline, "
+        "curves, cell diagrams and summary tables of a run. It needs no network to open.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (with events.jsonl)")
+    p.add_argument("--out", default=None, metavar="FILE", help="output file (default: RUN_DIR/report.html)")
+    p.set_defaults(func=run_report)
+    return p
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise CpnasError(f"{run_dir}: not a run directory")
+    print(write_report(run_dir, args.out))
+    return 0
+
+
+__all__ = ["add_render_command", "add_report_command", "run_render", "run_report"]

@@ -1,0 +1,140 @@
+"""Child and parent accuracy per sampled architecture, and the per-op child-parent gap.
+
+The gap A_P - A_C is what Eq. 4.15 weighs with beta_P. :func:`op_gap_data` averages it over
+every sample that ran an op on some edge: the ops with the largest mean gap are the ones
+that binarize worst.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any, NamedTuple
+
+from ._imports import try_import
+from .cell import op_colour
+from .state import as_state
+
+
+class SamplePoint(NamedTuple):
+    index: int  # 0-based position in the search
+    round: int
+    t: int
+    s: int
+    child_acc: float
+    parent_acc: float
+    gap: float  # parent - child
+    z: float
+
+
+class CurvesData(NamedTuple):
+    points: tuple[SamplePoint, ...]
+    round_starts: tuple[int, ...]  # sample index where each round begins
+    beta: float | None
+
+
+def curves_data(state: Any) -> CurvesData:
+    state = as_state(state)
+    points, starts, last_round = [], [], None
+    for i, s in enumerate(state.samples):
+        if s.round != last_round:
+            starts.append(i)
+            last_round = s.round
+        points.append(SamplePoint(i, s.round, s.t, s.s, s.child_acc, s.parent_acc,
+                                  s.parent_acc - s.child_acc, s.z))
+    beta = state.config.get("beta")
+    return CurvesData(tuple(points), tuple(starts), None if beta is None else float(beta))
+
+
+class OpGap(NamedTuple):
+    op: str
+    mean_gap: float  # mean over samples of A_P - A_C, each sample counted once per edge running op
+    std_gap: float
+    n: int  # (sample, edge) pairs
+    samples: int  # distinct samples that ran the op somewhere
+
+
+def op_gap_data(state: Any, cell: str | None = None) -> tuple[OpGap, ...]:
+    """Mean child-parent gap per op, sorted worst (largest gap) first.
+
+    ``cell`` restricts to the edges of one cell type ("normal" or "reduce").
+    """
+    state = as_state(state)
+    gaps: dict[str, list[float]] = {op: [] for op in state.ops}
+    seen: dict[str, int] = dict.fromkeys(state.ops, 0)
+    for s in state.samples:
+        gap = s.parent_acc - s.child_acc
+        used = set()
+        for edge, op in s.arch.items():
+            if cell is not None and not edge.startswith(cell + ":"):
+                continue
+            gaps.setdefault(op, []).append(gap)
+            used.add(op)
+        for op in used:
+            seen[op] = seen.get(op, 0) + 1
+    out = [
+        OpGap(op, statistics.fmean(v) if v else math.nan, statistics.pstdev(v) if len(v) > 1 else 0.0,
+              len(v), seen.get(op, 0))
+        for op, v in gaps.items()
+    ]
+    return tuple(sorted(out, key=lambda g: (math.isnan(g.mean_gap), -_nan0(g.mean_gap), g.op)))
+
+
+def _nan0(x: float) -> float:
+    return 0.0 if math.isnan(x) else x
+
+
+# -- renderers -------------------------------------------------------------------------------
+
+CHILD, PARENT, GAP = "#0072B2", "#E69F00", "#D55E00"
+
+
+def accuracy_curves(state: Any, *, height: int = 520) -> Any:
+    """Child and parent validation accuracy per sample (top) and their gap (bottom)."""
+    go = try_import("plotly.graph_objects", "the accuracy curves")
+    subplots = try_import("plotly.subplots", "the accuracy curves")
+    d = curves_data(state)
+    x = [p.index for p in d.points]
+    hover = [f"round {p.round}, t {p.t}, s {p.s}<br>z {p.z:.4f}" for p in d.points]
+    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
+                                 vertical_spacing=0.06)
+    for name, ys, colour in (("parent (full precision)", [p.parent_acc for p in d.points], PARENT),
+                             ("child (1-bit)", [p.child_acc for p in d.points], CHILD)):
+        fig.add_trace(go.Scatter(x=x, y=ys, name=name, mode="lines+markers", line={"color": colour},
+                                 marker={"size": 4}, text=hover,
+                                 hovertemplate="%{y:.4f}<br>%{text}<extra>" + name + "</extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=[p.gap for p in d.points], name="gap (parent - child)",
+                             mode="lines+markers", line={"color": GAP, "dash": "dot"}, marker={"size": 4},
+                             hovertemplate="%{y:.4f}<extra>gap</extra>"), row=2, col=1)
+    for r, start in enumerate(d.round_starts):
+        fig.add_vline(x=start - 0.5, line={"color": "#BBBBBB", "width": 1})
+        fig.add_annotation(x=start - 0.5, y=1.02, yref="paper", text=f"r{r}", showarrow=False,
+                           xanchor="left", font={"size": 10, "color": "#6E6E6E"})
+    beta = "" if d.beta is None else f", beta_P = {d.beta:g}"
+    fig.update_layout(height=height, title={"text": f"Validation accuracy per sampled architecture{beta}"},
+                      legend={"orientation": "h", "y": -0.12}, margin={"t": 70, "b": 60})
+    fig.update_yaxes(title_text="accuracy", row=1, col=1)
+    fig.update_yaxes(title_text="gap", row=2, col=1)
+    fig.update_xaxes(title_text="sampled architecture", row=2, col=1)
+    return fig
+
+
+def op_gap_chart(state: Any, *, cell: str | None = None, height: int = 380) -> Any:
+    """Per op, the mean child-parent gap: which ops lose most when binarized."""
+    go = try_import("plotly.graph_objects", "the op gap chart")
+    gaps = [g for g in op_gap_data(state, cell) if g.n]
+    fig = go.Figure(go.Bar(
+        x=[g.op for g in gaps], y=[g.mean_gap for g in gaps],
+        error_y={"type": "data", "array": [g.std_gap for g in gaps], "visible": True},
+        marker={"color": [op_colour(g.op) for g in gaps]},
+        customdata=[[g.n, g.samples] for g in gaps],
+        hovertemplate="%{x}<br>mean gap %{y:.4f}<br>%{customdata[0]} edge-samples in "
+                      "%{customdata[1]} samples<extra></extra>",
+    ))
+    where = "" if cell is None else f" ({cell} cells)"
+    fig.update_layout(height=height, title={"text": f"Mean parent - child accuracy gap per op{where}"},
+                      yaxis={"title": {"text": "A_P - A_C"}}, xaxis={"tickangle": -30})
+    return fig
+
+
+__all__ = ["CurvesData", "OpGap", "SamplePoint", "accuracy_curves", "curves_data", "op_gap_chart", "op_gap_data"]

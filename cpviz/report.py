@@ -1,0 +1,134 @@
+"""One standalone report.html for a run: it opens offline, with no network.
+
+It holds the indicator heatmap with its round slider, the pruning timeline, the accuracy
+curves and the per-op gap, the cell diagrams as inline SVG, and the summary tables.
+plotly.js is embedded once, inline; nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from cpnas.errors import CpnasError
+from cpnas.genotype import Genotype, parse_genotype
+
+from ._imports import try_import
+from .export import _ensure_dir, atomic_write_bytes, render_bytes
+from .state import SearchState, as_state
+
+_CSS = """
+body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+pre { background: #f6f6f6; padding: 8px; white-space: pre-wrap; word-break: break-all; }
+table.dataframe { border-collapse: collapse; font-size: 0.8em; }
+table.dataframe td, table.dataframe th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+.cell-diagram svg { max-width: 100%; height: auto; }
+.meta td { padding: 2px 12px 2px 0; }
+"""
+
+
+def write_report(run_dir_or_events: Any, out_path: str | os.PathLike | None = None) -> Path:
+    """Write the report and return its path (default: ``<run dir>/report.html``)."""
+    state = as_state(run_dir_or_events)
+    if not state.edges:
+        raise CpnasError("the run has no SearchStarted event: nothing to report")
+    if out_path is None:
+        if not isinstance(run_dir_or_events, (str, os.PathLike)) or not Path(run_dir_or_events).is_dir():
+            raise CpnasError("out_path is needed when the source is not a run directory")
+        out_path = Path(run_dir_or_events) / "report.html"
+    out = Path(out_path)
+    genotype = _genotype(state, run_dir_or_events)
+    page = report_html(state, genotype)
+    _ensure_dir(out.parent)
+    atomic_write_bytes(out, page.encode("utf-8"))
+    return out
+
+
+def _genotype(state: SearchState, source: Any) -> Genotype | None:
+    if state.genotype:
+        return parse_genotype(state.genotype)
+    if isinstance(source, (str, os.PathLike)) and (Path(source) / "genotype.json").is_file():
+        from .cell import read_genotype_file
+
+        return read_genotype_file(Path(source) / "genotype.json")
+    return None
+
+
+def report_html(state: SearchState, genotype: Genotype | None = None) -> str:
+    """The page as one string (see :func:`write_report`)."""
+    pio = try_import("plotly.io", "the report")
+    from .cell import cell_graph, cell_pair
+    from .curves import accuracy_curves, op_gap_chart
+    from .heatmap import indicator_heatmap
+    from .summary import edge_table, model_summary
+    from .timeline import pruning_timeline
+
+    figures = [
+        ("heatmap", "Indicator heatmap (Eq. 4.16: ev = softmax of zbar over the alive ops)",
+         indicator_heatmap(state)),
+        ("timeline", "Pruning timeline", pruning_timeline(state)),
+        ("curves", "Child and parent accuracy per sampled architecture", accuracy_curves(state)),
+        ("op-gap", "Which ops binarize worst: mean parent - child gap", op_gap_chart(state)),
+    ]
+    parts = [_header(state)]
+    if genotype is not None:
+        parts.append("<h2>Searched cells</h2>")
+        parts.append(f"<pre>{html.escape(str(genotype))}</pre>")
+        parts.append(_svg_block("genotype-cells", cell_pair(genotype)))
+    parts.append("<h2>The search, edge by edge</h2>")
+    for cell in state.cell_types:
+        parts.append(f"<h3>{html.escape(cell)} cell</h3>")
+        parts.append(_svg_block(f"state-{cell}", cell_graph(state, cell)))
+    for i, (div_id, title, fig) in enumerate(figures):
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), div_id=div_id,
+                                 include_mathjax=False, config={"displaylogo": False, "responsive": True}))
+    parts.append("<h2>Edges</h2>")
+    parts.append(edge_table(state).to_html(na_rep="", float_format=lambda x: f"{x:.4f}"))
+    if genotype is not None:
+        parts.append(_model_block(state, genotype, model_summary))
+    title = f"CP-NAS report {html.escape(state.run_id)}"
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+
+
+def _header(state: SearchState) -> str:
+    done = len(state.samples)
+    rows = [("run", state.run_id), ("status", state.status),
+            ("rounds", f"{max(state.round + 1, 0)} of {state.n_rounds}"),
+            ("sampled architectures", f"{done} of {state.total_samples}"),
+            ("ops", ", ".join(state.ops)), ("nodes", state.nodes),
+            ("dataset", state.dataset.get("name", "")), ("device", state.device),
+            ("wall seconds", f"{state.elapsed:.1f}")]
+    if state.error:
+        rows.append(("error", state.error))
+    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    config = html.escape(json.dumps(dict(state.config), indent=1, sort_keys=True, default=str))
+    return (f"<h1>CP-NAS search report</h1><table class=\"meta\">{table}</table>"
+            f"<details><summary>config</summary><pre>{config}</pre></details>")
+
+
+def _svg_block(div_id: str, graph: Any) -> str:
+    svg = render_bytes(graph, "svg").decode("utf-8")
+    svg = re.sub(r"^.*?(?=<svg)", "", svg, count=1, flags=re.S)  # drop the XML prolog and doctype
+    return f'<div class="cell-diagram" id="{div_id}">{svg}</div>'
+
+
+def _model_block(state: SearchState, genotype: Genotype, model_summary: Any) -> str:
+    channels = int(state.config.get("channels", 16) or 16)
+    cells = int(state.config.get("cells", 8) or 8)
+    try:
+        df = model_summary(genotype, channels=channels, cells=cells)
+    except CpnasError as exc:  # e.g. an op with no formula: say so, keep the report
+        return f"<h2>1-bit model summary</h2><p>{html.escape(str(exc))}</p>"
+    note = (f"C = {channels}, {cells} cells; binary params cost 1 bit, FP params 32 bits; "
+            "FLOPs = FP MACs + binary MACs / 64.")
+    return f"<h2>1-bit model summary</h2><p>{html.escape(note)}</p>" + df.to_html(na_rep="")
+
+
+__all__ = ["report_html", "write_report"]

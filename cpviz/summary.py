@@ -1,0 +1,201 @@
+"""Summaries as pandas tables: the per-edge outcome of a search, and a 1-bit model summary.
+
+:func:`model_summary` is computed analytically from the genotype; cpviz never builds or
+reads a model. The network is the DARTS evaluation network with METHOD.md's 1-bit child:
+
+- stem: 3x3 conv, 3 -> stem_multiplier*C channels, full precision (FP);
+- ``cells`` cells; the ones at 1/3 and 2/3 of the depth are reduction cells, which double
+  C and halve the resolution (their ops on the two inputs have stride 2);
+- each cell first maps its two inputs to C channels with 1x1 convs (a factorized reduce,
+  two 1x1 convs to C/2 each, after a reduction cell); FP unless ``binary_preprocess``;
+- ops on C channels at output resolution H (a stride-2 op outputs H/2):
+  sep_conv_kxk and dil_conv_kxk = depth-wise kxk + point-wise 1x1 (Fig. 4.8):
+  params C*k*k + C*C, MACs H*H*(C*k*k + C*C); conv_kxk: C*C*k*k; conv_1xk_kx1: 2*C*C*k;
+  skip_connect with stride 2 = factorized reduce: C*C params (FP); pools, identity and
+  none: no params and no MACs (pooling has no multiplies);
+- the cell outputs len(concat)*C channels; the classifier is global pooling + a FP linear
+  layer (C_last*classes + classes params, C_last*classes MACs).
+
+Binary ops (every conv inside a cell, :func:`cpviz.cell.is_binarized`) store 1 bit per
+weight plus one FP scaling factor alpha per output channel. Memory = (binary params * 1 +
+FP params * 32) / 1e6 Mbits. FLOPs = FP MACs + binary MACs / 64 (the Bi-Real Net / XNOR
+convention: 64 binary ops per 64-bit popcount). BN parameters are not counted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, NamedTuple
+
+from cpnas.errors import CpnasError
+from cpnas.genotype import Genotype
+from cpnas.space import parse_edge_id
+
+from ._imports import try_import
+from .cell import is_binarized
+from .state import as_state, round_scores
+
+# -- edge table ------------------------------------------------------------------------------
+
+
+def edge_table(state: Any) -> Any:
+    """One row per edge: survivor, its ev, the current leader, and the round each op fell in.
+
+    The op columns hold the round (0-based) the op was pruned in, <NA> while it is alive.
+    """
+    pd = try_import("pandas", "the edge table")
+    state = as_state(state)
+    if not state.edges:
+        raise CpnasError("the search state has no search space yet (no SearchStarted event)")
+    current = round_scores(state) if state.round >= 0 else None
+    survivors = state.survivors()
+    rows = []
+    for edge in state.edges:
+        cell, src, dst = parse_edge_id(edge)
+        alive = state.alive.get(edge, state.ops)
+        evs = {} if current is None else current.ev.get(edge, {})
+        scored = [o for o in alive if o in evs]
+        leader = max(scored, key=lambda o: evs[o]) if scored else None
+        info = state.genotype_edges.get(edge, {})
+        row = {"edge": edge, "cell": cell, "src": src, "dst": dst,
+               "survivor": survivors.get(edge), "ev": float(info.get("ev", evs.get(survivors.get(edge), math.nan))),
+               "leader": leader, "alive": len(alive), "selected": info.get("selected")}
+        row.update({op: state.pruned_round(edge, op) for op in state.ops})
+        rows.append(row)
+    df = pd.DataFrame(rows).set_index("edge")
+    for op in state.ops:
+        df[op] = df[op].astype("Int64")
+    return df
+
+
+# -- model summary ---------------------------------------------------------------------------
+
+_SEP = re.compile(r"^(sep|dil)_conv_(\d+)x(\d+)$")
+_CONV = re.compile(r"^conv_(\d+)x(\d+)$")
+_FACT = re.compile(r"^conv_(\d+)x1_1x(\d+)$")
+_FREE = {"none", "skip_connect", "identity", "max_pool_3x3", "avg_pool_3x3"}
+
+
+class Cost(NamedTuple):
+    binary_params: int = 0
+    fp_params: int = 0
+    binary_macs: int = 0
+    fp_macs: int = 0
+
+    def __add__(self, other: Cost) -> Cost:  # type: ignore[override]
+        return Cost(*(a + b for a, b in zip(self, other)))
+
+
+def op_cost(op: str, channels: int, out_size: int, stride: int) -> Cost:
+    """Params and MACs of one op on ``channels`` channels with an out_size x out_size output."""
+    hw = out_size * out_size
+    if op == "skip_connect" and stride == 2:  # factorized reduce: two 1x1 convs to C/2
+        return Cost(fp_params=channels * channels, fp_macs=hw * channels * channels)
+    if op in _FREE or ("pool" in op and "conv" not in op):
+        return Cost()
+    if m := _SEP.match(op):
+        k = int(m[2])
+        weights = channels * k * k + channels * channels
+        alphas = 2 * channels
+    elif m := _CONV.match(op):
+        weights = channels * channels * int(m[1]) * int(m[2])
+        alphas = channels
+    elif m := _FACT.match(op):
+        weights = channels * channels * (int(m[1]) + int(m[2]))
+        alphas = 2 * channels
+    else:
+        raise CpnasError(f"model_summary has no formula for op {op!r} (known: sep/dil_conv_kxk, "
+                         "conv_kxk, conv_kx1_1xk, pools, skip_connect, none)")
+    if is_binarized(op):
+        return Cost(binary_params=weights, fp_params=alphas, binary_macs=hw * weights)
+    return Cost(fp_params=weights, fp_macs=hw * weights)  # pragma: no cover - every conv is binary
+
+
+def _preprocess_cost(c_in: int, c_out: int, out_size: int, binary: bool) -> Cost:
+    weights, macs = c_in * c_out, out_size * out_size * c_in * c_out
+    if binary:
+        return Cost(binary_params=weights, fp_params=c_out, binary_macs=macs)
+    return Cost(fp_params=weights, fp_macs=macs)
+
+
+def _cell_cost(genotype: Genotype, cell: str, c: int, size_in: int, binary_preprocess: bool,
+               c_pp: int, c_p: int) -> Cost:
+    stride_in = 2 if cell == "reduce" else 1
+    out = size_in // stride_in
+    # After a reduction cell, pp0 is a factorized reduce (two 1x1 convs to C/2 each): the same
+    # c_pp*c weights and, at its output size size_in, the same MACs as a plain 1x1 conv.
+    cost = _preprocess_cost(c_pp, c, size_in, binary_preprocess)
+    cost += _preprocess_cost(c_p, c, size_in, binary_preprocess)
+    for op, src, _dst in genotype.edges(cell):
+        stride = stride_in if src < 2 else 1
+        cost += op_cost(op, c, out, stride)
+    return cost
+
+
+def model_summary(
+    genotype: Genotype | str,
+    channels: int = 16,
+    cells: int = 8,
+    *,
+    classes: int = 10,
+    input_size: int = 32,
+    input_channels: int = 3,
+    stem_multiplier: int = 3,
+    binary_preprocess: bool = False,
+) -> Any:
+    """Per-layer params, binary and FP MACs, FLOPs and memory of the 1-bit network.
+
+    Returns a DataFrame with rows stem, cell 0..cells-1 and classifier plus a ``total`` row;
+    the formulas are in this module's docstring and in ``df.attrs["formulas"]``.
+    """
+    pd = try_import("pandas", "the model summary")
+    from .cell import resolve_source
+
+    geno = resolve_source(genotype)
+    if not isinstance(geno, Genotype):
+        raise CpnasError("model_summary needs a genotype (the search has not derived one yet)")
+    for name, value in (("channels", channels), ("cells", cells), ("classes", classes), ("input_size", input_size)):
+        if not isinstance(value, int) or value < 1:
+            raise CpnasError(f"model_summary: {name} must be a positive integer, got {value!r}")
+    rows = []
+    size = input_size
+    c_stem = stem_multiplier * channels
+    rows.append(_row("stem", "stem", c_stem, size, Cost(
+        fp_params=input_channels * c_stem * 9, fp_macs=size * size * input_channels * c_stem * 9)))
+    c_pp, c_p, c = c_stem, c_stem, channels
+    reductions = {cells // 3, 2 * cells // 3} if cells >= 3 else set()
+    for i in range(cells):
+        kind = "reduce" if i in reductions else "normal"
+        if kind == "reduce":
+            c *= 2
+        size_in = size
+        cost = _cell_cost(geno, kind, c, size_in, binary_preprocess, c_pp, c_p)
+        if kind == "reduce":
+            size //= 2
+        rows.append(_row(f"cell {i}", kind, c, size, cost))
+        concat = getattr(geno, f"{kind}_concat")
+        c_pp, c_p = c_p, len(concat) * c
+    rows.append(_row("classifier", "linear", classes, 1,
+                     Cost(fp_params=c_p * classes + classes, fp_macs=c_p * classes)))
+    df = pd.DataFrame(rows).set_index("layer")
+    total = df.drop(columns=["kind", "channels", "resolution"]).sum()
+    total["memory_mbits"] = (total["binary_params"] + 32 * total["fp_params"]) / 1e6
+    total["flops"] = total["fp_macs"] + total["binary_macs"] / 64
+    df.loc["total"] = {**total.to_dict(), "kind": "", "channels": pd.NA, "resolution": pd.NA}
+    df.attrs["formulas"] = __doc__
+    df.attrs["fp32_mbits"] = 32 * (total["binary_params"] + total["fp_params"]) / 1e6
+    return df
+
+
+def _row(layer: str, kind: str, channels: int, resolution: int, cost: Cost) -> dict:
+    return {
+        "layer": layer, "kind": kind, "channels": channels, "resolution": resolution,
+        **cost._asdict(),
+        "params": cost.binary_params + cost.fp_params,
+        "flops": cost.fp_macs + cost.binary_macs / 64,  # Bi-Real convention
+        "memory_mbits": (cost.binary_params + 32 * cost.fp_params) / 1e6,
+    }
+
+
+__all__ = ["Cost", "edge_table", "model_summary", "op_cost"]

@@ -1,0 +1,102 @@
+"""The pruning timeline: for every edge, how long each op stayed in the race.
+
+An op alive in rounds 0..r and pruned at the end of round r has the span [0, r + 1); an op
+still alive runs to the current round; the survivor runs to the end and is marked.
+:func:`timeline_data` is the data step (no plotly), :func:`pruning_timeline` the renderer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from cpnas.errors import CpnasError
+
+from ._imports import try_import
+from .cell import op_colour
+from .state import as_state
+
+
+class OpSpan(NamedTuple):
+    edge: str
+    op: str
+    start: int  # round it entered (always 0: every op starts alive)
+    end: int  # exclusive: pruned_in + 1, or the rounds reached so far
+    status: str  # pruned | alive | survivor
+    pruned_in: int | None
+    ev: float | None  # the ev it was pruned with
+
+
+class TimelineData(NamedTuple):
+    edges: tuple[str, ...]
+    ops: tuple[str, ...]
+    n_rounds: int  # rounds in the whole search
+    reached: int  # rounds started so far
+    spans: tuple[OpSpan, ...]  # edge-major, ops in space order
+
+    def survivor(self, edge: str) -> str | None:
+        return next((s.op for s in self.spans if s.edge == edge and s.status == "survivor"), None)
+
+
+def timeline_data(state: Any) -> TimelineData:
+    """Every op's lifetime on every edge of a state (or events, or a run dir)."""
+    state = as_state(state)
+    if not state.edges:
+        raise CpnasError("the search state has no search space yet (no SearchStarted event)")
+    reached = state.round + 1
+    survivors = state.survivors()
+    spans = []
+    for edge in state.edges:
+        for op in state.ops:
+            rec = state.pruned.get(edge, {}).get(op)
+            if rec is not None:
+                spans.append(OpSpan(edge, op, 0, rec.round + 1, "pruned", rec.round, rec.ev))
+            elif survivors.get(edge) == op:
+                spans.append(OpSpan(edge, op, 0, state.n_rounds, "survivor", None, None))
+            else:
+                spans.append(OpSpan(edge, op, 0, max(reached, 0), "alive", None, None))
+    return TimelineData(tuple(state.edges), tuple(state.ops), state.n_rounds, max(reached, 0), tuple(spans))
+
+
+def pruning_timeline(state: Any, *, height: int | None = None) -> Any:
+    """Horizontal bars per edge, one per op, from round 0 to the round it was pruned in."""
+    go = try_import("plotly.graph_objects", "the pruning timeline")
+    d = timeline_data(state)
+    fig = go.Figure()
+    for op in d.ops:
+        spans = [s for s in d.spans if s.op == op]
+        fig.add_trace(go.Bar(
+            name=op, orientation="h", y=[s.edge for s in spans], base=[s.start for s in spans],
+            x=[s.end - s.start for s in spans], marker={"color": op_colour(op),
+            "opacity": [1.0 if s.status == "survivor" else 0.55 for s in spans],
+            "line": {"color": "#000000", "width": [2 if s.status == "survivor" else 0 for s in spans]}},
+            customdata=[_hover(s) for s in spans], hovertemplate="%{y} · " + op + "<br>%{customdata}<extra></extra>",
+            legendgroup=op,
+        ))
+    stars = [s for s in d.spans if s.status == "survivor"]
+    fig.add_trace(go.Scatter(
+        name="survivor", mode="markers", x=[s.end for s in stars], y=[s.edge for s in stars],
+        marker={"symbol": "star", "size": 12, "color": "#000000"},
+        text=[s.op for s in stars], hovertemplate="%{y}: %{text} survived<extra></extra>",
+    ))
+    fig.update_layout(
+        barmode="group", bargap=0.25, bargroupgap=0.0,
+        height=height or max(400, 44 * len(d.edges) + 140),
+        title={"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds"},
+        xaxis={"title": {"text": "round (an op's bar ends at the end of the round it was pruned in)"},
+               "range": [0, d.n_rounds + 0.3], "dtick": 1},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
+        legend={"orientation": "h", "y": -0.05, "yanchor": "top"},
+        margin={"l": 110, "r": 20, "t": 60, "b": 100},
+    )
+    return fig
+
+
+def _hover(s: OpSpan) -> str:
+    if s.status == "pruned":
+        return f"alive in rounds {s.start}..{s.pruned_in}, pruned with ev {s.ev:.4f}"
+    if s.status == "survivor":
+        return "survived every round"
+    return f"alive (rounds {s.start}..{s.end - 1} so far)"
+
+
+__all__ = ["OpSpan", "TimelineData", "pruning_timeline", "timeline_data"]
