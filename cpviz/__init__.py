@@ -16,7 +16,18 @@ from .state import SearchState, as_state, reduce, replay, round_scores
 from .summary import edge_table, model_summary
 from .timeline import pruning_timeline, timeline_data
 
+
+def __getattr__(name: str):
+    # The live Dashboard pulls in ipywidgets; import it only when it is asked for.
+    if name == "Dashboard":
+        from .dashboard import Dashboard
+
+        return Dashboard
+    raise AttributeError(f"module 'cpviz' has no attribute {name!r}")
+
+
 __all__ = [
+    "Dashboard",
     "SearchState",
     "accuracy_curves",
     "animate_cells",
