@@ -1,0 +1,201 @@
+"""Cell diagrams: exact DOT edges for published genotypes, other shapes, search states."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from cpnas.errors import CpnasError, GenotypeError
+from cpnas.genotype import DARTS_V2, PC_DARTS, parse_genotype
+from cpnas.simulate import simulate
+from cpviz import cell_graph, cell_pair, state_cell_data
+from cpviz.cell import is_binarized, op_colour, resolve_source
+from cpviz.state import SearchState, replay
+
+_EDGE = re.compile(r'^\t+("[^"]*"|\S+) -> ("[^"]*"|\S+)(?: \[(.*)\])?$')
+_NODE = re.compile(r'^\t+("[^"]*"|\w+) \[')
+K2, K1, OUT = "c_{k-2}", "c_{k-1}", "c_{k}"
+NODES = {K2, K1, "0", "1", "2", "3", OUT}
+CONCAT = {("0", OUT, None), ("1", OUT, None), ("2", OUT, None), ("3", OUT, None)}
+
+
+def _unq(s: str) -> str:
+    return s[1:-1] if s.startswith('"') else s
+
+
+def dot_edges(source: str) -> list[tuple[str, str, str | None]]:
+    """(src, dst, label) of every edge line of a graphviz Digraph source."""
+    out = []
+    for line in source.splitlines():
+        m = _EDGE.match(line)
+        if m:
+            label = re.search(r'(?:^| )label=("[^"]*"|\S+)', m[3] or "")
+            out.append((_unq(m[1]), _unq(m[2]), _unq(label[1]) if label else None))
+    return out
+
+
+def dot_nodes(source: str) -> set[str]:
+    names = {_unq(m[1]) for line in source.splitlines() if (m := _NODE.match(line)) and "->" not in line}
+    return names - {"graph", "node", "edge"}  # default-attribute statements
+
+
+# Written out from the published genotypes (DARTS cnn/genotypes.py, PC-DARTS genotypes.py
+# PC_DARTS_cifar), node by node: index 0 = c_{k-2}, 1 = c_{k-1}, j >= 2 = node j-2.
+EXPECTED = {
+    ("DARTS_V2", "normal"): {
+        (K2, "0", "sep_conv_3x3"), (K1, "0", "sep_conv_3x3"),
+        (K2, "1", "sep_conv_3x3"), (K1, "1", "sep_conv_3x3"),
+        (K1, "2", "sep_conv_3x3"), (K2, "2", "skip_connect"),
+        (K2, "3", "skip_connect"), ("0", "3", "dil_conv_3x3"),
+    },
+    ("DARTS_V2", "reduce"): {
+        (K2, "0", "max_pool_3x3"), (K1, "0", "max_pool_3x3"),
+        ("0", "1", "skip_connect"), (K1, "1", "max_pool_3x3"),
+        (K2, "2", "max_pool_3x3"), ("0", "2", "skip_connect"),
+        ("0", "3", "skip_connect"), (K1, "3", "max_pool_3x3"),
+    },
+    ("PC_DARTS", "normal"): {
+        (K1, "0", "sep_conv_3x3"), (K2, "0", "skip_connect"),
+        (K2, "1", "sep_conv_3x3"), (K1, "1", "dil_conv_3x3"),
+        (K2, "2", "sep_conv_5x5"), (K1, "2", "sep_conv_3x3"),
+        (K2, "3", "avg_pool_3x3"), (K1, "3", "dil_conv_3x3"),
+    },
+    ("PC_DARTS", "reduce"): {
+        (K1, "0", "sep_conv_5x5"), (K2, "0", "max_pool_3x3"),
+        (K1, "1", "sep_conv_5x5"), ("0", "1", "sep_conv_5x5"),
+        (K2, "2", "sep_conv_3x3"), ("1", "2", "sep_conv_3x3"),
+        (K1, "3", "sep_conv_3x3"), ("0", "3", "sep_conv_3x3"),
+    },
+}
+GENOTYPES = {"DARTS_V2": DARTS_V2, "PC_DARTS": PC_DARTS}
+
+
+@pytest.mark.parametrize("name,cell", sorted(EXPECTED))
+def test_published_genotype_dot_is_exact(name, cell):
+    g = cell_graph(GENOTYPES[name], cell)
+    edges = dot_edges(g.source)
+    assert len(edges) == 12  # 8 op edges + 4 concat edges, no duplicates
+    assert set(edges) == EXPECTED[(name, cell)] | CONCAT
+    assert dot_nodes(g.source) == NODES
+    assert g.graph_attr["rankdir"] == "LR"
+
+
+def test_pasted_text_renders_like_the_object():
+    text = ("PC_DARTS_cifar = Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), "
+            "('sep_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), "
+            "('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], normal_concat=range(2, 6), "
+            "reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), "
+            "('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), "
+            "('sep_conv_3x3', 2)], reduce_concat=range(2, 6))")
+    assert cell_graph(text, "reduce").source == cell_graph(PC_DARTS, "reduce").source
+
+
+NASNET = parse_genotype(
+    "Genotype(normal=[('sep_conv_5x5', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 0), "
+    "('sep_conv_3x3', 0), ('avg_pool_3x3', 1), ('skip_connect', 0), ('avg_pool_3x3', 0), "
+    "('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 1)], normal_concat=[2, 3, 4, 5, 6], "
+    "reduce=[('sep_conv_5x5', 1), ('sep_conv_7x7', 0), ('max_pool_3x3', 1), ('sep_conv_7x7', 0), "
+    "('avg_pool_3x3', 1), ('sep_conv_5x5', 0), ('skip_connect', 3), ('avg_pool_3x3', 2), "
+    "('sep_conv_3x3', 2), ('max_pool_3x3', 1)], reduce_concat=[4, 5, 6])"
+)
+
+
+def test_other_node_counts_concat_subsets_and_unknown_ops():
+    g = cell_graph(NASNET, "reduce")
+    edges = dot_edges(g.source)
+    assert dot_nodes(g.source) == {K2, K1, "0", "1", "2", "3", "4", OUT}
+    into_out = {src for src, dst, _ in edges if dst == OUT}
+    assert into_out == {"2", "3", "4"}  # concat [4, 5, 6]: nodes 2..4 only
+    assert (K2, "0", "sep_conv_7x7") in edges and ("1", "3", "skip_connect") in edges
+    assert len(edges) == 10 + 3
+    assert {src for src, dst, _ in dot_edges(cell_graph(NASNET, "normal").source) if dst == OUT} == {
+        "0", "1", "2", "3", "4"}
+
+
+def test_binarized_ops_are_marked():
+    g = cell_graph(DARTS_V2, "normal")
+    bold = [line for line in g.source.splitlines() if "style=bold" in line]
+    assert len(bold) == 6 and all("conv" in line for line in bold)  # 5 sep + 1 dil
+    assert "1-bit" in g.source
+    plain = cell_graph(DARTS_V2, "normal", binary=False, legend=False).source
+    assert "style=bold" not in plain and "1-bit" not in plain
+    assert is_binarized("dil_conv_5x5") and not is_binarized("skip_connect")
+
+
+def test_palette_is_okabe_ito_and_distinct_for_darts_ops():
+    from cpnas.space import PRIMITIVES
+    from cpviz.cell import OKABE_ITO
+
+    colours = [op_colour(op) for op in PRIMITIVES]
+    assert len(set(colours)) == len(PRIMITIVES)
+    assert set(colours) - {"#9A9A9A"} <= set(OKABE_ITO.values())
+    assert op_colour("sep_conv_7x7") == OKABE_ITO["blue"]  # family fallback
+
+
+def test_cell_pair_has_both_cells_side_by_side():
+    g = cell_pair(DARTS_V2)
+    src = g.source
+    assert "subgraph cluster_normal" in src and "subgraph cluster_reduce" in src
+    edges = dot_edges(src)
+    labelled = [(s, d, lab) for s, d, lab in edges if lab]
+    assert len(labelled) == 16
+    assert ("normal/" + K2, "normal/0", "sep_conv_3x3") in labelled
+    assert ("reduce/0", "reduce/1", "skip_connect") in labelled
+
+
+def test_state_diagram_of_a_half_finished_search():
+    state = replay(simulate(seed=4, stop_after=8 + 7 + 2))  # round 2, two samples in
+    data = state_cell_data(state, "normal")
+    assert len(data) == 14
+    for e in data:
+        pruned = {m.op: m.pruned_in for m in e.ops if m.status == "pruned"}
+        assert pruned == {op: rec.round for op, rec in state.pruned[e.edge].items()}
+        assert sorted(pruned.values()) == [0, 1]
+        assert e.survivor is None and e.selected is None
+        assert all(m.ev is not None for m in e.ops)  # running ev of round 2 or last ev
+    src = cell_graph(state, "normal").source
+    for e in data:
+        for m in e.ops:
+            if m.status == "pruned":
+                assert f"<S>{m.op}</S>" in src
+    assert src.count("<S>") == 14 * 2
+    assert "round 3 of 7" in src
+
+
+def test_state_diagram_of_a_finished_search_marks_survivors():
+    state = replay(simulate(seed=4))
+    data = state_cell_data(state, "reduce")
+    assert {e.edge: e.survivor for e in data} == {
+        k: v for k, v in state.survivors().items() if k.startswith("reduce:")}
+    assert sum(bool(e.selected) for e in data) == 8  # top-2 inputs for each of 4 nodes
+    src = cell_graph(state, "reduce").source
+    assert src.count("penwidth=3") == 14
+    assert src.count("<S>") == 14 * 7
+    assert src.count("<B>") == 14  # the survivor's name stands out
+
+
+def test_state_diagram_needs_a_space():
+    with pytest.raises(CpnasError, match="no search space"):
+        cell_graph(SearchState())
+
+
+def test_resolve_source_kinds(tmp_path):
+    events = simulate(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, seed=0)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "events.jsonl").write_text("".join(e.to_json() + "\n" for e in events), encoding="utf-8")
+    assert isinstance(resolve_source(run), SearchState)
+    assert isinstance(resolve_source(events), SearchState)
+    (run / "genotype.json").write_text(json.dumps({"genotype": str(DARTS_V2)}), encoding="utf-8")
+    assert resolve_source(run) == DARTS_V2
+    assert resolve_source(str(DARTS_V2)) == DARTS_V2
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"genotype": "Genotype(normal=[(\'sep-conv\', 0)"}', encoding="utf-8")
+    with pytest.raises(GenotypeError, match="bad.json"):
+        resolve_source(bad)
+    with pytest.raises(CpnasError):
+        resolve_source(tmp_path / "nothing-here")
+    with pytest.raises(CpnasError):
+        cell_graph(DARTS_V2, "middle")

@@ -1,0 +1,103 @@
+"""The reducer: a replayed log gives the same state as the live stream; snapshots per round."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cpnas import events as ev
+from cpnas.errors import CpnasError, RunDirError
+from cpnas.simulate import simulate
+from cpviz.state import SearchState, as_state, load_events, reduce, replay, round_scores
+
+OPS4 = ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3")
+
+
+def _write_log(path, events):
+    path.write_text("".join(e.to_json() + "\n" for e in events), encoding="utf-8")
+
+
+def test_replayed_log_equals_live_stream(tmp_path):
+    live = [SearchState()]
+    events = simulate(seed=3, repeats=2, subscribers=[lambda e: live.append(reduce(live[-1], e))])
+    _write_log(tmp_path / "events.jsonl", events)
+    replayed = replay(load_events(tmp_path))
+    assert replayed == live[-1]
+    assert replayed.status == "completed" and replayed.n_events == len(events)
+    assert len(replayed.samples) == replayed.total_samples == 2 * 35
+    assert replayed.survivors() == {e: d["op"] for e, d in replayed.genotype_edges.items()}
+
+
+def test_reduce_is_pure():
+    events = simulate(ops=OPS4, nodes=2, seed=0)
+    state = replay(events[:5])
+    before = (state.alive, state.samples, state.n_events)
+    reduce(state, events[5])
+    assert (state.alive, state.samples, state.n_events) == before
+
+
+def test_at_round_matches_the_live_state_at_each_round_start():
+    snapshots = {}
+    state = SearchState()
+    for event in simulate(seed=1):
+        state = reduce(state, event)
+        if isinstance(event, ev.RoundStarted):
+            snapshots[event.round] = state
+    for rnd, live in snapshots.items():
+        past = state.at_round(rnd)
+        assert past.alive == live.alive
+        assert past.pruned == live.pruned
+        assert past.samples == live.samples
+        assert past.scores == live.scores
+        assert all(len(ops) == 8 - rnd for ops in past.alive.values())
+    assert state.at_round(state.n_rounds) is state
+
+
+def test_running_scores_end_at_the_engine_scores():
+    """Just before RoundScored, the running means of the samples equal the engine's zbar."""
+    state, checked = SearchState(), 0
+    for event in simulate(seed=2, repeats=2):
+        if isinstance(event, ev.RoundScored):
+            running = round_scores(state, event.round)
+            assert not running.final
+            for edge, per in event.zbar.items():
+                for op, zbar in per.items():
+                    assert math.isclose(running.zbar[edge][op], zbar, rel_tol=1e-12)
+                    assert len(running.zs[edge][op]) == 2  # T = 2: one z per sweep
+                    assert math.isclose(running.ev[edge][op], event.ev[edge][op], rel_tol=1e-9)
+            checked += 1
+        state = reduce(state, event)
+        if isinstance(event, ev.RoundScored):
+            assert round_scores(state, event.round).final
+    assert checked == 7
+
+
+def test_half_finished_state():
+    state = replay(simulate(seed=0, stop_after=10))
+    assert state.status == "stopped"
+    assert state.round == 1 and len(state.samples) == 10
+    assert not state.survivors()
+    assert all(len(p) == 1 and next(iter(p.values())).round == 0 for p in state.pruned.values())
+
+
+def test_load_events_tolerates_a_cut_last_line(tmp_path):
+    events = simulate(ops=OPS4, nodes=2, seed=0)
+    text = "".join(e.to_json() + "\n" for e in events)
+    (tmp_path / "events.jsonl").write_text(text + events[-1].to_json()[:17], encoding="utf-8")
+    with pytest.warns(UserWarning):
+        loaded = load_events(tmp_path)
+    assert replay(loaded) == replay(events)
+
+
+def test_bad_sources(tmp_path):
+    with pytest.raises(RunDirError, match="no such run directory"):
+        as_state(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "events.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(RunDirError, match="no events"):
+        as_state(tmp_path / "empty")
+    with pytest.raises(CpnasError):
+        as_state(42)
+    with pytest.raises(CpnasError):
+        as_state([1, 2, 3])
