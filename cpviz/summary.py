@@ -178,17 +178,16 @@ def model_summary(
         c_pp, c_p = c_p, len(concat) * c
     rows.append(_row("classifier", "linear", classes, 1,
                      Cost(fp_params=c_p * classes + classes, fp_macs=c_p * classes)))
+    total = sum((Cost(*(r[f] for f in Cost._fields)) for r in rows), Cost())
+    rows.append(_row("total", "", None, None, total))
     df = pd.DataFrame(rows).set_index("layer")
-    total = df.drop(columns=["kind", "channels", "resolution"]).sum()
-    total["memory_mbits"] = (total["binary_params"] + 32 * total["fp_params"]) / 1e6
-    total["flops"] = total["fp_macs"] + total["binary_macs"] / 64
-    df.loc["total"] = {**total.to_dict(), "kind": "", "channels": pd.NA, "resolution": pd.NA}
+    df = df.astype({"channels": "Int64", "resolution": "Int64"})
     df.attrs["formulas"] = __doc__
-    df.attrs["fp32_mbits"] = 32 * (total["binary_params"] + total["fp_params"]) / 1e6
+    df.attrs["fp32_mbits"] = 32 * (total.binary_params + total.fp_params) / 1e6
     return df
 
 
-def _row(layer: str, kind: str, channels: int, resolution: int, cost: Cost) -> dict:
+def _row(layer: str, kind: str, channels: int | None, resolution: int | None, cost: Cost) -> dict:
     return {
         "layer": layer, "kind": kind, "channels": channels, "resolution": resolution,
         **cost._asdict(),

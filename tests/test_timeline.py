@@ -1,0 +1,58 @@
+"""The pruning timeline: spans end where ops were pruned; one survivor per edge."""
+
+from __future__ import annotations
+
+import pytest
+
+from cpnas.errors import CpnasError
+from cpnas.simulate import simulate
+from cpviz import pruning_timeline, timeline_data
+from cpviz.state import SearchState, replay
+
+
+@pytest.fixture(scope="module")
+def full_events():
+    return simulate(seed=7)
+
+
+def test_spans_of_a_finished_search(full_events):
+    state = replay(full_events)
+    d = timeline_data(state)
+    assert d.n_rounds == 7 and d.reached == 7 and len(d.spans) == 28 * 8
+    derived = full_events[-2].edges  # GenotypeDerived
+    for edge in d.edges:
+        spans = [s for s in d.spans if s.edge == edge]
+        assert d.survivor(edge) == state.survivors()[edge] == derived[edge]["op"]
+        pruned = [s for s in spans if s.status == "pruned"]
+        assert sorted(s.end for s in pruned) == [1, 2, 3, 4, 5, 6, 7]  # one op falls per round
+        for s in pruned:
+            assert s.end == s.pruned_in + 1 == state.pruned[edge][s.op].round + 1
+            assert s.ev == state.pruned[edge][s.op].ev
+        assert [s.end for s in spans if s.status == "survivor"] == [7]
+
+
+def test_spans_of_a_half_finished_search():
+    state = replay(simulate(seed=7, stop_after=8 + 7 + 6 + 1))  # round 3 running
+    d = timeline_data(state)
+    assert d.reached == 4
+    for edge in d.edges:
+        assert d.survivor(edge) is None
+        alive = [s for s in d.spans if s.edge == edge and s.status == "alive"]
+        assert len(alive) == 5 and all(s.end == 4 for s in alive)
+        assert sorted(s.end for s in d.spans if s.edge == edge and s.status == "pruned") == [1, 2, 3]
+
+
+def test_not_started_and_empty():
+    started = replay(simulate(seed=0)[:1])  # only SearchStarted
+    d = timeline_data(started)
+    assert d.reached == 0 and all(s.end == 0 and s.status == "alive" for s in d.spans)
+    with pytest.raises(CpnasError):
+        timeline_data(SearchState())
+
+
+def test_figure(full_events):
+    fig = pruning_timeline(full_events)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [t.name for t in bars] == list(timeline_data(full_events).ops)
+    stars = [t for t in fig.data if t.name == "survivor"][0]
+    assert len(stars.x) == 28 and set(stars.x) == {7}
