@@ -1,0 +1,82 @@
+"""The report of a recorded run, opened in the real browser (headless Chromium, offline)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cpnas.simulate import simulate
+from cpviz import write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+def _need_chromium():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing, and CI must run the browser test")
+        pytest.skip(f"{CHROMIUM} is missing (outside CI the browser test is skipped)")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    events = simulate(ops=("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"),
+                      nodes=3, seed=11)
+    (run / "events.jsonl").write_text("".join(e.to_json() + "\n" for e in events), encoding="utf-8")
+    return write_report(run)
+
+
+def test_report_in_headless_chromium(report):
+    _need_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    problems, requests = [], []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(30_000)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+            def route(r):  # offline: anything but the file itself is recorded and refused
+                if r.request.url.startswith("file://"):
+                    return r.continue_()
+                requests.append(r.request.url)
+                return r.abort()
+
+            page.route("**/*", route)
+            page.goto(report.as_uri(), wait_until="load")
+            page.wait_for_function(
+                "document.querySelectorAll('.plotly-graph-div .main-svg').length >= 4")
+            plots = page.eval_on_selector_all(
+                ".plotly-graph-div", "els => els.map(e => [e.id, e.querySelectorAll('svg').length])")
+            assert {pid for pid, n_svg in plots if n_svg > 0} == {"heatmap", "timeline", "curves", "op-gap"}
+            # the heatmap drew its cells and its round slider
+            assert page.locator("#heatmap .heatmaplayer image, #heatmap .hm image").count() >= 1
+            assert page.locator("#heatmap .slider-container").count() == 1
+            n_steps = page.evaluate("document.getElementById('heatmap').layout.sliders[0].steps.length")
+            assert n_steps == 4
+            page.evaluate("Plotly.animate('heatmap', ['0'], {frame: {duration: 0}, transition: {duration: 0}})")
+            page.wait_for_function(
+                "document.getElementById('heatmap').layout.title.text.includes('round 0')")
+            diagrams = page.locator(".cell-diagram svg")
+            assert diagrams.count() == 3
+            texts = page.eval_on_selector_all("#state-normal svg text", "els => els.map(e => e.textContent)")
+            assert "c_{k}" in texts and "sep_conv_3x3" in texts
+            assert page.locator("table.dataframe").count() == 2
+            out = ROOT / "test-artifacts"
+            out.mkdir(exist_ok=True)
+            page.screenshot(path=str(out / "report.png"), full_page=False)
+            page.locator("#heatmap").screenshot(path=str(out / "report-heatmap.png"))
+        finally:
+            browser.close()
+    assert problems == []
+    assert requests == []
