@@ -8,6 +8,8 @@ accuracies, which gives viewers and tests a faithful event stream in millisecond
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
@@ -46,6 +48,39 @@ Emit = Callable[[type[ev.Event], dict], None]
 Evaluate = Callable[[int, int, int, dict[str, str]], SampleResult]
 
 
+@dataclass
+class LoopState:
+    """Where Algorithm 9 stands, in plain containers (so a checkpoint can hold it).
+
+    ``round``, ``t`` and ``s`` point at the *next* sample; ``t == repeats`` means the round's
+    sweeps are done and its scoring is next. ``perm`` is the current sweep's permutation
+    (None before it is drawn) and ``zs`` the z scores of the current round (None before
+    RoundStarted).
+    """
+
+    alive: dict[str, list[str]]
+    round: int = 0
+    t: int = 0
+    s: int = 0
+    perm: dict[str, list[str]] | None = None
+    zs: dict[str, dict[str, list[float]]] | None = None
+
+    @classmethod
+    def start(cls, space: SearchSpace) -> LoopState:
+        return cls(alive={e: list(space.ops) for e in space.edges})
+
+    @property
+    def k(self) -> int:
+        return len(next(iter(self.alive.values())))
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LoopState:
+        return cls(**copy.deepcopy(data))
+
+
 def run_loop(
     space: SearchSpace,
     repeats: int,
@@ -54,41 +89,63 @@ def run_loop(
     emit: Emit,
     rng: random.Random,
     should_stop: Callable[[], bool] = lambda: False,
+    state: LoopState | None = None,
+    on_sample: Callable[[LoopState, int, int, int], None] | None = None,
 ) -> dict[str, str] | None:
     """Run rounds K, K-1, ..., 2 and return the surviving op per edge (None if stopped).
 
     ``emit(EventClass, fields)`` is called for RoundStarted, SampleTrained, RoundScored and
-    OpPruned; the caller stamps seq, time and run_id.
+    OpPruned; the caller stamps seq, time and run_id. ``state`` resumes a loop where a
+    checkpoint left it; ``on_sample(state, round, t, s)`` runs after every sample (the
+    engine checkpoints there). All randomness comes from ``rng``.
     """
-    alive = {e: list(space.ops) for e in space.edges}
-    k, rnd = len(space.ops), 0
-    while k > 1:
-        emit(ev.RoundStarted, {"round": rnd, "K": k, "alive": {e: list(o) for e, o in alive.items()}})
-        zs: dict[str, dict[str, list[float]]] = {e: {o: [] for o in ops} for e, ops in alive.items()}
-        for t in range(repeats):
-            # Sampling without replacement: one permutation of the alive ops per edge, so
-            # every op on every edge gets exactly one z per sweep (the book's fairness).
-            perm = {e: rng.sample(ops, len(ops)) for e, ops in alive.items()}
-            for s in range(k):
+    st = state if state is not None else LoopState.start(space)
+    while st.k > 1:
+        k = st.k
+        if st.zs is None:
+            emit(ev.RoundStarted, {"round": st.round, "K": k,
+                                   "alive": {e: list(o) for e, o in st.alive.items()}})
+            st.zs = {e: {o: [] for o in ops} for e, ops in st.alive.items()}
+        while st.t < repeats:
+            if st.perm is None:
+                # Sampling without replacement: one permutation of the alive ops per edge, so
+                # every op on every edge gets exactly one z per sweep (the book's fairness).
+                st.perm = {e: rng.sample(ops, len(ops)) for e, ops in st.alive.items()}
+            while st.perm is not None:  # until this sweep's K samples are done
                 if should_stop():
                     return None
-                arch = {e: perm[e][s] for e in space.edges}
-                res = evaluate(rnd, t, s, arch)
-                z = indicator(res.child_acc, res.parent_acc, beta)  # Eq. 4.15
-                for e, op in arch.items():
-                    zs[e][op].append(z)
-                emit(ev.SampleTrained, {
-                    "round": rnd, "t": t, "s": s, "arch": arch,
-                    "child_loss": res.child_loss, "parent_loss": res.parent_loss,
-                    "child_acc": res.child_acc, "parent_acc": res.parent_acc, "z": z,
-                })
-        zbar = {e: {o: sum(v) / len(v) for o, v in per.items()} for e, per in zs.items()}  # Eq. 4.16
-        evs = {e: softmax(per) for e, per in zbar.items()}
-        emit(ev.RoundScored, {"round": rnd, "zbar": zbar, "ev": evs})
-        for e in space.edges:
-            worst = prune_choice(evs[e], alive[e])
-            alive[e].remove(worst)
-            emit(ev.OpPruned, {"round": rnd, "edge": e, "op": worst, "ev": evs[e][worst], "alive": list(alive[e])})
-        k -= 1
-        rnd += 1
-    return {e: ops[0] for e, ops in alive.items()}
+                _sample(st, space, beta, evaluate, emit, on_sample)
+        _score_and_prune(st, space, emit)
+    return {e: ops[0] for e, ops in st.alive.items()}
+
+
+def _sample(st: LoopState, space: SearchSpace, beta: float, evaluate: Evaluate, emit: Emit,
+            on_sample: Callable[[LoopState, int, int, int], None] | None) -> None:
+    rnd, t, s = st.round, st.t, st.s
+    arch = {e: st.perm[e][s] for e in space.edges}
+    res = evaluate(rnd, t, s, arch)
+    z = indicator(res.child_acc, res.parent_acc, beta)  # Eq. 4.15
+    for e, op in arch.items():
+        st.zs[e][op].append(z)
+    emit(ev.SampleTrained, {
+        "round": rnd, "t": t, "s": s, "arch": arch,
+        "child_loss": res.child_loss, "parent_loss": res.parent_loss,
+        "child_acc": res.child_acc, "parent_acc": res.parent_acc, "z": z,
+    })
+    st.s += 1
+    if st.s == st.k:  # the sweep is over
+        st.s, st.t, st.perm = 0, st.t + 1, None
+    if on_sample is not None:
+        on_sample(st, rnd, t, s)
+
+
+def _score_and_prune(st: LoopState, space: SearchSpace, emit: Emit) -> None:
+    zbar = {e: {o: sum(v) / len(v) for o, v in per.items()} for e, per in st.zs.items()}  # Eq. 4.16
+    evs = {e: softmax(per) for e, per in zbar.items()}
+    emit(ev.RoundScored, {"round": st.round, "zbar": zbar, "ev": evs})
+    for e in space.edges:
+        worst = prune_choice(evs[e], st.alive[e])
+        st.alive[e].remove(worst)
+        emit(ev.OpPruned, {"round": st.round, "edge": e, "op": worst, "ev": evs[e][worst],
+                           "alive": list(st.alive[e])})
+    st.round, st.t, st.s, st.perm, st.zs = st.round + 1, 0, 0, None, None

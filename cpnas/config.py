@@ -1,0 +1,148 @@
+"""``SearchConfig``: every knob of a search, validated once, JSON in and out.
+
+Defaults are the teaching search on digits (METHOD.md): 8 ops, 4 nodes, T = 1, so 35
+sampled architectures. The "make the 1-bit child learn" choices are fields, so each
+departure from the book's Fig. 4.8 can be switched off (docs/method.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .data import check_spec
+from .errors import ConfigError
+from .space import PRIMITIVES, SearchSpace
+
+DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("adam", "sgd")
+GENOTYPE_MODES = ("top2", "all")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    data: str = "digits"  # "digits" | "synthetic[:n]" | "cifar10:<folder>" | a folder path
+    ops: tuple[str, ...] = PRIMITIVES
+    nodes: int = 4
+    cells: int = 3
+    channels: int = 8
+    repeats: int = 1  # T: sweeps per round (Algorithm 9)
+    sample_steps: int | None = None  # training steps per sampled arch; None = one epoch
+    batch_size: int = 128
+    lr: float = 0.003
+    beta: float = 0.5  # beta_P of Eq. 4.15
+    theta: float = 0.5  # filter MSE weight of Eq. 4.17 (0 = off)
+    lam: float = 0.001  # center loss weight of Eq. 4.17 (0 = off)
+    seed: int = 0
+    device: str = "auto"
+    # -- "making the 1-bit child learn" (METHOD.md); False restores the book's choice --------
+    optimizer: str = "adam"  # the book's DARTS lineage uses "sgd"
+    shortcut: bool = True  # Bi-Real real-valued shortcut around stride-1 conv ops
+    bn_batch_stats: bool = True  # BN statistics from the evaluated batch, not running stats
+    fp_preprocess: bool = True  # the cells' 1x1 preprocessing convs stay full precision
+    genotype_mode: str = "top2"  # "top2" (DARTS) or "all" (every non-none edge)
+
+    def __post_init__(self) -> None:
+        ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
+        if not isinstance(ops, (list, tuple)) or not all(isinstance(o, str) for o in ops):
+            raise ConfigError(f"ops: must be a list of op names, got {self.ops!r}")
+        object.__setattr__(self, "ops", tuple(o.strip() for o in ops))
+        _check_ops(self.ops)
+        for name in ("nodes", "cells", "channels", "repeats", "batch_size"):
+            _int_at_least(name, getattr(self, name), 1)
+        _int_at_least("seed", self.seed, 0)
+        if self.sample_steps is not None:
+            _int_at_least("sample_steps", self.sample_steps, 1)
+        for name in ("beta", "theta", "lam", "lr"):
+            object.__setattr__(self, name, _number(name, getattr(self, name)))
+        for name in ("theta", "lam"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be >= 0 (0 switches the term off)")
+        if self.lr <= 0:
+            raise ConfigError(f"lr: must be > 0, got {self.lr}")
+        _choice("device", self.device, DEVICES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
+        for name in ("shortcut", "bn_batch_stats", "fp_preprocess"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.data, str):
+            raise ConfigError(f"data: must be text, got {self.data!r}")
+        check_spec(self.data)  # DataError naming "data:" for a missing folder
+
+    # -- derived ------------------------------------------------------------------------------
+    @property
+    def space(self) -> SearchSpace:
+        return SearchSpace(ops=self.ops, nodes=self.nodes)
+
+    @property
+    def n_samples(self) -> int:
+        """Sampled architectures in the whole search: T * (K + (K-1) + ... + 2)."""
+        k = len(self.ops)
+        return self.repeats * (k * (k + 1) // 2 - 1)
+
+    # -- JSON ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["ops"] = list(self.ops)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SearchConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"config: must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: unknown config key (known: {', '.join(sorted(known))})")
+        return cls(**data)
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> SearchConfig:
+        return cls.from_dict(read_json(path))
+
+
+def read_json(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config: file {str(p)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config: cannot read {str(p)!r} ({exc.__class__.__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config: {str(p)!r} is not JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def _check_ops(ops: tuple[str, ...]) -> None:
+    if not ops or ops == ("",):
+        raise ConfigError("ops: the op set is empty; give at least 2 ops")
+    unknown = [o for o in ops if o not in PRIMITIVES]
+    if unknown:
+        raise ConfigError(f"ops: unknown op {unknown[0]!r} (known: {', '.join(PRIMITIVES)})")
+    if len(set(ops)) != len(ops):
+        raise ConfigError(f"ops: duplicate op names in {list(ops)}")
+    if len(ops) < 2:
+        raise ConfigError("ops: give at least 2 ops, or there is nothing to search")
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name}: must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}: must be finite, got {value!r}")
+    return float(value)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")

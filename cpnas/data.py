@@ -1,0 +1,183 @@
+"""Datasets as in-memory tensors: digits (embedded), CIFAR-10 from a local folder, synthetic.
+
+Nothing is downloaded. A data spec is one of:
+- ``"digits"``: scikit-learn's 8x8 handwritten digits (1797 images, ships with sklearn);
+- ``"cifar10:<folder>"`` (or a bare folder path): CIFAR-10's python-pickle batches
+  (``data_batch_1..5``, ``test_batch``), unpickled with a whitelist that only allows numpy
+  arrays and plain containers, so a crafted file cannot run code;
+- ``"synthetic"`` or ``"synthetic:<n>"``: n CIFAR-shaped 3x32x32 images (default 2048)
+  whose class is a learnable pattern, for benchmarks and the GPU check.
+
+Train / validation / test splits are fixed by the seed (stratified).
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataError
+
+SPLIT = (0.6, 0.2, 0.2)  # train, validation (scores the search), test (final training only)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    def summary(self) -> dict:
+        return {"name": self.name, "train": len(self.y_train), "val": len(self.y_val),
+                "test": len(self.y_test), "classes": self.num_classes,
+                "shape": list(self.x_train.shape[1:])}
+
+    def to(self, device: torch.device | str) -> Dataset:
+        moved = {k: getattr(self, k).to(device) for k in
+                 ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
+        return Dataset(name=self.name, num_classes=self.num_classes, **moved)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``'cifar10:/d'`` -> ('cifar10', '/d'); ``'synthetic:512'`` -> ('synthetic', '512')."""
+    if not isinstance(spec, str) or not spec:
+        raise DataError("data: give 'digits', 'synthetic', 'cifar10:<folder>' or a folder path")
+    kind, _, arg = spec.partition(":")
+    if kind in ("digits", "synthetic", "cifar10"):
+        return kind, (arg or None)
+    return "cifar10", spec  # a bare path is a CIFAR-10 folder
+
+
+def check_spec(spec: str) -> None:
+    """Raise DataError (one line) when the spec cannot work, without loading anything."""
+    kind, arg = parse_spec(spec)
+    if kind == "digits" and arg:
+        raise DataError(f"data: 'digits' takes no argument, got {spec!r}")
+    if kind == "synthetic" and arg is not None and not (arg.isdigit() and int(arg) >= 20):
+        raise DataError(f"data: synthetic size must be an integer >= 20, got {arg!r}")
+    if kind == "cifar10":
+        if not arg:
+            raise DataError("data: cifar10 needs a folder, e.g. cifar10:~/data/cifar-10-batches-py")
+        folder = Path(arg).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"data: folder {str(folder)!r} does not exist")
+        if not (folder / "data_batch_1").is_file():
+            raise DataError(f"data: {str(folder)!r} holds no CIFAR-10 'data_batch_1' file")
+
+
+def load_data(spec: str, seed: int = 0) -> Dataset:
+    check_spec(spec)
+    kind, arg = parse_spec(spec)
+    if kind == "digits":
+        x, y, x_test, y_test, name = *_digits(), None, None, "digits"
+    elif kind == "synthetic":
+        x, y = _synthetic(int(arg or 2048), seed)
+        x_test = y_test = None
+        name = "synthetic"
+    else:
+        x, y, x_test, y_test = _cifar10(Path(arg).expanduser())
+        name = "cifar10"
+    return _split(name, x, y, x_test, y_test, seed)
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return (d.images.astype(np.float32) / 16.0)[:, None], d.target.astype(np.int64)
+
+
+def _synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class c = a fixed random 3x32x32 template plus noise: learnable, CIFAR-shaped."""
+    rng = np.random.default_rng(10_000 + seed)
+    templates = rng.normal(0, 1, (10, 3, 32, 32)).astype(np.float32)
+    y = np.arange(n) % 10
+    x = templates[y] + rng.normal(0, 2.0, (n, 3, 32, 32)).astype(np.float32)
+    return x, y.astype(np.int64)
+
+
+def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
+    if x_test is None:  # carve the test split out of the data too
+        x, x_test, y, y_test = train_test_split(
+            x, y, test_size=SPLIT[2], random_state=seed, stratify=y)
+    val_frac = SPLIT[1] / (SPLIT[0] + SPLIT[1])
+    x_tr, x_val, y_tr, y_val = train_test_split(
+        x, y, test_size=val_frac, random_state=seed, stratify=y)
+    mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)
+    std = x_tr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray((a - mean) / std, dtype=np.float32))
+
+    def lab(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(a, dtype=np.int64))
+
+    return Dataset(name, t(x_tr), lab(y_tr), t(x_val), lab(y_val), t(x_test), lab(y_test),
+                   int(max(y.max(), y_test.max())) + 1)
+
+
+# -- CIFAR-10 python batches, unpickled safely -----------------------------------------------
+
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Only numpy arrays and builtin containers; anything else (os.system, ...) is refused."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with open(path, "rb") as f:
+            batch = _SafeUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        raise DataError(f"data: {path} is not a CIFAR-10 batch ({exc})") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"data: {path} is not a CIFAR-10 batch (not a dict)")
+    data = batch.get(b"data", batch.get("data"))
+    labels = batch.get(b"labels", batch.get("labels"))
+    if not isinstance(data, np.ndarray) or labels is None:
+        raise DataError(f"data: {path} lacks 'data' / 'labels'")
+    try:
+        x = data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+        y = np.asarray(labels, dtype=np.int64)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"data: {path} has a bad shape ({exc})") from None
+    if len(x) != len(y):
+        raise DataError(f"data: {path} has {len(x)} images but {len(y)} labels")
+    return x, y
+
+
+def _cifar10(folder: Path):
+    parts = [read_batch(p) for p in sorted(folder.glob("data_batch_*"))]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    test = folder / "test_batch"
+    x_test, y_test = read_batch(test) if test.is_file() else (None, None)
+    return x, y, x_test, y_test

@@ -1,0 +1,170 @@
+"""DARTS-cell networks: the weight-sharing child and parent supernets, and fixed networks.
+
+A supernet holds every candidate op on every edge but runs exactly one op per edge for a
+sampled architecture (single path, METHOD.md "Weight sharing"). A fixed network holds the
+edges of one genotype. Both are built from the same :class:`Cell`, so the child (1-bit),
+the parent (full precision) and the final networks share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable, Mapping
+
+import torch
+from torch import nn
+
+from .genotype import Genotype
+from .ops import ConvBN, FactorizedReduce, OpSpec, build_op
+from .space import SearchSpace, edge_id
+
+
+def cell_layout(cells: int) -> list[str]:
+    """Cell types by depth: reduction cells at 1/3 and 2/3 of the depth (DARTS).
+
+    Two cells are normal + reduce, so both cell types are always trained from 2 cells up;
+    a single cell is normal only (its reduce edges are scored but never run).
+    """
+    if cells == 1:
+        return ["normal"]
+    if cells == 2:
+        return ["normal", "reduce"]
+    reduce_at = {cells // 3, 2 * cells // 3}
+    return ["reduce" if i in reduce_at else "normal" for i in range(cells)]
+
+
+class Cell(nn.Module):
+    """One DARTS cell; ``candidates`` maps (src, dst) -> the op names held on that edge."""
+
+    def __init__(self, kind: str, c_pp: int, c_p: int, c: int, reduction_prev: bool,
+                 candidates: Mapping[tuple[int, int], Iterable[str]], nodes: int,
+                 spec: OpSpec, pre_spec: OpSpec, concat: Iterable[int] | None = None) -> None:
+        super().__init__()
+        self.kind, self.nodes, self.channels = kind, nodes, c
+        self.reduction = kind == "reduce"
+        self.concat = list(concat) if concat is not None else list(range(2, nodes + 2))
+        self.pre0 = (FactorizedReduce(c_pp, c, pre_spec) if reduction_prev
+                     else ConvBN(c_pp, c, 1, 1, 0, pre_spec))
+        self.pre1 = ConvBN(c_p, c, 1, 1, 0, pre_spec)
+        self.edges = nn.ModuleDict()
+        for (src, dst), names in candidates.items():
+            stride = 2 if self.reduction and src < 2 else 1
+            self.edges[f"{src}_{dst}"] = nn.ModuleDict(
+                {name: build_op(name, c, stride, spec) for name in names})
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor,
+                chosen: Iterable[tuple[int, int, str]]) -> torch.Tensor:
+        """``chosen`` lists (src, dst, op) to run; a ``none`` op contributes nothing."""
+        states = [self.pre0(s0), self.pre1(s1)]
+        by_dst: dict[int, list[tuple[int, str]]] = {}
+        for src, dst, op in chosen:
+            if op != "none":
+                by_dst.setdefault(dst, []).append((src, op))
+        n, _, h, w = states[1].shape
+        if self.reduction:
+            h, w = (h + 1) // 2, (w + 1) // 2
+        for dst in range(2, self.nodes + 2):
+            ins = by_dst.get(dst, [])
+            if not ins:  # every input of this node is `none`
+                states.append(states[1].new_zeros(n, self.channels, h, w))
+                continue
+            out = self.edges[f"{ins[0][0]}_{dst}"][ins[0][1]](states[ins[0][0]])
+            for src, op in ins[1:]:
+                out = out + self.edges[f"{src}_{dst}"][op](states[src])
+            states.append(out)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class _Net(nn.Module):
+    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision."""
+
+    def __init__(self, in_channels: int, num_classes: int, channels: int, layout: list[str],
+                 stem_multiplier: int = 3) -> None:
+        super().__init__()
+        c_stem = stem_multiplier * channels
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(c_stem))
+        self.layout = layout
+        self.cells = nn.ModuleList()
+        self.c_pp, self.c_p, self.c = c_stem, c_stem, channels
+
+    def _add(self, cell: Cell) -> None:
+        self.cells.append(cell)
+
+    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        for cell, chosen in zip(self.cells, plan):
+            s0, s1 = s1, cell(s0, s1, chosen)
+        return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)
+
+
+def _widths(layout: list[str], channels: int, stem: int, out_nodes: list[int]):
+    """Yield (kind, c_pp, c_p, c, reduction_prev) per cell, DARTS channel bookkeeping."""
+    c_pp = c_p = stem * channels
+    c, reduction_prev = channels, False
+    for kind, n_out in zip(layout, out_nodes):
+        if kind == "reduce":
+            c *= 2
+        yield kind, c_pp, c_p, c, reduction_prev
+        c_pp, c_p, reduction_prev = c_p, n_out * c, kind == "reduce"
+
+
+class SuperNet(_Net):
+    """Every candidate op on every edge; ``forward(x, arch)`` runs one op per edge."""
+
+    def __init__(self, space: SearchSpace, in_channels: int, num_classes: int, channels: int,
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+        layout = cell_layout(cells)
+        super().__init__(in_channels, num_classes, channels, layout)
+        self.space = space
+        pre_spec = replace(spec, binary=False) if fp_preprocess else spec
+        n = space.nodes
+        cand = {(src, dst): space.ops for dst in range(2, n + 2) for src in range(dst)}
+        c_last = channels
+        for kind, c_pp, c_p, c, red_prev in _widths(layout, channels, 3, [n] * cells):
+            self._add(Cell(kind, c_pp, c_p, c, red_prev, cand, n, spec, pre_spec))
+            c_last = n * c
+        self.classifier = nn.Linear(c_last, num_classes)
+        self.feature_dim = c_last
+
+    def plan(self, arch: Mapping[str, str]) -> list[list[tuple[int, int, str]]]:
+        n = self.space.nodes
+        return [[(src, dst, arch[edge_id(kind, src, dst)])
+                 for dst in range(2, n + 2) for src in range(dst)] for kind in self.layout]
+
+    def forward(self, x: torch.Tensor, arch: Mapping[str, str]) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self._features(x, self.plan(arch))
+        return self.classifier(feats), feats
+
+    def op_module(self, cell: int, edge: str, op: str) -> nn.Module:
+        _, src, dst = edge.split(":")[0], *map(int, edge.split(":")[1].split("->"))
+        return self.cells[cell].edges[f"{src}_{dst}"][op]
+
+
+class FixedNet(_Net):
+    """The network of one genotype, trained from scratch (``cpnas train``)."""
+
+    def __init__(self, genotype: Genotype, in_channels: int, num_classes: int, channels: int,
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+        layout = cell_layout(cells)
+        super().__init__(in_channels, num_classes, channels, layout)
+        pre_spec = replace(spec, binary=False) if fp_preprocess else spec
+        self.plans: list[list[tuple[int, int, str]]] = []
+        outs = [len(getattr(genotype, f"{k}_concat")) for k in layout]
+        c_last = channels
+        for (kind, c_pp, c_p, c, red_prev), n_out in zip(
+                _widths(layout, channels, 3, outs), outs):
+            chosen = [(src, dst, op) for op, src, dst in genotype.edges(kind)]
+            cand: dict[tuple[int, int], list[str]] = {}
+            for src, dst, op in chosen:
+                if op != "none":
+                    cand.setdefault((src, dst), []).append(op)
+            nodes = len(genotype.arity(kind))
+            self._add(Cell(kind, c_pp, c_p, c, red_prev, cand, nodes, spec, pre_spec,
+                           concat=getattr(genotype, f"{kind}_concat")))
+            self.plans.append(chosen)
+            c_last = n_out * c
+        self.classifier = nn.Linear(c_last, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self._features(x, self.plans))

@@ -1,0 +1,138 @@
+"""The candidate operations, one registry for both networks (timm-style name -> builder).
+
+Each op is built from one description, either binarized (the child: 1-bit weights and
+inputs, the sign acting as the nonlinearity, Fig. 4.8) or full precision (the parent: ReLU
+before each conv). Child and parent ops therefore hold their convolutions in the same order
+with the same shapes, which is what the kernel-level CP loss pairs up (Eq. 4.17).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .binary import BinaryConv2d
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """How to build ops: ``binary`` (child) or not (parent), and the measured choices."""
+
+    binary: bool = False
+    shortcut: bool = True  # Bi-Real real-valued shortcut around stride-1 conv ops
+    batch_stats: bool = True  # BN always from the current batch (no running statistics)
+
+
+def norm(channels: int, spec: OpSpec) -> nn.BatchNorm2d:
+    # Running statistics are polluted when many single-path archs share one BN (SPOS), so
+    # the search can take BN statistics from the evaluated batch instead.
+    return nn.BatchNorm2d(channels, track_running_stats=not spec.batch_stats)
+
+
+class ConvBN(nn.Module):
+    """act -> conv -> BN; act is ReLU (parent) or the sign inside the binarized conv (child)."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
+                 spec: OpSpec, dilation: int = 1, groups: int = 1) -> None:
+        super().__init__()
+        conv_cls = BinaryConv2d if spec.binary else nn.Conv2d
+        self.relu = not spec.binary
+        self.conv = conv_cls(c_in, c_out, kernel, stride=stride, padding=padding,
+                             dilation=dilation, groups=groups, bias=False)
+        self.bn = norm(c_out, spec)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.relu:
+            x = F.relu(x)
+        return self.bn(self.conv(x))
+
+
+class SepConv(nn.Module):
+    """Depth-wise kxk conv, BN, 1x1 conv, BN (Fig. 4.8); dilation 2 makes it dil_conv."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, dilation: int,
+                 spec: OpSpec) -> None:
+        super().__init__()
+        pad = dilation * (kernel - 1) // 2
+        self.depthwise = ConvBN(c_in, c_in, kernel, stride, pad, spec, dilation, groups=c_in)
+        self.pointwise = ConvBN(c_in, c_out, 1, 1, 0, spec)
+        self.shortcut = spec.shortcut and stride == 1 and c_in == c_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.pointwise(self.depthwise(x))
+        return out + x if self.shortcut else out  # Bi-Real: keep a real-valued path
+
+
+class Zero(nn.Module):
+    def __init__(self, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            return torch.zeros_like(x)
+        return torch.zeros_like(x[:, :, :: self.stride, :: self.stride])
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the resolution with two offset stride-2 1x1 convs (DARTS)."""
+
+    def __init__(self, c_in: int, c_out: int, spec: OpSpec) -> None:
+        super().__init__()
+        conv_cls = BinaryConv2d if spec.binary else nn.Conv2d
+        self.relu = not spec.binary
+        self.conv_1 = conv_cls(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = conv_cls(c_in, c_out - c_out // 2, 1, stride=2, bias=False)
+        self.bn = norm(c_out, spec)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.relu:
+            x = F.relu(x)
+        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))  # same ceil(H/2) as the other ops
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+
+
+def _pool(kind: str) -> Callable[[int, int, OpSpec], nn.Module]:
+    def build(c: int, stride: int, spec: OpSpec) -> nn.Module:
+        if kind == "max":
+            return nn.MaxPool2d(3, stride=stride, padding=1)
+        return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+
+    return build
+
+
+def _skip(c: int, stride: int, spec: OpSpec) -> nn.Module:
+    return nn.Identity() if stride == 1 else FactorizedReduce(c, c, spec)
+
+
+def _sep(kernel: int, dilation: int) -> Callable[[int, int, OpSpec], nn.Module]:
+    def build(c: int, stride: int, spec: OpSpec) -> nn.Module:
+        return SepConv(c, c, kernel, stride, dilation, spec)
+
+    return build
+
+
+# name -> builder(channels, stride, spec)
+OPS: dict[str, Callable[[int, int, OpSpec], nn.Module]] = {
+    "none": lambda c, stride, spec: Zero(stride),
+    "skip_connect": _skip,
+    "max_pool_3x3": _pool("max"),
+    "avg_pool_3x3": _pool("avg"),
+    "sep_conv_3x3": _sep(3, 1),
+    "sep_conv_5x5": _sep(5, 1),
+    "dil_conv_3x3": _sep(3, 2),
+    "dil_conv_5x5": _sep(5, 2),
+}
+
+
+def build_op(name: str, channels: int, stride: int, spec: OpSpec) -> nn.Module:
+    return OPS[name](channels, stride, spec)
+
+
+def convs(module: nn.Module) -> list[nn.Conv2d]:
+    """The convolutions of a module in definition order (child and parent line up)."""
+    return [m for m in module.modules() if isinstance(m, nn.Conv2d)]

@@ -1,0 +1,282 @@
+"""``cpnas.search``: the whole CP-NAS search (Algorithm 9) with events, checkpoints and resume.
+
+The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
+trains and validates the child and the parent on each sampled architecture; this module
+wires them to the event stream and, when ``out`` is given, to a run directory
+(:mod:`cpnas.rundir`). Every random draw comes from a generator whose state is in the
+checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+from . import events as ev
+from .config import SearchConfig
+from .data import load_data
+from .genotype import Genotype, derive_genotype
+from .loop import LoopState, SampleResult, run_loop
+from .rundir import RunDir, read_events
+from .space import parse_edge_id
+from .train import CPTrainer, Stopped
+
+log = logging.getLogger("cpnas")
+PROGRESS_PER_SAMPLE = 4  # Progress events per sample, at fixed steps (deterministic)
+
+
+@dataclass
+class SearchResult:
+    status: str  # completed | stopped | failed
+    genotype: Genotype | None
+    out: Path | None
+    events: list[ev.Event] = field(default_factory=list)
+    child_acc: float | None = None  # mean child val accuracy over the last round sampled
+    parent_acc: float | None = None
+    survivors: dict[str, str] | None = None
+    seconds: float = 0.0
+    config: SearchConfig | None = None
+
+    @property
+    def samples(self) -> list[ev.SampleTrained]:
+        return [e for e in self.events if isinstance(e, ev.SampleTrained)]
+
+
+class _Emitter:
+    """Stamps seq/time/run_id and delivers each event; a subscriber that raises is detached."""
+
+    def __init__(self, run_id: str, seq: int, subscribers: list[Any]) -> None:
+        self.run_id, self.seq, self.subscribers = run_id, seq, subscribers
+        self.events: list[ev.Event] = []
+
+    def __call__(self, cls: type[ev.Event], fields: dict) -> ev.Event:
+        event = cls(seq=self.seq, time=time.time(), run_id=self.run_id, **fields)
+        self.seq += 1
+        self.events.append(event)
+        self.deliver(event, self.subscribers)
+        return event
+
+    def deliver(self, event: ev.Event, subscribers: Iterable[Any]) -> None:
+        for sub in list(subscribers):
+            try:
+                ev.notify(sub, event)
+            except Exception as exc:  # a viewer's bug must never corrupt the run
+                self.subscribers.remove(sub)
+                msg = f"subscriber {sub!r} raised {type(exc).__name__}: {exc}; detached"
+                log.warning(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=2)
+
+
+def run_id_of(config: SearchConfig) -> str:
+    """A digest of the config: a rerun or a resume of one config has one run id."""
+    text = json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from .errors import ConfigError
+
+        raise ConfigError("device: cuda was asked for, but torch sees no GPU (use auto or cpu)")
+    return torch.device(name)
+
+
+def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
+           out: str | Path | None = None, stop: threading.Event | None = None) -> SearchResult:
+    """Run the whole CP-NAS search; resume from ``out``'s checkpoint when it has one.
+
+    Ends with SearchFinished: ``completed``, ``stopped`` (``stop`` set, or Ctrl-C; the
+    checkpoint stays at the last finished sample) or ``failed`` (the error is re-raised).
+    """
+    if not isinstance(config, SearchConfig):
+        config = SearchConfig.from_dict(config)
+    run = _Run(config, list(subscribers), out, stop)
+    return run.execute()
+
+
+class _Run:
+    def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
+        self.config, self.stop = config, stop or threading.Event()
+        self.rd = RunDir(out) if out is not None else None
+        self.user_subs = subscribers
+        self.resume: dict | None = None
+        if self.rd is not None:
+            self.rd.check_config(config.to_dict())  # refuses a changed config, writes nothing
+            if self.rd.has_checkpoint():
+                self.resume = self.rd.load_checkpoint()
+                _check_resume(self.resume, config)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _start(self) -> None:
+        cfg = self.config
+        self.device = resolve_device(cfg.device)
+        self.data = load_data(cfg.data, cfg.seed).to(self.device)
+        self.trainer = CPTrainer(cfg, self.data, self.device)
+        self.rng = random.Random(cfg.seed)
+        self.t0, self.elapsed0 = time.time(), 0.0
+        subs = list(self.user_subs)
+        if self.resume is None:
+            if self.rd is not None:
+                self.rd.write_config(cfg.to_dict())
+                subs.insert(0, self.rd.recorder(keep_before_seq=0))
+            self.emit = _Emitter(run_id_of(cfg), 0, subs)
+            self.loop = LoopState.start(cfg.space)
+            self.emit(ev.SearchStarted, self._started_fields())
+            return
+        st = self.resume
+        self.trainer.load_state_dict(st["trainer"])
+        _set_rng_state(self.rng, st["rng"])
+        self.loop = LoopState.from_dict(st["loop"])
+        self.elapsed0 = float(st["elapsed"])
+        recorder = self.rd.recorder(keep_before_seq=st["seq"])
+        self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
+        old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
+        for event in old:  # live viewers get the full stream
+            self.emit.deliver(event, [s for s in self.emit.subscribers if s is not recorder])
+        self.emit.events.extend(old)
+        ck = st["checkpointed"]
+        log.info("resuming from round %d, sample %d (%d of %d samples done)",
+                 self.loop.round, self.loop.t * self.loop.k + self.loop.s,
+                 sum(isinstance(e, ev.SampleTrained) for e in old), cfg.n_samples)
+        self.emit(ev.Checkpointed, ck)  # the event the checkpoint was taken for
+
+    def _started_fields(self) -> dict:
+        cfg = self.config
+        return {"config": cfg.to_dict(), "space": cfg.space.to_dict(),
+                "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed}
+
+    # -- the search -------------------------------------------------------------------------
+    def execute(self) -> SearchResult:
+        survivors, status, error = None, "stopped", None
+        try:
+            self._start()
+            survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
+                                 self._evaluate, self.emit, self.rng,
+                                 should_stop=self.stop.is_set, state=self.loop,
+                                 on_sample=self._checkpoint)
+            if survivors is not None:
+                status = "completed"
+        except (Stopped, KeyboardInterrupt):
+            status = "stopped"
+        except BaseException as exc:
+            self._finish("failed", " ".join(str(exc).split()) or type(exc).__name__)
+            raise
+        genotype = self._derive(survivors) if survivors is not None else None
+        self._finish(status, error)
+        return self._result(status, genotype, survivors)
+
+    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        t_start = time.time()
+        every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
+
+        def on_step(step: int, steps: int, c: float, p: float) -> None:
+            if step % every == 0 or step == steps:
+                self.emit(ev.Progress, {"round": rnd, "t": t, "s": s, "step": step,
+                                        "steps": steps, "child_loss": c, "parent_loss": p})
+
+        out = self.trainer.train_sample(arch, on_step, self.stop.is_set)
+        self._sample_seconds = time.time() - t_start
+        return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)
+
+    def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
+        if self.rd is None:
+            return
+        fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
+        self.rd.save_checkpoint({
+            "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
+            "elapsed": self._elapsed(), "loop": st.to_dict(), "rng": _rng_state(self.rng),
+            "trainer": self.trainer.state_dict(), "config": self.config.to_dict(),
+        })
+        self.emit(ev.Checkpointed, fields)
+
+    def _derive(self, survivors: dict[str, str]) -> Genotype:
+        last = [e for e in self.emit.events if isinstance(e, ev.RoundScored)][-1]
+        final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
+        geno = derive_genotype(survivors, final_ev, self.config.nodes, self.config.genotype_mode)
+        kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
+        edges = {e: {"op": op, "ev": final_ev[e], "selected": parse_edge_id(e) in kept}
+                 for e, op in survivors.items()}
+        self.emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
+        if self.rd is not None:
+            child, parent = last_round_accuracy(self.emit.events)
+            self.rd.write_genotype(geno, {"edges": edges, "child_acc": child,
+                                          "parent_acc": parent, "run_id": self.emit.run_id})
+        return geno
+
+    def _elapsed(self) -> float:
+        return self.elapsed0 + time.time() - self.t0
+
+    def _finish(self, status: str, error: str | None) -> None:
+        if not hasattr(self, "emit"):  # failed before the first event: nothing to close
+            return
+        self.emit(ev.SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
+        for sub in self.emit.subscribers:
+            if hasattr(sub, "close"):
+                sub.close()
+
+    def _result(self, status: str, genotype: Genotype | None, survivors) -> SearchResult:
+        child, parent = last_round_accuracy(self.emit.events)
+        return SearchResult(status=status, genotype=genotype,
+                            out=self.rd.path if self.rd else None, events=self.emit.events,
+                            child_acc=child, parent_acc=parent, survivors=survivors,
+                            seconds=self._elapsed(), config=self.config)
+
+
+def last_round_accuracy(events: Iterable[ev.Event]) -> tuple[float | None, float | None]:
+    """Mean child and parent validation accuracy over the last round that has samples."""
+    samples = [e for e in events if isinstance(e, ev.SampleTrained)]
+    if not samples:
+        return None, None
+    last = [e for e in samples if e.round == samples[-1].round]
+    return (sum(e.child_acc for e in last) / len(last),
+            sum(e.parent_acc for e in last) / len(last))
+
+
+# -- RNG state as plain containers (torch.load(weights_only=True) reads them) ---------------
+
+
+def _rng_state(rng: random.Random) -> dict:
+    version, state, gauss = rng.getstate()
+    np_state = np.random.get_state()
+    return {
+        "python": [version, list(state), gauss],
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _set_rng_state(rng: random.Random, st: dict) -> None:
+    version, state, gauss = st["python"]
+    rng.setstate((version, tuple(state), gauss))
+    n = st["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"],
+                         n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(st["torch"])
+    if st["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def _check_resume(state: dict, config: SearchConfig) -> None:
+    from .errors import RunDirError
+
+    needed = ("run_id", "seq", "checkpointed", "elapsed", "loop", "rng", "trainer")
+    missing = [k for k in needed if k not in state]
+    if missing:
+        raise RunDirError(f"checkpoint lacks {', '.join(missing)}; delete it to start afresh")
+    if state.get("config") not in (None, config.to_dict()):
+        raise RunDirError("checkpoint was written by another config; delete it to start afresh")
