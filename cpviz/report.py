@@ -122,12 +122,13 @@ def _svg_block(div_id: str, graph: Any) -> str:
 def _model_block(state: SearchState, genotype: Genotype, model_summary: Any) -> str:
     channels = int(state.config.get("channels", 16) or 16)
     cells = int(state.config.get("cells", 8) or 8)
+    binary_pre = not state.config.get("fp_preprocess", True)  # the engine's switch (METHOD.md)
     try:
-        df = model_summary(genotype, channels=channels, cells=cells)
+        df = model_summary(genotype, channels=channels, cells=cells, binary_preprocess=binary_pre)
     except CpnasError as exc:  # e.g. an op with no formula: say so, keep the report
         return f"<h2>1-bit model summary</h2><p>{html.escape(str(exc))}</p>"
-    note = (f"C = {channels}, {cells} cells; binary params cost 1 bit, FP params 32 bits; "
-            "FLOPs = FP MACs + binary MACs / 64.")
+    note = (f"C = {channels}, {cells} cells, 1x1 preprocessing {'1-bit' if binary_pre else 'FP'}; "
+            "binary params cost 1 bit, FP params 32 bits; FLOPs = FP MACs + binary MACs / 64.")
     return f"<h2>1-bit model summary</h2><p>{html.escape(note)}</p>" + df.to_html(na_rep="")
 
 
