@@ -409,8 +409,10 @@ class Recorder(ev.Callback):
 def _cut_log(path: Path, keep_before_seq: int | None) -> tuple[int, bool]:
     """Truncate the log after its last whole event (and before ``keep_before_seq``).
 
-    Returns the seq of the last event kept (-1 for an empty log), and whether the kept
-    part ends without its newline (a whole event whose newline a kill cut off).
+    The whole log is read and checked first (JSON, schema, seq), so a log that cannot be
+    continued is refused before a byte of it changes. Returns the seq of the last event
+    kept (-1 for an empty log), and whether the kept part ends without its newline (a
+    whole event whose newline a kill cut off).
     """
     if keep_before_seq is not None and keep_before_seq < 0:
         raise ValueError(f"keep_before_seq must be >= 0, got {keep_before_seq}")
@@ -421,48 +423,57 @@ def _cut_log(path: Path, keep_before_seq: int | None) -> tuple[int, bool]:
                 f"{keep_before_seq} events; delete checkpoint.pt to start afresh"
             )
         return -1, False
-    keep_bytes, last_seq, open_end = 0, -1, False
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            whole = raw.endswith(b"\n")
-            seq = _seq_of(raw, path, lineno, partial_ok=not whole)
-            if seq is None:
-                break  # the last line, cut short by a kill: drop it
-            if keep_before_seq is not None and seq >= keep_before_seq:
-                break
-            if seq != last_seq + 1:
-                raise RunDirError(
-                    f"{path}: line {lineno} has seq {seq} after seq {last_seq}; the log is corrupt"
-                )
-            keep_bytes += len(raw)
-            last_seq, open_end = seq, not whole
+    lines, _ = _scan_log(path)
+    kept = [ln for ln in lines if keep_before_seq is None or ln.event.seq < keep_before_seq]
+    last_seq = kept[-1].event.seq if kept else -1
     if keep_before_seq is not None and last_seq != keep_before_seq - 1:
         raise RunDirError(
             f"{path}: the log ends at seq {last_seq}, but the checkpoint was taken after seq "
             f"{keep_before_seq - 1}; events are lost, so this run cannot be resumed "
             "(delete checkpoint.pt to start afresh)"
         )
+    keep_bytes = kept[-1].end if kept else 0
     if path.stat().st_size != keep_bytes:
         os.truncate(path, keep_bytes)
         with open(path, "rb+") as f:
             os.fsync(f.fileno())
-    return last_seq, open_end
-
-
-def _seq_of(raw: bytes, path: Path, lineno: int, partial_ok: bool) -> int | None:
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        if partial_ok:
-            return None
-        raise RunDirError(f"{path}: line {lineno} is not a JSON event") from None
-    seq = data.get("seq") if isinstance(data, dict) else None
-    if not isinstance(seq, int) or isinstance(seq, bool):
-        raise RunDirError(f"{path}: line {lineno} has no integer seq")
-    return seq
+    return last_seq, bool(kept) and not kept[-1].newline
 
 
 # -- reading a run ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    event: ev.Event
+    end: int  # byte offset just after the line (and its newline)
+    newline: bool
+
+
+def _scan_log(path: Path) -> tuple[list[_Line], str | None]:
+    """Every whole event of a log, and a note when its last line was cut short."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: no event log here") from None
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot read the event log ({exc.strerror})") from None
+    raws = data.split(b"\n")
+    if raws[-1] == b"":
+        raws.pop()  # what follows the newline that ends the last whole line
+    out: list[_Line] = []
+    end = 0
+    for lineno, raw in enumerate(raws, start=1):
+        end += len(raw) + 1
+        newline = end <= len(data)
+        event = _parse_line(raw, path, lineno, last=lineno == len(raws))
+        if event is None:
+            where = f"seq {out[-1].event.seq}" if out else "no whole event"
+            return out, (f"{path}: line {lineno} is cut short (the run was stopped while "
+                         f"writing it); the log ends at line {lineno - 1}, {where}")
+        _check_next(event, [ln.event for ln in out[-1:]], path, lineno)
+        out.append(_Line(event, min(end, len(data)), newline))
+    return out, None
 
 
 def read_events(path: str | os.PathLike) -> list[ev.Event]:
@@ -475,37 +486,19 @@ def read_events(path: str | os.PathLike) -> list[ev.Event]:
     path = Path(path)
     if path.is_dir():
         path = path / "events.jsonl"
-    try:
-        lines = path.read_bytes().split(b"\n")
-    except FileNotFoundError:
-        raise RunDirError(f"{path}: no event log here") from None
-    except OSError as exc:
-        raise RunDirError(f"{path}: cannot read the event log ({exc.strerror})") from None
-    if lines and lines[-1] == b"":
-        lines.pop()  # the newline that ends the last whole line
-    out: list[ev.Event] = []
-    for lineno, raw in enumerate(lines, start=1):
-        event = _parse_line(raw, path, lineno, last=lineno == len(lines), events=out)
-        if event is None:
-            break
-        _check_next(event, out, path, lineno)
-        out.append(event)
-    return out
+    lines, note = _scan_log(path)
+    if note:
+        warnings.warn(note, TruncatedLogWarning, stacklevel=2)
+    return [ln.event for ln in lines]
 
 
-def _parse_line(raw: bytes, path: Path, lineno: int, last: bool, events: list) -> ev.Event | None:
+def _parse_line(raw: bytes, path: Path, lineno: int, last: bool) -> ev.Event | None:
+    """The event on one line; None for a last line that is not whole JSON."""
     try:
         text = raw.decode("utf-8")
         json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError):
         if last:
-            where = f"seq {events[-1].seq}" if events else "no whole event"
-            warnings.warn(
-                f"{path}: line {lineno} is cut short (the run was stopped while writing it); "
-                f"the log ends at line {lineno - 1}, {where}",
-                TruncatedLogWarning,
-                stacklevel=3,
-            )
             return None
         raise RunDirError(f"{path}: line {lineno} is not a JSON event") from None
     try:

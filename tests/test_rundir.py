@@ -535,3 +535,20 @@ def test_load_run_writes_nothing(tmp_path: Path, events) -> None:
     before = snapshot(tmp_path)
     load_run(tmp_path)
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("damage", ["schema", "middle_line"])
+def test_recorder_refuses_a_log_it_cannot_continue_and_changes_nothing(tmp_path, events, damage):
+    run = RunDir(tmp_path)
+    lines = [e.to_json() for e in events[:8]]
+    if damage == "schema":
+        first = events[0].to_dict()
+        first["schema"] = 2
+        lines[0] = json.dumps(first)
+    else:
+        lines[4] = lines[4][:30]
+    run.events_path.write_text("\n".join(lines) + "\n" + lines[-1][:10])  # and a partial tail
+    before = snapshot(tmp_path)
+    with pytest.raises(RunDirError, match="schema version 2" if damage == "schema" else "line 5"):
+        run.recorder(keep_before_seq=3)
+    assert snapshot(tmp_path) == before
