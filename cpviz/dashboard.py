@@ -120,53 +120,10 @@ class _WorkerEnded:
 
 
 def _view(name: str) -> Callable:
-    """cpviz's public view ``name``; the dashboard shows exactly what the views return."""
+    """cpviz's public view ``name``: the dashboard shows exactly what the views return."""
     import cpviz
 
-    fn = getattr(cpviz, name, None)
-    if fn is None:  # cpviz's views not there yet: the minimal private stand-ins below
-        fn = globals()["_fallback_" + name]
-    return fn
-
-
-# Minimal stand-ins, used only while cpviz lacks the public view of the same name.
-def _fallback_indicator_heatmap(state: st.SearchState) -> Any:
-    import plotly.graph_objects as go
-
-    last = state.last_scores()
-    z = [[(last.ev[e].get(o) if last and o in state.alive.get(e, ()) else None) for o in state.ops]
-         for e in state.edges]
-    return go.Figure(go.Heatmap(z=z, x=list(state.ops), y=list(state.edges), zmin=0, zmax=1),
-                     layout={"title": "indicator ev per edge and op"})
-
-
-def _fallback_pruning_timeline(state: st.SearchState) -> Any:
-    import plotly.graph_objects as go
-
-    rows = [(r.round, e, op) for e, p in state.pruned.items() for op, r in p.items()]
-    return go.Figure(go.Scatter(x=[r for r, _, _ in rows], y=[e for _, e, _ in rows],
-                                text=[o for _, _, o in rows], mode="markers"),
-                     layout={"title": "pruned ops by round"})
-
-
-def _fallback_accuracy_curves(state: st.SearchState) -> Any:
-    import plotly.graph_objects as go
-
-    x = list(range(len(state.samples)))
-    return go.Figure([go.Scatter(x=x, y=[s.child_acc for s in state.samples], name="child"),
-                      go.Scatter(x=x, y=[s.parent_acc for s in state.samples], name="parent")],
-                     layout={"title": "validation accuracy per sample"})
-
-
-def _fallback_cell_pair(state: st.SearchState) -> Any:
-    import graphviz
-
-    dot = graphviz.Digraph(graph_attr={"rankdir": "LR"})
-    for edge, ops in state.alive.items():
-        cell, rest = edge.split(":")
-        src, dst = rest.split("->")
-        dot.edge(f"{cell}_{src}", f"{cell}_{dst}", label="|".join(ops))
-    return dot
+    return getattr(cpviz, name)
 
 
 def leading_genotype(state: st.SearchState, mode: str = "top2") -> Genotype:
@@ -553,13 +510,15 @@ class Dashboard:
             return
         changed = lambda *names: old is None or any(  # noqa: E731
             getattr(old, n) is not getattr(state, n) for n in names)
-        if changed("scores", "alive"):
+        # The heatmap and the diagram show the running means of the round in progress, so
+        # they move with every sample; the timeline only when an op falls.
+        if changed("samples", "scores", "alive"):
             _copy_figure(self.heatmap, _view("indicator_heatmap")(state))
         if changed("pruned", "alive"):
             _copy_figure(self.timeline, _view("pruning_timeline")(state))
         if changed("samples"):
             _copy_figure(self.curves, _view("accuracy_curves")(state))
-        if changed("alive", "genotype", "scores"):
+        if changed("samples", "alive", "genotype", "scores"):
             self.diagram.value = _svg(_view("cell_pair")(state))
         if state.status == "failed" and state.error:
             self._show_error(f"the search failed: {state.error}", "")
@@ -606,15 +565,22 @@ def _copy_figure(target: Any, fig: Any) -> None:
             for old, new in zip(target.data, fig.data):
                 old.update(new.to_plotly_json(), overwrite=True)
         height = target.layout.height
-        target.layout.update(fig.layout.to_plotly_json(), overwrite=True)
+        layout = fig.layout.to_plotly_json()
+        # A widget holds no animation frames, so a view's round slider would point at
+        # nothing; the dashboard has its own round slider for replays.
+        layout.pop("sliders", None)
+        layout.pop("updatemenus", None)
+        target.layout.update(layout, overwrite=True)
         target.layout.height = fig.layout.height or height
 
 
 def _svg(diagram: Any) -> str:
     """SVG markup of a graphviz diagram (or of whatever the view already rendered)."""
+    from .export import render_bytes  # dot where installed, else pygraphviz's bundled one
+
     if isinstance(diagram, str):
         return diagram
-    svg = diagram.pipe(format="svg", encoding="utf-8")
+    svg = render_bytes(diagram, "svg").decode("utf-8")
     start = svg.find("<svg")  # drop the XML prolog and doctype: HTML widgets want the element
     return svg[start:] if start >= 0 else svg
 
