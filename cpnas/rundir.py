@@ -409,8 +409,8 @@ class Recorder(ev.Callback):
 def _cut_log(path: Path, keep_before_seq: int | None) -> tuple[int, bool]:
     """Truncate the log after its last whole event (and before ``keep_before_seq``).
 
-    The whole log is read and checked first (JSON, schema, seq), so a log that cannot be
-    continued is refused before a byte of it changes. Returns the seq of the last event
+    Unless nothing is kept, the whole log is read and checked first (JSON, schema, seq),
+    so a log that cannot be continued is refused before a byte of it changes. Returns the seq of the last event
     kept (-1 for an empty log), and whether the kept part ends without its newline (a
     whole event whose newline a kill cut off).
     """
@@ -422,6 +422,10 @@ def _cut_log(path: Path, keep_before_seq: int | None) -> tuple[int, bool]:
                 f"{path}: the log is missing, but the checkpoint needs its first "
                 f"{keep_before_seq} events; delete checkpoint.pt to start afresh"
             )
+        return -1, False
+    if keep_before_seq == 0:  # a fresh start keeps nothing, so there is nothing to check
+        if path.stat().st_size:
+            os.truncate(path, 0)
         return -1, False
     lines, _ = _scan_log(path)
     kept = [ln for ln in lines if keep_before_seq is None or ln.event.seq < keep_before_seq]

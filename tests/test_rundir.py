@@ -552,3 +552,12 @@ def test_recorder_refuses_a_log_it_cannot_continue_and_changes_nothing(tmp_path,
     with pytest.raises(RunDirError, match="schema version 2" if damage == "schema" else "line 5"):
         run.recorder(keep_before_seq=3)
     assert snapshot(tmp_path) == before
+
+
+def test_fresh_recorder_empties_even_a_damaged_log(tmp_path: Path) -> None:
+    run = RunDir(tmp_path)
+    run.events_path.write_text('{"type": "SearchStarted", "schema": 9}\nnot json\n')
+    rec = run.recorder(keep_before_seq=0)
+    assert rec.last_seq == -1
+    rec.close()
+    assert run.events_path.read_bytes() == b""
