@@ -123,12 +123,17 @@ def _model_block(state: SearchState, genotype: Genotype, model_summary: Any) -> 
     channels = int(state.config.get("channels", 16) or 16)
     cells = int(state.config.get("cells", 8) or 8)
     binary_pre = not state.config.get("fp_preprocess", True)  # the engine's switch (METHOD.md)
+    shape = state.dataset.get("shape") or [3, 32, 32]  # (channels, height, width) of an input
+    classes = int(state.dataset.get("classes", 10) or 10)
     try:
-        df = model_summary(genotype, channels=channels, cells=cells, binary_preprocess=binary_pre)
-    except CpnasError as exc:  # e.g. an op with no formula: say so, keep the report
+        df = model_summary(genotype, channels=channels, cells=cells, classes=classes,
+                           input_size=int(shape[-1]), input_channels=int(shape[0]),
+                           binary_preprocess=binary_pre)
+    except (CpnasError, TypeError, ValueError, IndexError) as exc:  # say why, keep the report
         return f"<h2>1-bit model summary</h2><p>{html.escape(str(exc))}</p>"
-    note = (f"C = {channels}, {cells} cells, 1x1 preprocessing {'1-bit' if binary_pre else 'FP'}; "
-            "binary params cost 1 bit, FP params 32 bits; FLOPs = FP MACs + binary MACs / 64.")
+    note = (f"C = {channels}, {cells} cells, input {'x'.join(map(str, shape))}, {classes} classes, "
+            f"1x1 preprocessing {'1-bit' if binary_pre else 'FP'}; binary params cost 1 bit, "
+            "FP params 32 bits; FLOPs = FP MACs + binary MACs / 64.")
     return f"<h2>1-bit model summary</h2><p>{html.escape(note)}</p>" + df.to_html(na_rep="")
 
 
