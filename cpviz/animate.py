@@ -1,8 +1,14 @@
 """An animated GIF of a cell across the rounds of a search (like the DARTS README's).
 
-One frame per round start (every op alive, then one fewer per edge each round) and a last
-frame with the survivors; each frame is the search-state diagram of :func:`cpviz.cell_graph`
-rendered to PNG by Graphviz, and Pillow assembles them.
+Two styles:
+- ``"search"``: one frame per round start (every op alive, then one fewer per edge each
+  round) and a last frame with the survivors, each the search-state diagram of
+  :func:`cpviz.cell_graph`;
+- ``"genotype"``: after every scored round, the cell the search would return if it stopped
+  there (on each edge the alive op with the highest ev, then DARTS's top-2 per node), as in
+  the DARTS README's animations; the last frame is the derived genotype.
+
+Graphviz renders each frame to PNG and Pillow assembles them.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cpnas.errors import CpnasError
+from cpnas.errors import CpnasError, GenotypeError
+from cpnas.genotype import Genotype, derive_genotype, parse_genotype
 
 from ._imports import try_import
 from .export import _ensure_dir, atomic_write_bytes, render_bytes
@@ -27,25 +34,64 @@ def animation_states(state: SearchState) -> list[SearchState]:
     return frames
 
 
+def leading_genotype(state: SearchState, round: int) -> Genotype:
+    """The cell a search stopped after ``round`` would give: on each edge the op with the
+    highest ev of that round among those still alive after its pruning; then top-2 per node."""
+    scores = state.scores[round]
+    alive = state.at_round(round + 1).alive
+    leaders, evs = {}, {}
+    for edge, per in scores.ev.items():
+        candidates = [op for op in alive.get(edge, ()) if op in per] or list(per)
+        leaders[edge] = max(candidates, key=per.get)
+        evs[edge] = per[leaders[edge]]
+    mode = str(state.config.get("genotype_mode", "top2"))
+    return derive_genotype(leaders, evs, state.nodes, mode=mode if mode in ("top2", "all") else "top2",
+                           cell_types=state.cell_types or ("normal", "reduce"))
+
+
+def genotype_frames(state: SearchState) -> list[tuple[int, Genotype]]:
+    """(rounds done, leading genotype) after every scored round; the derived one last."""
+    frames = []
+    for rnd in sorted(state.scores):
+        try:
+            frames.append((rnd + 1, leading_genotype(state, rnd)))
+        except GenotypeError:  # every leader on a cell is "none": no cell to draw yet
+            continue
+    if state.genotype:
+        final = parse_genotype(state.genotype)
+        if not frames or frames[-1][1] != final:
+            frames.append((max(state.scores, default=-1) + 1, final))
+    return frames
+
+
 def animate_cells(
     state_or_events: Any,
     out_path: str | os.PathLike,
     cell: str = "normal",
     *,
+    style: str = "search",
     frame_ms: int = 1000,
     last_ms: int = 3000,
-    dpi: int = 60,
+    dpi: int = 72,
 ) -> Path:
     """Write the GIF; ``last_ms`` holds the final frame longer. Returns the path."""
     image = try_import("PIL.Image", "the cell animation")
     state = as_state(state_or_events)
+    if style not in ("search", "genotype"):
+        raise CpnasError(f"style must be 'search' or 'genotype', got {style!r}")
     if not state.edges or state.round < 0:
         raise CpnasError("the search has not started a round yet: nothing to animate")
     from .cell import cell_graph
 
+    if style == "search":
+        sources = [(None, snap) for snap in animation_states(state)]
+    else:
+        sources = [(f"after round {n} of {state.n_rounds}", g) for n, g in genotype_frames(state)]
+    if not sources:
+        raise CpnasError("no round has been scored yet: no leading cell to animate")
     pictures = []
-    for snap in animation_states(state):
-        graph = cell_graph(snap, cell)
+    for title, snap in sources:
+        graph = cell_graph(snap, cell, title=title)
         graph.attr(dpi=str(dpi))
         pictures.append(image.open(io.BytesIO(render_bytes(graph, "png"))).convert("RGB"))
     frames = _same_size(image, pictures)
@@ -70,4 +116,4 @@ def _same_size(image: Any, pictures: list) -> list:
     return out
 
 
-__all__ = ["animate_cells", "animation_states"]
+__all__ = ["animate_cells", "animation_states", "genotype_frames", "leading_genotype"]

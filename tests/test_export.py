@@ -126,3 +126,30 @@ def test_to_png_with_the_machines_chromium(tmp_path, monkeypatch):
     assert data.startswith(HEADERS["png"])
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (500, 400)
+
+
+def test_genotype_style_gif_ends_with_the_derived_cell(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    from cpnas.genotype import parse_genotype
+    from cpviz.animate import genotype_frames, leading_genotype
+
+    events = simulate(ops=SMALL_OPS, nodes=2, seed=2)
+    state = replay(events)
+    frames = genotype_frames(state)
+    assert [n for n, _ in frames] == [1, 2, 3]
+    assert frames[-1][1] == parse_genotype(state.genotype)
+    first = leading_genotype(state, 0)  # leaders among the ops that survived round 0
+    for cell in ("normal", "reduce"):
+        kept = first.edges(cell)
+        assert 1 <= len(kept) <= 4  # at most the top-2 inputs of each of the 2 nodes
+        for op, src, dst in kept:
+            edge = f"{cell}:{src}->{dst}"
+            ev0 = state.scores[0].ev[edge]
+            survivors_of_round_0 = [o for o in SMALL_OPS if state.pruned[edge].get(o) is None
+                                    or state.pruned[edge][o].round > 0]
+            assert op == max(survivors_of_round_0, key=ev0.get)
+    out = animate_cells(state, tmp_path / "g.gif", style="genotype", dpi=40)
+    with Image.open(out) as im:
+        assert im.n_frames == 3
+    with pytest.raises(CpnasError, match="style"):
+        animate_cells(state, tmp_path / "x.gif", style="movie")
