@@ -293,12 +293,13 @@ def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
     resolved = resolve_source(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
     captions = set()
-    for cell in ("normal", "reduce"):
+    cells = resolved.cell_types if isinstance(resolved, SearchState) else ("normal", "reduce")
+    for cell in cells:
         with g.subgraph(name=f"cluster_{cell}") as sub:
             sub.attr(label=f"{cell} cell", fontsize="18", color=CONCAT_EDGE, style="rounded")
             captions.add(_draw_cell(sub, resolved, cell, prefix=f"{cell}/", binary=binary))
-    # An invisible edge puts the reduction cell to the right of the normal one.
-    g.edge(f"normal/{OUTPUT}", f"reduce/{node_name(0)}", style="invis")
+    for left, right in zip(cells, cells[1:]):  # invisible edges put the cells side by side
+        g.edge(f"{left}/{OUTPUT}", f"{right}/{node_name(0)}", style="invis")
     captions.discard("")
     if legend and captions:
         g.attr(label="\\n".join(sorted(captions)), labelloc="b", fontsize="12")

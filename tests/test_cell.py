@@ -199,3 +199,17 @@ def test_resolve_source_kinds(tmp_path):
         resolve_source(tmp_path / "nothing-here")
     with pytest.raises(CpnasError):
         cell_graph(DARTS_V2, "middle")
+
+
+def test_pair_of_a_space_with_one_cell_type():
+    from cpnas import events as ev
+
+    edges = ["normal:0->2", "normal:1->2"]
+    space = {"ops": ["none", "sep_conv_3x3"], "nodes": 1, "cell_types": ["normal"], "edges": edges}
+    state = replay([ev.SearchStarted(seq=0, space=space),
+                    ev.RoundStarted(seq=1, round=0, K=2, alive={e: space["ops"] for e in edges})])
+    src = cell_pair(state).source
+    assert "cluster_normal" in src and "cluster_reduce" not in src
+    assert len([e for e in dot_edges(src) if e[1] == "normal/0"]) == 2
+    with pytest.raises(CpnasError, match="cell must be one of"):
+        cell_graph(state, "reduce")
