@@ -37,14 +37,23 @@ def weight_scale(w: torch.Tensor) -> torch.Tensor:
     return w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
 
 
+class _ScaledSignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, w: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return weight_scale(w) * _sign(w)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return grad
+
+
 def binarize_weight(w: torch.Tensor) -> torch.Tensor:
     """H_hat = alpha * sign(W), with a straight-through backward (dH_hat/dW = 1).
 
-    alpha is detached from the identity path so the backward is the plain STE; the value is
-    exactly alpha_c * (+-1), two values per output channel.
+    Computed in one Function so the value is exactly alpha_c * (+-1): two values per output
+    channel (``w + (hat - w).detach()`` would add rounding noise).
     """
-    hat = weight_scale(w).detach() * _sign(w)
-    return w + (hat - w).detach()
+    return _ScaledSignSTE.apply(w)
 
 
 class BinaryConv2d(nn.Conv2d):

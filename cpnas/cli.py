@@ -1,0 +1,262 @@
+"""The ``cpnas`` command: ``search`` and ``train``, plus subcommands other packages plug in
+through the ``cpnas.commands`` entry-point group (cpviz adds ``render`` and ``report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import ConfigError, CpnasError, GenotypeError
+from .events import Callback
+
+log = logging.getLogger("cpnas")
+
+# flag -> config key (None default = not given, so a --config file value stands)
+_SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--data", "data", str, "digits | synthetic[:n] | cifar10:<folder> | a CIFAR-10 folder"),
+    ("--ops", "ops", str, "comma-separated op names (default: the 8 DARTS ops)"),
+    ("--nodes", "nodes", int, "intermediate nodes per cell (default 4)"),
+    ("--cells", "cells", int, "cells in the network (default 3)"),
+    ("--channels", "channels", int, "channels of the first cell (default 8)"),
+    ("--repeats", "repeats", int, "T, sweeps per round (default 1)"),
+    ("--sample-steps", "sample_steps", int, "training steps per sample (default: one epoch)"),
+    ("--batch-size", "batch_size", int, "mini-batch size"),
+    ("--lr", "lr", float, "learning rate"),
+    ("--beta", "beta", float, "beta_P of Eq. 4.15 (default 0.5)"),
+    ("--theta", "theta", float, "filter MSE weight, Eq. 4.17 (0 = off)"),
+    ("--lam", "lam", float, "center loss weight, Eq. 4.17 (0 = off)"),
+    ("--seed", "seed", int, "random seed (default 0)"),
+]
+
+
+def _number(kind: type, key: str):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key}: must be {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so a bad flag is a one-line ConfigError."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cpnas", description="CP-NAS: Child-Parent NAS for 1-bit CNNs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_search(sub)
+    _add_train(sub)
+    _load_plugins(sub)
+    return parser
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="search a cell with CP-NAS (resumes a run dir with a checkpoint)")
+    p.add_argument("--config", help="JSON file with config keys (flags override it)")
+    for flag, key, kind, text in _SEARCH_FLAGS:
+        p.add_argument(flag, dest=key, type=_number(kind, key) if kind is not str else str,
+                       default=None, help=text)
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_search)
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a genotype from scratch as a 1-bit net and test it")
+    p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
+                                    "or DARTS_V2 / PC_DARTS")
+    p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
+    p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
+    p.add_argument("--data", default=None, help="default: the run's data, else digits")
+    p.add_argument("--channels", type=_number(int, "channels"), default=None)
+    p.add_argument("--cells", type=_number(int, "cells"), default=None)
+    p.add_argument("--seed", type=_number(int, "seed"), default=None)
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    p.add_argument("--out", help="write train.json here (default: into the run directory)")
+    p.set_defaults(func=cmd_train)
+
+
+def _load_plugins(sub) -> None:
+    for ep in entry_points(group="cpnas.commands"):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plugin must not take the core CLI down
+            log.warning("cpnas: subcommand %r unavailable (%s: %s)", ep.name, type(exc).__name__, exc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except CpnasError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+def search_config(args: argparse.Namespace):
+    from .config import SearchConfig, read_json
+
+    values: dict[str, Any] = {}
+    if args.config:
+        values = read_json(args.config)
+        if not isinstance(values, dict):
+            raise ConfigError("config: the file must hold a JSON object")
+    for _, key, _, _ in _SEARCH_FLAGS:
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    if args.device is not None:
+        values["device"] = args.device
+    return SearchConfig.from_dict(values)
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the sampled architectures."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="arch", dynamic_ncols=True, file=sys.stderr)
+
+    def on_sample_trained(self, e) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix(round=e.round, child=f"{e.child_acc:.2f}", parent=f"{e.parent_acc:.2f}",
+                             z=f"{e.z:.3f}")
+
+    def on_search_finished(self, e) -> None:
+        self.bar.close()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .search import search
+
+    config = search_config(args)
+    subs = [] if args.quiet else [ProgressBar(config.n_samples)]
+    result = search(config, subscribers=subs, out=args.out)
+    print(summary_table(result))
+    if result.status != "completed":
+        where = f" --out {args.out}" if args.out else ""
+        print(f"search {result.status}; run the same command to resume{where}", file=sys.stderr)
+        return 130 if result.status == "stopped" else 1
+    return 0
+
+
+def summary_table(result) -> str:
+    """Per edge: the survivor, its final ev, kept in the genotype, the ops in pruning order."""
+    from . import events as ev
+
+    prunes: dict[str, list[str]] = {}
+    for e in result.events:
+        if isinstance(e, ev.OpPruned):
+            prunes.setdefault(e.edge, []).append(f"{e.op}@{e.round}")
+    derived = [e for e in result.events if isinstance(e, ev.GenotypeDerived)]
+    edges = derived[-1].edges if derived else {}
+    lines = [f"{'edge':<14} {'survivor':<14} {'ev':>6} {'kept':<4} {'rounds':>6}  pruned (op@round)"]
+    for edge, info in edges.items():
+        pr = prunes.get(edge, [])
+        lines.append(f"{edge:<14} {info['op']:<14} {info['ev']:>6.3f} "
+                     f"{'yes' if info['selected'] else '':<4} {len(pr):>6}  {', '.join(pr)}")
+    if result.child_acc is not None:
+        lines.append(f"last-round mean val accuracy: child {result.child_acc:.1%}, "
+                     f"parent {result.parent_acc:.1%}   ({result.status}, {result.seconds:.1f} s)")
+    if result.genotype is not None:
+        lines.append(f"genotype: {result.genotype}")
+    if result.out is not None:
+        lines.append(f"run directory: {result.out}")
+    return "\n".join(lines)
+
+
+# -- train -----------------------------------------------------------------------------------
+
+
+def resolve_genotype(text: str):
+    """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
+    from .genotype import PUBLISHED, parse_genotype
+    from .rundir import RunDir, load_run
+
+    path = Path(text)
+    if path.is_dir():
+        run = load_run(path)
+        if run.genotype is None:
+            raise GenotypeError(f"{path}: the run has no genotype yet (is the search finished?)")
+        return run.genotype, run.config, path
+    if path.is_file():
+        import json
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise GenotypeError(f"{path}: not a genotype file (expected JSON)") from None
+        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
+            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "..."}})')
+        return parse_genotype(data["genotype"]), {}, None
+    if text in PUBLISHED:
+        return PUBLISHED[text], {}, None
+    if "Genotype" not in text and ("/" in text or text.endswith(".json")):
+        raise GenotypeError(f"{text}: no such run directory or genotype file")
+    del RunDir
+    return parse_genotype(text), {}, None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from .data import load_data
+    from .rundir import atomic_write_text
+    from .search import resolve_device
+    from .train import train_genotype
+
+    genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
+    data_spec = args.data or run_cfg.get("data", "digits")
+    seed = args.seed if args.seed is not None else int(run_cfg.get("seed", 0))
+    opts = {"channels": args.channels or int(run_cfg.get("channels", 8)),
+            "cells": args.cells or int(run_cfg.get("cells", 3)),
+            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
+            "shortcut": bool(run_cfg.get("shortcut", True))}
+    if args.epochs < 1:
+        raise ConfigError(f"epochs: must be an integer >= 1, got {args.epochs}")
+    from .data import check_spec
+
+    check_spec(data_spec)
+    device = resolve_device(args.device)
+    data = load_data(data_spec, seed)
+    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
+    for binary in [True] + ([False] if args.fp_twin else []):
+        name = "1-bit" if binary else "full-precision twin"
+        print(f"training the {name} network ({args.epochs} epochs on {data.name}) ...", file=sys.stderr)
+        res = train_genotype(genotype, data, binary=binary, epochs=args.epochs, seed=seed,
+                             device=device, **opts)
+        report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc, "val_acc": res.val_acc,
+                                                     "epochs": res.epochs}
+        print(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
+    out = Path(args.out) if args.out else run_dir
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "train.json", json.dumps(report, indent=2) + "\n")
+        print(f"results: {out / 'train.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

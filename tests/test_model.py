@@ -1,0 +1,71 @@
+import torch
+
+from cpnas.genotype import DARTS_V2
+from cpnas.model import FixedNet, SuperNet, cell_layout
+from cpnas.ops import OpSpec
+from cpnas.space import SearchSpace
+
+SPACE = SearchSpace(ops=("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"),
+                    nodes=3)
+
+
+def _net(binary=True, cells=3):
+    torch.manual_seed(0)
+    return SuperNet(SPACE, 1, 10, 4, cells, OpSpec(binary=binary))
+
+
+def test_cell_layout_puts_reductions_at_thirds():
+    assert cell_layout(1) == ["normal"]
+    assert cell_layout(2) == ["normal", "reduce"]
+    assert cell_layout(3) == ["normal", "reduce", "reduce"]
+    assert cell_layout(5) == ["normal", "reduce", "normal", "reduce", "normal"]
+    assert cell_layout(8).count("reduce") == 2
+
+
+def test_supernet_holds_every_op_on_every_edge():
+    net = _net()
+    cell = net.cells[0]
+    assert len(cell.edges) == 3 + 4 + 5 - 3  # edges into nodes 2, 3, 4: 2 + 3 + 4
+    assert all(set(ops) == set(SPACE.ops) for ops in cell.edges.values())
+
+
+def test_single_path_runs_only_the_sampled_ops():
+    net = _net()
+    arch = {e: ("sep_conv_3x3" if i % 2 else "dil_conv_3x3") for i, e in enumerate(SPACE.edges)}
+    logits, feats = net(torch.randn(8, 1, 8, 8), arch)
+    assert logits.shape == (8, 10) and feats.shape == (8, net.feature_dim)
+    logits.sum().backward()
+    for i, kind in enumerate(net.layout):
+        for name, ops in net.cells[i].edges.items():
+            src, dst = name.split("_")
+            chosen = arch[f"{kind}:{src}->{dst}"]
+            for op, module in ops.items():
+                grads = [p.grad for p in module.parameters()]
+                if op == chosen:
+                    assert all(g is not None for g in grads)
+                else:
+                    assert all(g is None for g in grads), (name, op)
+
+
+def test_all_none_node_is_zero_and_the_net_still_runs():
+    net = _net(cells=2)
+    arch = {e: "none" for e in SPACE.edges}
+    logits, feats = net(torch.randn(4, 1, 8, 8), arch)
+    assert torch.count_nonzero(feats) == 0
+    assert logits.shape == (4, 10)
+
+
+def test_child_and_parent_share_one_layout():
+    child, parent = _net(True), _net(False)
+    cs = {k: v.shape for k, v in child.state_dict().items()}
+    ps = {k: v.shape for k, v in parent.state_dict().items()}
+    assert cs == ps
+
+
+def test_fixed_net_of_darts_v2():
+    torch.manual_seed(0)
+    net = FixedNet(DARTS_V2, 3, 10, 4, 3, OpSpec(binary=True, batch_stats=False))
+    out = net(torch.randn(2, 3, 16, 16))
+    assert out.shape == (2, 10)
+    # Only the genotype's ops exist: DARTS_V2's normal cell has 8 edges.
+    assert sum(len(ops) for ops in net.cells[0].edges.values()) == 8

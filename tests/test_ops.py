@@ -1,0 +1,68 @@
+import pytest
+import torch
+from torch import nn
+
+from cpnas.binary import BinaryConv2d
+from cpnas.ops import OPS, OpSpec, SepConv, build_op, convs
+from cpnas.space import PRIMITIVES
+
+
+def test_registry_holds_the_eight_darts_ops():
+    assert tuple(OPS) == PRIMITIVES
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_child_and_parent_ops_agree_in_shape_and_conv_layout(name, stride):
+    x = torch.randn(4, 6, 8, 8)
+    child = build_op(name, 6, stride, OpSpec(binary=True))
+    parent = build_op(name, 6, stride, OpSpec(binary=False))
+    side = 8 // stride
+    assert child(x).shape == parent(x).shape == (4, 6, side, side)
+    cc, pc = convs(child), convs(parent)
+    assert [c.weight.shape for c in cc] == [p.weight.shape for p in pc]
+    assert all(isinstance(c, BinaryConv2d) for c in cc)
+    assert not any(isinstance(p, BinaryConv2d) for p in pc)
+
+
+def test_odd_sizes_reduce_to_ceil_half():
+    x = torch.randn(2, 4, 7, 7)
+    for name in PRIMITIVES:
+        assert build_op(name, 4, 2, OpSpec(binary=True))(x).shape[-2:] == (4, 4), name
+
+
+def test_child_sep_conv_is_figure_4_8():
+    op = build_op("sep_conv_3x3", 4, 1, OpSpec(binary=True, shortcut=False))
+    assert isinstance(op, SepConv)
+    kinds = [type(m).__name__ for m in op.modules() if not list(m.children())]
+    assert kinds == ["BinaryConv2d", "BatchNorm2d", "BinaryConv2d", "BatchNorm2d"]
+    assert op.depthwise.conv.groups == 4 and op.depthwise.conv.kernel_size == (3, 3)
+    assert op.pointwise.conv.kernel_size == (1, 1)
+    dil = build_op("dil_conv_5x5", 4, 1, OpSpec(binary=True))
+    assert dil.depthwise.conv.dilation == (2, 2)
+
+
+def test_shortcut_switch_adds_the_input():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 5, 5)
+    with_sc = build_op("sep_conv_3x3", 4, 1, OpSpec(binary=True, shortcut=True))
+    without = build_op("sep_conv_3x3", 4, 1, OpSpec(binary=True, shortcut=False))
+    without.load_state_dict(with_sc.state_dict())
+    assert torch.allclose(with_sc(x), without(x) + x)
+    # No shortcut where the resolution changes.
+    assert not build_op("sep_conv_3x3", 4, 2, OpSpec(binary=True, shortcut=True)).shortcut
+
+
+def test_batch_stats_switch_controls_running_statistics():
+    bn = [m for m in build_op("sep_conv_3x3", 4, 1, OpSpec(batch_stats=True)).modules()
+          if isinstance(m, nn.BatchNorm2d)]
+    assert bn and all(m.running_mean is None for m in bn)
+    bn = [m for m in build_op("sep_conv_3x3", 4, 1, OpSpec(batch_stats=False)).modules()
+          if isinstance(m, nn.BatchNorm2d)]
+    assert all(m.running_mean is not None for m in bn)
+
+
+def test_none_is_zero():
+    x = torch.randn(2, 3, 6, 6)
+    assert torch.count_nonzero(build_op("none", 3, 1, OpSpec())(x)) == 0
+    assert build_op("none", 3, 2, OpSpec())(x).shape == (2, 3, 3, 3)
