@@ -52,11 +52,12 @@ Runner = Callable[[Any, Callable[[ev.Event], None], threading.Event, "Path | Non
 
 def search_runner(config: Any, subscriber: Callable, stop: threading.Event, out: Path | None) -> Any:
     """The real engine: ``cpnas.search`` on ``config`` (a SearchConfig or a dict of its fields)."""
-    import cpnas
+    from cpnas.config import SearchConfig
+    from cpnas.search import search
 
     if isinstance(config, dict):
-        config = cpnas.SearchConfig(**config)
-    return cpnas.search(config, subscribers=[subscriber], out=out, stop=stop)
+        config = SearchConfig.from_dict(config)
+    return search(config, subscribers=[subscriber], out=out, stop=stop)
 
 
 class _StopWhenSet:
@@ -387,6 +388,11 @@ class Dashboard:
     _run_dir: Path | None = None
     _last_config: Any = None
 
+    @property
+    def run_dir(self) -> Path | None:
+        """The run directory of the last search started (None if it keeps no files)."""
+        return self._run_dir
+
     def _work(self, config: Any, out: Path | None, stop: threading.Event) -> None:
         """The worker thread: runs the search; touches nothing but the queue."""
         try:
@@ -449,7 +455,7 @@ class Dashboard:
             self.pump()
             time.sleep(self.refresh)
         self.pump()
-        return self.state
+        return self._final_state()
 
     async def wait(self, timeout: float | None = None) -> st.SearchState:
         """``await dash.wait()`` in a cell: the final state; widgets and Stop keep working."""
@@ -461,6 +467,11 @@ class Dashboard:
                 self.pump()
             await asyncio.sleep(self.refresh)
         self.pump()
+        return self._final_state()
+
+    def _final_state(self) -> st.SearchState:
+        if self.error:  # shown in the error box too; raising stops a "Run All" right here
+            raise CpnasError(f"the search failed: {self.error}")
         return self.state
 
     def genotype(self) -> Genotype:

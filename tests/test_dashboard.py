@@ -130,7 +130,9 @@ def test_errors_in_the_search_show_in_the_dashboard():
 
     dash = Dashboard(CONFIG, runner=broken)
     dash.start()
-    state = dash.join(timeout=10)
+    with pytest.raises(CpnasError, match="the search failed: ValueError: the data loader broke"):
+        dash.join(timeout=10)
+    state = dash.state
     assert dash.error == "ValueError: the data loader broke"
     assert "the data loader broke" in dash.error_box.value
     assert dash.error_box.layout.display == "block"
