@@ -289,10 +289,10 @@ def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
     return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(directory.iterdir())}
 
 
-def cli(argv: list[str], capsys) -> tuple[int, str]:
+def cli(argv: list[str], capsys, quiet: bool = True) -> tuple[int, str]:
     from cpnas.cli import main
 
-    rc = main(argv)
+    rc = main([*argv, "--quiet"] if quiet and argv[0] == "search" else argv)
     err = capsys.readouterr().err.strip()
     return rc, err
 
@@ -318,6 +318,15 @@ def test_resume_with_another_config_is_refused(finished_copy: Path, capsys) -> N
     assert rc == 2
     line = _one_line_error(err)
     assert "beta: 0.5 -> 0.9" in line and "nodes: 2 -> 3" in line
+    assert snapshot(finished_copy) == before
+
+
+def test_refused_resume_prints_only_its_error_line(finished_copy: Path, capsys) -> None:
+    # With the progress bar on (the default), a refusal must still be one line on stderr.
+    before = snapshot(finished_copy)
+    rc, err = cli(search_argv(finished_copy, "--beta", "0.9"), capsys, quiet=False)
+    assert rc == 2
+    assert "beta: 0.5 -> 0.9" in _one_line_error(err)
     assert snapshot(finished_copy) == before
 
 
