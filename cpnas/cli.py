@@ -21,7 +21,7 @@ _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--data", "data", str, "digits | synthetic[:n] | cifar10:<folder> | a CIFAR-10 folder"),
     ("--ops", "ops", str, "comma-separated op names (default: the 8 DARTS ops)"),
     ("--nodes", "nodes", int, "intermediate nodes per cell (default 4)"),
-    ("--cells", "cells", int, "cells in the network (default 3)"),
+    ("--cells", "cells", int, "cells in the network (default 2)"),
     ("--channels", "channels", int, "channels of the first cell (default 8)"),
     ("--repeats", "repeats", int, "T, sweeps per round (default 1)"),
     ("--sample-steps", "sample_steps", int, "training steps per sample (default: one epoch)"),

@@ -28,11 +28,11 @@ class SearchConfig:
     data: str = "digits"  # "digits" | "synthetic[:n]" | "cifar10:<folder>" | a folder path
     ops: tuple[str, ...] = PRIMITIVES
     nodes: int = 4
-    cells: int = 3
+    cells: int = 2  # normal + reduce: 8x8 digits need no deeper net (docs/benchmarks.md)
     channels: int = 8
     repeats: int = 1  # T: sweeps per round (Algorithm 9)
     sample_steps: int | None = None  # training steps per sampled arch; None = one epoch
-    batch_size: int = 128
+    batch_size: int = 256  # fewer, larger steps: the cost is per op call, not per image
     lr: float = 0.003
     beta: float = 0.5  # beta_P of Eq. 4.15
     theta: float = 0.5  # filter MSE weight of Eq. 4.17 (0 = off)

@@ -1,0 +1,67 @@
+import json
+
+import pytest
+
+from cpnas.config import SearchConfig
+from cpnas.errors import ConfigError, CpnasError
+from cpnas.space import PRIMITIVES
+
+
+def test_defaults_are_the_teaching_search():
+    cfg = SearchConfig()
+    assert cfg.ops == PRIMITIVES and cfg.nodes == 4 and cfg.repeats == 1
+    assert cfg.data == "digits" and cfg.beta == 0.5 and cfg.seed == 0
+    assert cfg.n_samples == 35
+    assert len(cfg.space.edges) == 28
+    assert SearchConfig(repeats=2, ops=("none", "skip_connect", "sep_conv_3x3")).n_samples == 10
+
+
+def test_dict_and_json_round_trip(tmp_path):
+    cfg = SearchConfig(ops=("none", "sep_conv_3x3"), nodes=2, beta=-1, sample_steps=3)
+    d = cfg.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert d["ops"] == ["none", "sep_conv_3x3"] and d["beta"] == -1.0
+    assert SearchConfig.from_dict(d) == cfg
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"nodes": 3, "ops": "none,max_pool_3x3"}))
+    loaded = SearchConfig.from_json_file(path)
+    assert loaded.nodes == 3 and loaded.ops == ("none", "max_pool_3x3")
+
+
+@pytest.mark.parametrize("values, key", [
+    ({"ops": ["none", "conv_7x7"]}, "ops"),
+    ({"ops": []}, "ops"),
+    ({"ops": ["none"]}, "ops"),
+    ({"beta": "high"}, "beta"),
+    ({"beta": True}, "beta"),
+    ({"nodes": 0}, "nodes"),
+    ({"nodes": 2.5}, "nodes"),
+    ({"cells": 0}, "cells"),
+    ({"sample_steps": 0}, "sample_steps"),
+    ({"theta": -1}, "theta"),
+    ({"lam": float("nan")}, "lam"),
+    ({"device": "tpu"}, "device"),
+    ({"optimizer": "lion"}, "optimizer"),
+    ({"shortcut": "yes"}, "shortcut"),
+    ({"data": "cifar10:/no/such/folder"}, "data"),
+    ({"data": "/no/such/folder"}, "data"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_values_give_one_line_naming_the_key(values, key):
+    with pytest.raises(CpnasError) as info:
+        SearchConfig.from_dict(values)
+    msg = str(info.value)
+    assert msg.startswith(f"{key}:") and "\n" not in msg
+    assert info.value.exit_code == 2
+
+
+def test_bad_json_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nodes: 3")
+    with pytest.raises(ConfigError, match="not JSON"):
+        SearchConfig.from_json_file(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        SearchConfig.from_json_file(tmp_path / "missing.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="JSON object"):
+        SearchConfig.from_json_file(tmp_path / "list.json")

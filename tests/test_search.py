@@ -1,0 +1,160 @@
+"""The engine end to end on tiny configs (3 ops, 2 nodes, 2 cells, 2 steps per sample)."""
+
+import threading
+
+import pytest
+import torch
+
+from cpnas import events as ev
+from cpnas.config import SearchConfig
+from cpnas.errors import RunDirError
+from cpnas.rundir import read_events
+from cpnas.search import search
+
+TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
+            sample_steps=2, batch_size=64, device="cpu")
+
+
+def _strip(events):
+    out = []
+    for e in events:
+        d = e.without_time()
+        d.pop("path", None)  # the run directory differs between runs
+        out.append(d)
+    return out
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    return search(SearchConfig(**TINY), out=out)
+
+
+def test_event_stream_shape(full_run):
+    events = full_run.events
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert isinstance(events[0], ev.SearchStarted) and events[0].schema == ev.SCHEMA_VERSION
+    assert isinstance(events[-1], ev.SearchFinished) and events[-1].status == "completed"
+    types = [e.type for e in events]
+    assert types.count("SampleTrained") == 3 + 2 == types.count("Checkpointed")
+    assert types.count("RoundStarted") == types.count("RoundScored") == 2
+    assert types.count("OpPruned") == 2 * 10
+    assert types.count("GenotypeDerived") == 1
+    assert len({e.run_id for e in events}) == 1
+    # A Checkpointed event follows every sample.
+    for i, e in enumerate(events):
+        if isinstance(e, ev.SampleTrained):
+            nxt = [x for x in events[i + 1:] if not isinstance(x, ev.Progress)][0]
+            assert isinstance(nxt, ev.Checkpointed) and (nxt.round, nxt.t, nxt.s) == (e.round, e.t, e.s)
+
+
+def test_result_and_files(full_run):
+    assert full_run.status == "completed" and full_run.genotype is not None
+    derived = [e for e in full_run.events if isinstance(e, ev.GenotypeDerived)][0]
+    assert derived.genotype == str(full_run.genotype)
+    assert set(derived.edges) == set(SearchConfig(**TINY).space.edges)
+    last = [e for e in full_run.events if isinstance(e, ev.SampleTrained) and e.round == 1]
+    assert full_run.child_acc == pytest.approx(sum(e.child_acc for e in last) / 2)
+    assert full_run.parent_acc == pytest.approx(sum(e.parent_acc for e in last) / 2)
+    logged = read_events(full_run.out)
+    assert _strip(logged) == _strip(full_run.events)
+    assert (full_run.out / "genotype.json").is_file() and (full_run.out / "config.json").is_file()
+
+
+def test_same_seed_same_events(full_run):
+    again = search(SearchConfig(**TINY))
+    twice = search(SearchConfig(**TINY))
+    assert _strip(again.events) == _strip(twice.events)
+    no_seq = [{k: v for k, v in e.items() if k != "seq"} for e in _strip(full_run.events)
+              if e["type"] != "Checkpointed"]  # a run without a directory takes no checkpoints
+    assert [{k: v for k, v in e.items() if k != "seq"} for e in _strip(again.events)] == no_seq
+    other = search(SearchConfig(**{**TINY, "seed": 1}))
+    assert [e.z for e in other.samples] != [e.z for e in again.samples]
+
+
+@pytest.mark.parametrize("stop_at", [1, 4, 7])
+def test_stop_then_resume_matches_an_uninterrupted_run(full_run, tmp_path, stop_at):
+    """Stop after `stop_at` training steps (mid-sample or between samples), then resume."""
+    stop = threading.Event()
+    steps = [0]
+
+    def count(e):
+        if isinstance(e, ev.Progress):
+            steps[0] += 1
+            if steps[0] == stop_at:
+                stop.set()
+
+    first = search(SearchConfig(**TINY), subscribers=[count], out=tmp_path, stop=stop)
+    assert first.status == "stopped" and first.genotype is None
+    assert first.events[-1].status == "stopped"
+    seen = []
+    resumed = search(SearchConfig(**TINY), subscribers=[seen.append], out=tmp_path)
+    assert resumed.status == "completed"
+    assert resumed.genotype == full_run.genotype
+    assert [e.z for e in resumed.samples] == [e.z for e in full_run.samples]
+    assert _strip(read_events(tmp_path)) == _strip(full_run.events)
+    assert _strip(seen) == _strip(full_run.events)  # replayed + live: the whole stream
+    assert sum(isinstance(e, ev.SearchStarted) for e in read_events(tmp_path)) == 1
+
+
+def test_ctrl_c_is_a_clean_stop(tmp_path):
+    def interrupt(e):
+        if isinstance(e, ev.SampleTrained) and e.s == 1:
+            raise KeyboardInterrupt
+
+    res = search(SearchConfig(**TINY), subscribers=[interrupt], out=tmp_path)
+    assert res.status == "stopped"
+    assert (tmp_path / "checkpoint.pt").is_file()
+
+
+def test_a_failing_subscriber_is_detached_and_the_run_goes_on(full_run):
+    calls = []
+
+    def broken(e):
+        calls.append(e)
+        raise ValueError("viewer bug")
+
+    with pytest.warns(RuntimeWarning, match="viewer bug"):
+        res = search(SearchConfig(**TINY), subscribers=[broken])
+    assert len(calls) == 1 and res.status == "completed"
+    assert res.genotype == full_run.genotype
+
+
+def test_an_engine_error_ends_with_failed_and_is_reraised(monkeypatch):
+    from cpnas import train
+
+    def boom(self, arch, idx):
+        raise RuntimeError("out of\nmemory")
+
+    monkeypatch.setattr(train.CPTrainer, "step", boom)
+    seen = []
+    with pytest.raises(RuntimeError):
+        search(SearchConfig(**TINY), subscribers=[seen.append])
+    assert seen[-1].type == "SearchFinished" and seen[-1].status == "failed"
+    assert seen[-1].error == "out of memory"
+
+
+def test_resume_with_another_config_is_refused_and_changes_nothing(full_run):
+    before = {p.name: p.read_bytes() for p in full_run.out.iterdir()}
+    with pytest.raises(RunDirError, match="beta"):
+        search(SearchConfig(**{**TINY, "beta": 0.9}), out=full_run.out)
+    assert {p.name: p.read_bytes() for p in full_run.out.iterdir()} == before
+
+
+def test_checkpoint_holds_plain_state(full_run):
+    state = torch.load(full_run.out / "checkpoint.pt", weights_only=True)["state"]
+    assert {"trainer", "rng", "loop", "seq", "run_id", "elapsed"} <= set(state)
+    assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
+    # The last checkpoint follows the last sample: the last round's scoring is still to come.
+    assert (state["loop"]["round"], state["loop"]["t"]) == (1, 1)
+    assert full_run.survivors["normal:0->2"] in state["loop"]["alive"]["normal:0->2"]
+    assert len(state["loop"]["alive"]["normal:0->2"]) == 2
+
+
+def test_digits_search_carries_signal():
+    """The one real-data integration test: a short search on digits learns."""
+    cfg = SearchConfig(ops=("none", "max_pool_3x3", "sep_conv_3x3"), nodes=2, cells=2,
+                       sample_steps=6, device="cpu")
+    res = search(cfg)
+    assert res.status == "completed"
+    assert res.parent_acc > 0.5 and res.child_acc > 0.2  # chance is 0.1
