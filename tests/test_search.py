@@ -154,7 +154,9 @@ def test_checkpoint_holds_plain_state(full_run):
 def test_digits_search_carries_signal():
     """The one real-data integration test: a short search on digits learns."""
     cfg = SearchConfig(ops=("none", "max_pool_3x3", "sep_conv_3x3"), nodes=2, cells=2,
-                       sample_steps=6, device="cpu")
+                       sample_steps=12, batch_size=64, lr=0.01, device="cpu")
     res = search(cfg)
     assert res.status == "completed"
-    assert res.parent_acc > 0.5 and res.child_acc > 0.2  # chance is 0.1
+    child = [e.child_acc for e in res.samples]
+    parent = [e.parent_acc for e in res.samples]
+    assert max(parent) > 0.6 and sum(child) / len(child) > 0.25  # chance is 0.1
