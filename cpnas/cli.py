@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .errors import ConfigError, CpnasError, GenotypeError
 from .events import Callback

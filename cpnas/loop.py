@@ -12,8 +12,8 @@ import copy
 import dataclasses
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import events as ev
 from .space import SearchSpace

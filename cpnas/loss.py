@@ -9,7 +9,7 @@ feature map toward the running mean of its class (MCN-style).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn

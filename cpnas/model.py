@@ -8,8 +8,8 @@ the parent (full precision) and the final networks share one definition.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Iterable, Mapping
 
 import torch
 from torch import nn

@@ -8,8 +8,8 @@ with the same shapes, which is what the kernel-level CP loss pairs up (Eq. 4.17)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

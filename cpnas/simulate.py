@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from . import events as ev
 from .genotype import derive_genotype

@@ -8,8 +8,8 @@ per rank, rank 0 alone writing events and checkpoints) can wrap it later.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -214,7 +214,7 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
             out.backward()
             opt.step()
             sched.step()
-            loss = float(out)
+            loss = float(out.detach())
         on_epoch(epoch + 1, loss, _accuracy(net, data.x_val, data.y_val))
     return TrainResult(binary, epochs, _accuracy(net, data.x_test, data.y_test),
                        _accuracy(net, data.x_val, data.y_val), loss)
