@@ -128,20 +128,21 @@ def _view(name: str) -> Callable:
 
 
 def leading_genotype(state: st.SearchState, mode: str = "top2") -> Genotype:
-    """The genotype of a search, or of a stopped one: each edge's op with the highest last ev.
+    """The genotype of a search, or of a stopped one: each edge's op with the highest ev.
 
     For a completed search this is the derived genotype. A stopped search has none, so each
-    edge takes its current favourite among the ops still alive (METHOD.md's derivation rule,
-    applied to the last scored round).
+    edge takes its current favourite among the ops still alive: the ev of the latest round,
+    as running means of its samples so far if that round did not finish (METHOD.md's
+    derivation rule, applied early).
     """
     if state.genotype:
         return Genotype.parse(state.genotype)
-    last = state.last_scores()
-    if last is None:
-        raise CpnasError("the search has not finished a round yet, so no op is ahead on any edge")
+    latest = st.round_scores(state) if state.samples or state.scores else None
+    if latest is None or not latest.ev:
+        raise CpnasError("the search has not scored a sample yet, so no op is ahead on any edge")
     survivors, final = {}, {}
     for edge, alive in state.alive.items():
-        scores = {op: last.ev[edge][op] for op in alive if op in last.ev.get(edge, {})}
+        scores = {op: latest.ev[edge][op] for op in alive if op in latest.ev.get(edge, {})}
         if scores:
             survivors[edge] = max(scores, key=scores.get)
             final[edge] = scores[survivors[edge]]
