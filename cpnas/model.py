@@ -92,6 +92,9 @@ class _Net(nn.Module):
         self.cells.append(cell)
 
     def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
+        if x.device.type == "cpu":
+            # NHWC: mkldnn's depth-wise conv backward is ~2.5x faster than in NCHW (measured)
+            x = x.contiguous(memory_format=torch.channels_last)
         s0 = s1 = self.stem(x)
         for cell, chosen in zip(self.cells, plan):
             s0, s1 = s1, cell(s0, s1, chosen)

@@ -194,7 +194,18 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
                    fp_preprocess: bool = True, shortcut: bool = True,
                    on_epoch: Callable[[int, float, float], None] = lambda *a: None) -> TrainResult:
     """Train the genotype from scratch (1-bit, or its full-precision twin) and test it."""
-    device = torch.device(device)
+    threads = torch.get_num_threads()
+    try:
+        if torch.device(device).type == "cpu" and data.x_train.shape[-1] <= 16:
+            torch.set_num_threads(1)  # tiny images: threads only add synchronisation
+        return _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr,
+                               seed, torch.device(device), fp_preprocess, shortcut, on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr, seed,
+                    device, fp_preprocess, shortcut, on_epoch) -> TrainResult:
     data = data.to(device)
     spec = OpSpec(binary=binary, shortcut=shortcut, batch_stats=False)  # a fixed net: running stats
     with torch.random.fork_rng(devices=[]):
