@@ -108,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CpnasError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 # -- search ----------------------------------------------------------------------------------
@@ -130,12 +133,19 @@ def search_config(args: argparse.Namespace):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over the sampled architectures."""
+    """A tqdm bar over the sampled architectures, opened at the first event (so an input
+    error is refused before any bar is drawn)."""
 
     def __init__(self, total: int) -> None:
-        from tqdm import tqdm
+        self.total = total
+        self.bar = None
 
-        self.bar = tqdm(total=total, unit="arch", dynamic_ncols=True, file=sys.stderr)
+    def on_event(self, event) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="arch", dynamic_ncols=True, file=sys.stderr)
+        super().on_event(event)
 
     def on_sample_trained(self, e) -> None:
         self.bar.update(1)
@@ -143,10 +153,11 @@ class ProgressBar(Callback):
                              z=f"{e.z:.3f}")
 
     def on_search_finished(self, e) -> None:
-        self.bar.close()
+        self.close()
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_search(args: argparse.Namespace) -> int:

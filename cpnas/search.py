@@ -183,6 +183,8 @@ class _Run:
             if survivors is not None:
                 status = "completed"
         except (Stopped, KeyboardInterrupt):
+            if not hasattr(self, "emit"):  # interrupted while loading: nothing started
+                raise
             status = "stopped"
         except BaseException as exc:
             self._finish("failed", " ".join(str(exc).split()) or type(exc).__name__)
