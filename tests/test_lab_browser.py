@@ -132,6 +132,13 @@ _ALL_RUN = """() => {
 }"""
 
 
+# per code cell: its execution count and any error it printed, for a failure message
+_CELL_STATES = """() => window.jupyterapp.shell.currentWidget.content.widgets
+  .filter(c => c.model.type === 'code')
+  .map(c => [c.model.executionCount, c.model.outputs.toJSON()
+     .filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue).join('; ')])"""
+
+
 def _digest(markup: str | None) -> str | None:
     return hashlib.sha1(markup.encode()).hexdigest()[:12] if markup else None
 
@@ -159,6 +166,19 @@ def _watch_until_changed(page, need: int, timeout: float) -> dict:
     return seen
 
 
+def _shoot_dashboard(page, path: Path) -> None:
+    """A picture of the whole dashboard: scrolled to the top of the notebook's viewport, so
+    no part of it is outside the page when the clip is taken."""
+    page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    box = page.locator(".cpnas-dashboard").bounding_box()
+    view = page.viewport_size
+    clip = {"x": max(0, box["x"]), "y": max(0, box["y"]),
+            "width": min(box["width"], view["width"] - max(0, box["x"])),
+            "height": min(box["height"], view["height"] - max(0, box["y"]))}
+    page.screenshot(path=str(path), clip=clip)
+
+
 def test_live_dashboard_updates_stops_and_logs_no_errors(lab):
     from playwright.sync_api import sync_playwright
 
@@ -168,21 +188,20 @@ def test_live_dashboard_updates_stops_and_logs_no_errors(lab):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
             page.set_default_timeout(60_000)
             page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
             page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
             # the kernel must be up before "Run All", or the first cells queue behind its start
-            page.wait_for_function(_KERNEL_IDLE, timeout=90_000)
+            page.wait_for_function(_KERNEL_IDLE, polling=250, timeout=90_000)
             page.evaluate(_RUN_ALL)
             page.wait_for_selector(".cpnas-dashboard", timeout=120_000)
             seen = _watch_until_changed(page, need=2, timeout=240)
             page.screenshot(path=str(ARTIFACTS / "lab-live.png"), full_page=False)
-            dash = page.locator(".cpnas-dashboard")
-            dash.screenshot(path=str(ARTIFACTS / "dashboard-live.png"))
-            if os.environ.get("CPNAS_SAVE_SCREENSHOT"):
+            _shoot_dashboard(page, ARTIFACTS / "dashboard-live.png")
+            if os.environ.get("CPNAS_SAVE_SCREENSHOT"):  # refresh the README picture
                 shutil.copy(ARTIFACTS / "dashboard-live.png", ROOT / "docs" / "images" / "dashboard.png")
             assert len(seen["heatmap"]) >= 3, f"heatmap changed too rarely while running: {seen}"
             assert len(seen["diagram"]) >= 3, f"diagram changed too rarely while running: {seen}"
@@ -190,11 +209,15 @@ def test_live_dashboard_updates_stops_and_logs_no_errors(lab):
             page.locator(".cpnas-stop button, button.cpnas-stop").first.click()
             page.wait_for_function(
                 "() => (document.querySelector('.cpnas-status-text')||{}).textContent"
-                "?.startsWith('stopped')", timeout=120_000)
+                "?.startsWith('stopped')", polling=250, timeout=120_000)
             status = page.evaluate(_READ_DOM)["status"]
             page.screenshot(path=str(ARTIFACTS / "lab-stopped.png"), full_page=False)
             # the notebook goes on after the stop; let it finish so late errors are caught too
-            page.wait_for_function(_ALL_RUN, timeout=240_000)
+            try:
+                page.wait_for_function(_ALL_RUN, polling=500, timeout=300_000)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "lab-timeout.png"), full_page=False)
+                pytest.fail(f"notebook 3 did not finish after Stop: {page.evaluate(_CELL_STATES)}")
             page.screenshot(path=str(ARTIFACTS / "lab-end.png"), full_page=True)
         finally:
             browser.close()
