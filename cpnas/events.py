@@ -131,7 +131,8 @@ class OpPruned(Event):
 class GenotypeDerived(Event):
     type: ClassVar[str] = "GenotypeDerived"
     genotype: str = ""  # the DARTS repr string
-    # edge id -> {"op": surviving op, "ev": its last ev, "selected": kept in the genotype}
+    # edge id -> {"op": surviving op, "ev": its last ev, "zbar": its search-wide mean z
+    # (what the genotype ranks by), "selected": kept in the genotype}
     edges: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 

@@ -14,8 +14,9 @@ format exact.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import GenotypeError
 from .space import parse_edge_id

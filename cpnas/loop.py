@@ -12,11 +12,12 @@ import copy
 import dataclasses
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from . import events as ev
-from .space import SearchSpace
+from .genotype import Genotype, derive_genotype
+from .space import SearchSpace, parse_edge_id
 
 
 @dataclass(frozen=True)
@@ -149,3 +150,35 @@ def _score_and_prune(st: LoopState, space: SearchSpace, emit: Emit) -> None:
         emit(ev.OpPruned, {"round": st.round, "edge": e, "op": worst, "ev": evs[e][worst],
                            "alive": list(st.alive[e])})
     st.round, st.t, st.s, st.perm, st.zs = st.round + 1, 0, 0, None, None
+
+
+def survivor_scores(samples: Iterable[ev.SampleTrained], survivors: dict[str, str]) -> dict[str, float]:
+    """Search-wide zbar of each survivor: the mean z of every sample that ran it on its edge.
+
+    The genotype ranks edges by this, not by the last round's ev: with T = 1 the last round
+    has two samples that cover every edge, so every survivor ends with the same ev and a
+    ranking by it would be decided by the tie-break alone.
+    """
+    sums = {e: [0.0, 0] for e in survivors}
+    for sample in samples:
+        for e, op in sample.arch.items():
+            if survivors.get(e) == op:
+                sums[e][0] += sample.z
+                sums[e][1] += 1
+    return {e: (total / n if n else math.nan) for e, (total, n) in sums.items()}
+
+
+def derive_from_events(
+    events: list[ev.Event], survivors: dict[str, str], nodes: int, mode: str = "top2"
+) -> tuple[Genotype, dict[str, dict]]:
+    """The genotype of a finished search, and the GenotypeDerived ``edges`` payload."""
+    last = [e for e in events if isinstance(e, ev.RoundScored)][-1]
+    final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
+    zbar = survivor_scores((e for e in events if isinstance(e, ev.SampleTrained)), survivors)
+    geno = derive_genotype(survivors, zbar, nodes, mode)
+    kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
+    edges = {
+        e: {"op": op, "ev": final_ev[e], "zbar": zbar[e], "selected": parse_edge_id(e) in kept}
+        for e, op in survivors.items()
+    }
+    return geno, edges

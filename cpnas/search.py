@@ -27,10 +27,9 @@ import torch
 from . import events as ev
 from .config import SearchConfig
 from .data import load_data
-from .genotype import Genotype, derive_genotype
-from .loop import LoopState, SampleResult, run_loop
+from .genotype import Genotype
+from .loop import LoopState, SampleResult, derive_from_events, run_loop
 from .rundir import RunDir, read_events
-from .space import parse_edge_id
 from .train import CPTrainer, Stopped
 
 log = logging.getLogger("cpnas")
@@ -218,12 +217,8 @@ class _Run:
         self.emit(ev.Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
-        last = [e for e in self.emit.events if isinstance(e, ev.RoundScored)][-1]
-        final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
-        geno = derive_genotype(survivors, final_ev, self.config.nodes, self.config.genotype_mode)
-        kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
-        edges = {e: {"op": op, "ev": final_ev[e], "selected": parse_edge_id(e) in kept}
-                 for e, op in survivors.items()}
+        geno, edges = derive_from_events(self.emit.events, survivors, self.config.nodes,
+                                         self.config.genotype_mode)
         self.emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
         if self.rd is not None:
             child, parent = last_round_accuracy(self.emit.events)

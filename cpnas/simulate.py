@@ -12,8 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 
 from . import events as ev
-from .genotype import derive_genotype
-from .loop import SampleResult, run_loop
+from .loop import SampleResult, derive_from_events, run_loop
 from .space import PRIMITIVES, SearchSpace
 
 # How much each op helps the synthetic child and parent (a made-up, plausible ordering).
@@ -79,14 +78,7 @@ def simulate(
     if survivors is None:
         emit(ev.SearchFinished, {"status": "stopped", "seconds": time.time() - t0})
         return out
-    last = [e for e in out if isinstance(e, ev.RoundScored)][-1]
-    final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
-    geno = derive_genotype(survivors, final_ev, nodes)
-    kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
-    edges = {}
-    for e, op in survivors.items():
-        cell, src, dst = e.split(":")[0], *map(int, e.split(":")[1].split("->"))
-        edges[e] = {"op": op, "ev": final_ev[e], "selected": (cell, src, dst) in kept}
+    geno, edges = derive_from_events(out, survivors, nodes)
     emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
     emit(ev.SearchFinished, {"status": "completed", "seconds": time.time() - t0})
     return out

@@ -137,3 +137,29 @@ def test_resuming_from_a_saved_state_repeats_the_uninterrupted_stream(cut):
     n_before = [i for i, (c, _) in enumerate(full) if c is ev.SampleTrained][cut - 1] + 1
     assert full[:n_before] + rest == full
     assert surv == full_surv
+
+
+def test_genotype_ranks_survivors_by_search_wide_zbar_not_the_degenerate_last_ev():
+    from cpnas.loop import derive_from_events, survivor_scores
+    from cpnas.simulate import simulate
+
+    events = simulate(seed=3)
+    samples = [e for e in events if isinstance(e, ev.SampleTrained)]
+    derived = [e for e in events if isinstance(e, ev.GenotypeDerived)][0]
+    survivors = {e: info["op"] for e, info in derived.edges.items()}
+    # With T = 1 the last round's two samples cover every edge: every survivor's ev is equal.
+    assert len({round(info["ev"], 12) for info in derived.edges.values()}) == 1
+    zbar = survivor_scores(samples, survivors)
+    edge = "normal:0->2"
+    expect = [s.z for s in samples if s.arch[edge] == survivors[edge]]
+    assert zbar[edge] == pytest.approx(sum(expect) / len(expect))
+    assert len(expect) == 7  # the survivor was sampled once in each of the 7 rounds
+    geno, edges = derive_from_events(events, survivors, nodes=4)
+    for dst in range(2, 6):  # each node keeps its two non-none inputs with the highest zbar
+        cands = sorted(
+            ((zbar[e], e) for e in survivors if e.startswith("normal:") and e.endswith(f"->{dst}")
+             and survivors[e] != "none"), reverse=True)[:2]
+        kept = {e for e, info in edges.items() if info["selected"] and e.startswith("normal:")
+                and e.endswith(f"->{dst}")}
+        assert kept == {e for _, e in cands}
+    assert str(geno) == derived.genotype
