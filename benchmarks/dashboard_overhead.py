@@ -31,8 +31,8 @@ def without_dashboard(config: SearchConfig) -> float:
     return time.perf_counter() - t0
 
 
-def with_dashboard(config: SearchConfig, refresh: float) -> float:
-    dash = Dashboard(config, refresh=refresh)
+def with_dashboard(config: SearchConfig, refresh: float, budget: float | None) -> float:
+    dash = Dashboard(config, refresh=refresh, draw_budget=budget)
     t0 = time.perf_counter()
     dash.start()
     state = dash.join(timeout=3600)  # pumps and redraws on this thread, like the kernel loop
@@ -44,6 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (alternating)")
     parser.add_argument("--refresh", type=float, default=0.1, help="dashboard redraw interval, s")
+    parser.add_argument("--draw-budget", type=float, default=None,
+                        help="Dashboard(draw_budget=...): max share of time spent redrawing")
     parser.add_argument("--sample-steps", type=int, default=SMALL["sample_steps"])
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
@@ -52,11 +54,12 @@ def main() -> None:
     plain, dashed = [], []
     for i in range(args.repeats):
         plain.append(without_dashboard(config))
-        dashed.append(with_dashboard(config, args.refresh))
+        dashed.append(with_dashboard(config, args.refresh, args.draw_budget))
         print(f"run {i + 1}: without {plain[-1]:7.2f} s   with dashboard {dashed[-1]:7.2f} s", flush=True)
     a, b = statistics.median(plain), statistics.median(dashed)
     print(f"median: without {a:.2f} s, with dashboard {b:.2f} s, ratio {b / a:.3f} "
-          f"({(b / a - 1) * 100:+.1f}% overhead; {config.n_samples} samples, refresh {args.refresh} s)")
+          f"({(b / a - 1) * 100:+.1f}% overhead; {config.n_samples} samples, refresh {args.refresh} s, "
+          f"draw budget {args.draw_budget})")
 
 
 if __name__ == "__main__":

@@ -239,13 +239,17 @@ class Dashboard:
 
     def __init__(self, config: Any = None, *, runner: Runner | None = None,
                  out: str | Path | None = None, refresh: float = 0.1, cell: str = "normal",
-                 autostart_pump: bool = True) -> None:
+                 autostart_pump: bool = True, draw_budget: float | None = None) -> None:
         self.config = config if config is not None else {}
         self.runner = runner or search_runner
         self.out = Path(out) if out is not None else None
         self.refresh = refresh
         self.cell = cell
         self.autostart_pump = autostart_pump
+        # At most this share of wall time goes to redrawing figures while a search runs
+        # (None: redraw on every change). Drawing holds the GIL, which the search shares.
+        self.draw_budget = draw_budget
+        self._next_draw = 0.0
         self.state = st.SearchState()
         self.result: Any = None
         self.error: str | None = None
@@ -374,6 +378,7 @@ class Dashboard:
         self._stop = threading.Event()
         self._last_config, self._run_dir = config, out
         self.result = self.error = None
+        self._next_draw = 0.0
         if fresh:
             self.state, self._shown = st.SearchState(), None
         self._hide_error()
@@ -520,6 +525,15 @@ class Dashboard:
         if state.status == "empty" or (old is not None and old.n_events == state.n_events):
             self._shown = state
             return
+        if live and not state.done and time.monotonic() < self._next_draw:
+            return  # over the draw budget: the next pump after _next_draw catches up
+        t0 = time.monotonic()
+        self._draw_views(old, state)
+        if self.draw_budget:
+            self._next_draw = t0 + (time.monotonic() - t0) / self.draw_budget
+        self._shown = state
+
+    def _draw_views(self, old: st.SearchState | None, state: st.SearchState) -> None:
         changed = lambda *names: old is None or any(  # noqa: E731
             getattr(old, n) is not getattr(state, n) for n in names)
         # The heatmap and the diagram show the running means of the round in progress, so
@@ -534,7 +548,6 @@ class Dashboard:
             self.diagram.value = _svg(_view("cell_pair")(state))
         if state.status == "failed" and state.error:
             self._show_error(f"the search failed: {state.error}", "")
-        self._shown = state
 
     def _set_buttons(self, running: bool) -> None:
         self.start_button.disabled = running

@@ -225,3 +225,26 @@ def test_status_line_counts_round_sample_and_eta():
     assert line.startswith("running · round 1/3 · K=4 · sample 1/4 · t 2/2 · 0:10 elapsed · ETA ")
     # 5 of 2 * (4 + 3 + 2) = 18 samples in 10 s: 13 more take 26 s
     assert line.endswith("ETA 0:26")
+
+
+def test_a_draw_budget_skips_redraws_while_running_but_draws_the_end(monkeypatch):
+    events = simulate(ops=OPS, nodes=2, seed=3)
+    dash = Dashboard(CONFIG, draw_budget=1e-9)  # any draw uses up the budget for ages
+    drawn = []
+    real_copy = dsh._copy_figure
+    monkeypatch.setattr(dsh, "_copy_figure", lambda t, f: (drawn.append(t), real_copy(t, f)))
+
+    def feed(part):
+        for e in part:
+            dash._queue.put(e)
+        dash.pump()
+
+    feed(events[:4])  # SearchStarted, RoundStarted, two samples
+    first = len(drawn)
+    assert first >= 1
+    feed(events[4:8])
+    assert len(drawn) == first  # over budget while running: no redraw
+    assert "sample" in dash.status.value  # the status line still moves
+    feed(events[8:])
+    assert dash.state.status == "completed" and len(drawn) > first
+    _assert_shows(dash, st.replay(events))
