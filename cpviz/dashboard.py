@@ -154,31 +154,12 @@ def leading_genotype(state: st.SearchState, mode: str = "top2") -> Genotype:
 
 
 def read_run_events(path: str | Path) -> list[ev.Event]:
-    """The events of a run directory (or of an ``events.jsonl`` file)."""
-    try:
-        from cpnas.rundir import read_events
-    except ImportError:
-        read_events = _read_events_jsonl
+    """The events of a run directory (or of an ``events.jsonl`` file); RunDirError if none.
+
+    The storage layer reads it: a cut-off last line is skipped with a warning."""
+    from cpnas.rundir import read_events
+
     return list(read_events(path))
-
-
-def _read_events_jsonl(path: str | Path) -> list[ev.Event]:
-    p = Path(path)
-    p = p / "events.jsonl" if p.is_dir() else p
-    if not p.is_file():
-        raise RunDirError(f"{p}: no event log here (expected a run directory with events.jsonl)")
-    lines = p.read_text(encoding="utf-8").splitlines()
-    out = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(ev.event_from_json(line))
-        except RunDirError as exc:
-            if i == len(lines):  # a truncated last line: the run was cut off mid-write
-                break
-            raise RunDirError(f"{p}:{i}: {exc}") from None
-    return out
 
 
 def round_snapshots(events: Iterable[ev.Event]) -> list[st.SearchState]:
@@ -238,13 +219,12 @@ class Dashboard:
     """
 
     def __init__(self, config: Any = None, *, runner: Runner | None = None,
-                 out: str | Path | None = None, refresh: float = 0.1, cell: str = "normal",
+                 out: str | Path | None = None, refresh: float = 0.1,
                  autostart_pump: bool = True, draw_budget: float | None = None) -> None:
         self.config = config if config is not None else {}
         self.runner = runner or search_runner
         self.out = Path(out) if out is not None else None
         self.refresh = refresh
-        self.cell = cell
         self.autostart_pump = autostart_pump
         # At most this share of wall time goes to redrawing figures while a search runs
         # (None: redraw on every change). Drawing holds the GIL, which the search shares.
@@ -482,7 +462,8 @@ class Dashboard:
 
     def genotype(self) -> Genotype:
         """The found genotype (each edge's current favourite if the search was stopped)."""
-        return leading_genotype(self.state)
+        mode = self.state.config.get("genotype_mode") or _as_dict(self.config).get("genotype_mode")
+        return leading_genotype(self.state, mode=mode or "top2")
 
     # -- replay ------------------------------------------------------------------------------
     @classmethod
