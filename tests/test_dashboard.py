@@ -189,7 +189,7 @@ def test_leading_genotype_of_a_stopped_search_uses_the_running_means():
 
 def test_the_kernel_loop_pumps_and_wait_returns_the_final_state():
     async def session():
-        dash = Dashboard(CONFIG, runner=_slow_runner(delay=0.005), refresh=0.02)
+        dash = Dashboard(CONFIG, runner=_slow_runner(delay=0.005), refresh=0.02, draw_budget=None)
         dash.start()
         assert dash._task is not None  # the pump runs on the loop, like the kernel's
         state = await dash.wait(timeout=30)
