@@ -7,6 +7,7 @@ milliseconds, without training a network. Nothing here is a search result.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -36,12 +37,13 @@ def simulate(
     seed: int = 0,
     subscribers: Iterable[Callable | object] = (),
     stop_after: int | None = None,
+    stop: threading.Event | None = None,
     delay: float = 0.0,
 ) -> list[ev.Event]:
     """Return (and send to ``subscribers``) the events of one synthetic search.
 
-    ``stop_after`` stops after that many samples (status ``stopped``), for half-finished
-    states; ``delay`` sleeps per sample, for live-dashboard demos.
+    ``stop_after`` stops after that many samples, and ``stop`` once it is set (status
+    ``stopped``), for half-finished states; ``delay`` sleeps per sample, for live demos.
     """
     space = SearchSpace(ops=tuple(ops), nodes=nodes)
     rng = random.Random(seed)
@@ -74,7 +76,8 @@ def simulate(
     emit(ev.SearchStarted, {"config": config, "space": space.to_dict(),
                             "dataset": {"name": "simulated"}, "device": "none", "seed": seed})
     survivors = run_loop(space, repeats, beta, evaluate, emit, rng,
-                         should_stop=lambda: stop_after is not None and n_done >= stop_after)
+                         should_stop=lambda: (stop_after is not None and n_done >= stop_after)
+                         or (stop is not None and stop.is_set()))
     if survivors is None:
         emit(ev.SearchFinished, {"status": "stopped", "seconds": time.time() - t0})
         return out

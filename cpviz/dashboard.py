@@ -60,20 +60,6 @@ def search_runner(config: Any, subscriber: Callable, stop: threading.Event, out:
     return search(config, subscribers=[subscriber], out=out, stop=stop)
 
 
-class _StopWhenSet:
-    """Compares as "reached" once the event is set.
-
-    ``simulate`` stops when ``n_done >= stop_after``; handing it this object turns that test
-    into "has Stop been pressed", without a second copy of the simulated loop.
-    """
-
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
-
-    def __le__(self, other: object) -> bool:  # int >= obj falls back to obj <= int
-        return self.event.is_set()
-
-
 def simulated_runner(delay: float = 0.05) -> Runner:
     """A runner over :func:`cpnas.simulate.simulate`: the real Algorithm 9 loop with synthetic
     accuracies, ``delay`` seconds per sample. For demos and tests; nothing it shows is a result."""
@@ -85,7 +71,7 @@ def simulated_runner(delay: float = 0.05) -> Runner:
             ops=cfg.get("ops", PRIMITIVES), nodes=int(cfg.get("nodes", 4)),
             repeats=int(cfg.get("repeats", 1)), beta=float(cfg.get("beta", 0.5)),
             seed=int(cfg.get("seed", 0)), subscribers=[subscriber],
-            stop_after=_StopWhenSet(stop), delay=delay,
+            stop=stop, delay=delay,
         )
 
     return run
