@@ -20,6 +20,7 @@ from typing import Any
 
 from cpnas.errors import CpnasError, GenotypeError
 from cpnas.genotype import Genotype, derive_genotype, parse_genotype
+from cpnas.loop import survivor_scores
 
 from ._imports import try_import
 from .export import _ensure_dir, atomic_write_bytes, render_bytes
@@ -36,14 +37,15 @@ def animation_states(state: SearchState) -> list[SearchState]:
 
 def leading_genotype(state: SearchState, round: int) -> Genotype:
     """The cell a search stopped after ``round`` would give: on each edge the op with the
-    highest ev of that round among those still alive after its pruning; then top-2 per node."""
+    highest ev of that round among those still alive after its pruning; then the nodes keep
+    their inputs ranked as the engine ranks survivors (search-wide zbar, docs/method.md)."""
     scores = state.scores[round]
     alive = state.at_round(round + 1).alive
-    leaders, evs = {}, {}
+    leaders = {}
     for edge, per in scores.ev.items():
         candidates = [op for op in alive.get(edge, ()) if op in per] or list(per)
         leaders[edge] = max(candidates, key=per.get)
-        evs[edge] = per[leaders[edge]]
+    evs = survivor_scores((s for s in state.samples if s.round <= round), leaders)
     mode = str(state.config.get("genotype_mode", "top2"))
     return derive_genotype(leaders, evs, state.nodes, mode=mode if mode in ("top2", "all") else "top2",
                            cell_types=state.cell_types or ("normal", "reduce"))

@@ -37,6 +37,7 @@ from typing import Any
 from cpnas import events as ev
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.genotype import Genotype, derive_genotype
+from cpnas.loop import survivor_scores
 from cpnas.space import PRIMITIVES
 
 from . import state as st
@@ -126,13 +127,13 @@ def leading_genotype(state: st.SearchState, mode: str = "top2") -> Genotype:
     latest = st.round_scores(state) if state.samples or state.scores else None
     if latest is None or not latest.ev:
         raise CpnasError("the search has not scored a sample yet, so no op is ahead on any edge")
-    survivors, final = {}, {}
+    survivors = {}
     for edge, alive in state.alive.items():
         scores = {op: latest.ev[edge][op] for op in alive if op in latest.ev.get(edge, {})}
         if scores:
             survivors[edge] = max(scores, key=scores.get)
-            final[edge] = scores[survivors[edge]]
-    return derive_genotype(survivors, final, state.nodes, mode=mode,
+    # Nodes rank their inputs as the engine does: by the leader's search-wide zbar.
+    return derive_genotype(survivors, survivor_scores(state.samples, survivors), state.nodes, mode=mode,
                            cell_types=state.cell_types or ("normal", "reduce"))
 
 
