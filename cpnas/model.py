@@ -92,10 +92,12 @@ class _Net(nn.Module):
         self.cells.append(cell)
 
     def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
-        if x.device.type == "cpu":
-            # NHWC: mkldnn's depth-wise conv backward is ~2.5x faster than in NCHW (measured)
-            x = x.contiguous(memory_format=torch.channels_last)
         s0 = s1 = self.stem(x)
+        if x.device.type == "cpu":
+            # NHWC after the stem (a 1-channel input is NCHW and NHWC at once, so converting
+            # the input did not reach the cells): 1x1 convs are then plain matmuls on a view
+            # and max pooling takes mkldnn's fast NHWC path (measured, docs/benchmarks.md).
+            s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
         for cell, chosen in zip(self.cells, plan):
             s0, s1 = s1, cell(s0, s1, chosen)
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)

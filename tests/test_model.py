@@ -69,3 +69,26 @@ def test_fixed_net_of_darts_v2():
     assert out.shape == (2, 10)
     # Only the genotype's ops exist: DARTS_V2's normal cell has 8 edges.
     assert sum(len(ops) for ops in net.cells[0].edges.values()) == 8
+
+
+def test_tiny_map_matmul_paths_equal_the_torch_kernels_on_a_whole_supernet(monkeypatch):
+    from cpnas import binary
+    from cpnas.space import PRIMITIVES
+    space = SearchSpace(ops=PRIMITIVES, nodes=3)
+    arch = {e: PRIMITIVES[i % len(PRIMITIVES)] for i, e in enumerate(space.edges)}
+    x = torch.randn(16, 1, 8, 8, dtype=torch.float64)
+    for binary_net in (True, False):
+        torch.manual_seed(0)
+        net = SuperNet(space, 1, 10, 4, 2, OpSpec(binary=binary_net)).double()
+        results = []
+        for tiny in (binary.TINY_MAP, 0):  # 0: every op on the plain torch kernels
+            monkeypatch.setattr(binary, "TINY_MAP", tiny)
+            net.zero_grad(set_to_none=True)
+            logits, _ = net(x, arch)
+            logits.square().sum().backward()
+            results.append((logits.detach(), [p.grad for p in net.parameters()]))
+        (la, ga), (lb, gb) = results
+        assert torch.allclose(la, lb, atol=1e-9)
+        for a, b in zip(ga, gb):
+            assert (a is None) == (b is None)
+            assert a is None or torch.allclose(a, b, atol=1e-8)

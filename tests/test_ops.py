@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cpnas.binary import BinaryConv2d
@@ -66,3 +67,23 @@ def test_none_is_zero():
     x = torch.randn(2, 3, 6, 6)
     assert torch.count_nonzero(build_op("none", 3, 1, OpSpec())(x)) == 0
     assert build_op("none", 3, 2, OpSpec())(x).shape == (2, 3, 3, 3)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("side", [8, 4, 7])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_tiny_avg_pool_equals_avg_pool2d_with_gradients(stride, side, channels_last):
+    torch.manual_seed(side + stride)
+    x = torch.randn(3, 5, side, side, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    pool = build_op("avg_pool_3x3", 5, stride, OpSpec())
+    out = pool(x)
+    ref = F.avg_pool2d(x, 3, stride, 1, count_include_pad=False)
+    assert torch.allclose(out, ref, atol=1e-12)
+    assert out.is_contiguous(memory_format=torch.channels_last) == channels_last
+    g = torch.randn_like(ref)
+    (a,) = torch.autograd.grad(out, x, g)
+    (b,) = torch.autograd.grad(ref, x, g)
+    assert torch.allclose(a, b, atol=1e-12)
