@@ -85,8 +85,8 @@ def pruning_timeline(state: Any, *, height: int | None = None) -> Any:
         xaxis={"title": {"text": "round (an op's bar ends at the end of the round it was pruned in)"},
                "range": [0, d.n_rounds + 0.3], "dtick": 1},
         yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
-        legend={"orientation": "h", "y": -0.05, "yanchor": "top"},
-        margin={"l": 110, "r": 20, "t": 60, "b": 100},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},  # above: never on the axis title
+        margin={"l": 110, "r": 20, "t": 120, "b": 60},
     )
     return fig
 
