@@ -35,6 +35,8 @@ from cpnas.train import CPTrainer  # noqa: E402
 def mixed_forward(net: SuperNet, x: torch.Tensor, alphas: dict[str, torch.Tensor]) -> torch.Tensor:
     """DARTS's continuous relaxation: every op on every edge, weighted by softmax(alpha)."""
     s0 = s1 = net.stem(x)
+    if x.device.type == "cpu":  # the same NHWC as SuperNet._features, for a like-for-like step
+        s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
     for cell in net.cells:
         states = [cell.pre0(s0), cell.pre1(s1)]
         for dst in range(2, cell.nodes + 2):
