@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -157,19 +158,85 @@ class CPTrainer:
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"child": self.child.state_dict(), "parent": self.parent.state_dict(),
-                "child_opt": self.child_opt.state_dict(),
-                "parent_opt": self.parent_opt.state_dict(),
-                "centers": self.centers.state_dict(),
-                "data_order": self.batches.generator.get_state()}
+        """The whole trainer, its tensors packed into one flat buffer per dtype.
+
+        Two supernets and their Adam states are ~4300 small tensors; ``torch.save`` pickles
+        each one (0.2-0.35 s per checkpoint, measured), packed it writes a handful.
+        """
+        return pack_tensors({"child": self.child.state_dict(), "parent": self.parent.state_dict(),
+                             "child_opt": self.child_opt.state_dict(),
+                             "parent_opt": self.parent_opt.state_dict(),
+                             "centers": self.centers.state_dict(),
+                             "data_order": self.batches.generator.get_state()})
 
     def load_state_dict(self, state: Mapping) -> None:
+        state = unpack_tensors(state)  # a packed state, or the plain one of older checkpoints
         self.child.load_state_dict(state["child"])
         self.parent.load_state_dict(state["parent"])
         self.child_opt.load_state_dict(state["child_opt"])
         self.parent_opt.load_state_dict(state["parent_opt"])
         self.centers.load_state_dict(state["centers"])
         self.batches.generator.set_state(state["data_order"])
+
+
+_PACKED = "packed_tensors"
+_SLOT = "__tensor__"
+
+
+def pack_tensors(tree: Any) -> dict:
+    """``tree`` with every tensor replaced by (_SLOT, i), plus one flat buffer per dtype.
+
+    Plain containers only (dict, list, tuple), so ``torch.load(weights_only=True)`` reads it.
+    """
+    found: list[torch.Tensor] = []
+
+    def strip(obj: Any) -> Any:
+        if isinstance(obj, torch.Tensor):
+            found.append(obj.detach())
+            return (_SLOT, len(found) - 1)
+        if isinstance(obj, dict):
+            return _like(obj, ((k, strip(v)) for k, v in obj.items()))
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(strip(v) for v in obj)
+        return obj
+
+    skeleton = strip(tree)
+    buffers: dict[str, list[torch.Tensor]] = {}
+    ends: dict[str, int] = {}
+    index = []  # per tensor: (dtype name, offset, shape)
+    for t in found:
+        dtype = str(t.dtype).removeprefix("torch.")
+        buffers.setdefault(dtype, []).append(t.reshape(-1))
+        index.append((dtype, ends.get(dtype, 0), tuple(t.shape)))
+        ends[dtype] = ends.get(dtype, 0) + t.numel()
+    flat = {k: torch.cat(v) for k, v in buffers.items()}
+    return {_PACKED: 1, "skeleton": skeleton, "index": index, "buffers": flat}
+
+
+def _like(d: dict, items) -> dict:
+    out = type(d)(items)
+    if hasattr(d, "_metadata"):  # a module state_dict's versions (load_state_dict reads them)
+        out._metadata = d._metadata  # type: ignore[attr-defined]
+    return out
+
+
+def unpack_tensors(state: Mapping) -> Any:
+    if _PACKED not in state:
+        return state
+    index, buffers = state["index"], state["buffers"]
+
+    def fill(obj: Any) -> Any:
+        if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == _SLOT:
+            dtype, offset, shape = index[obj[1]]
+            n = math.prod(shape)
+            return buffers[dtype][offset:offset + n].reshape(shape).clone()
+        if isinstance(obj, dict):
+            return _like(obj, ((k, fill(v)) for k, v in obj.items()))
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(fill(v) for v in obj)
+        return obj
+
+    return fill(state["skeleton"])
 
 
 def _set_mode(net: nn.Module, training: bool) -> None:

@@ -92,3 +92,37 @@ def test_tiny_map_matmul_paths_equal_the_torch_kernels_on_a_whole_supernet(monke
         for a, b in zip(ga, gb):
             assert (a is None) == (b is None)
             assert a is None or torch.allclose(a, b, atol=1e-8)
+
+
+def test_trainer_state_packs_into_few_tensors_and_resumes_exactly(tmp_path):
+    import io
+
+    from cpnas.config import SearchConfig
+    from cpnas.data import load_data
+    from cpnas.rundir import _check_plain
+    from cpnas.train import CPTrainer, unpack_tensors
+
+    cfg = SearchConfig(ops=("skip_connect", "sep_conv_3x3", "dil_conv_5x5"), nodes=2,
+                       channels=4, batch_size=64, device="cpu", bn_batch_stats=False)
+    data = load_data("digits", 0)
+    arch = {e: cfg.ops[i % 3] for i, e in enumerate(cfg.space.edges)}
+    a = CPTrainer(cfg, data, torch.device("cpu"))
+    for idx in a.batches.take(2):
+        a.step(arch, idx)
+    plain = unpack_tensors(a.state_dict())
+    state = a.state_dict()
+    _check_plain(state)  # what RunDir.save_checkpoint demands
+    assert len(state["buffers"]) <= 3 and "int64" in state["buffers"]  # BN counters
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    buf.seek(0)
+    b = CPTrainer(SearchConfig(**{**cfg.to_dict(), "seed": 1}), data, torch.device("cpu"))
+    b.load_state_dict(torch.load(buf, weights_only=True))
+    c = CPTrainer(SearchConfig(**{**cfg.to_dict(), "seed": 2}), data, torch.device("cpu"))
+    c.load_state_dict(plain)  # the unpacked (older checkpoint) form still loads
+    for k, v in plain["child"].items():
+        assert torch.equal(b.child.state_dict()[k], v)
+    nxt = [t.batches.take(1)[0] for t in (a, b, c)]
+    assert torch.equal(nxt[0], nxt[1]) and torch.equal(nxt[0], nxt[2])
+    losses = [t.step(arch, i) for t, i in zip((a, b, c), nxt)]
+    assert losses[0] == losses[1] == losses[2]
