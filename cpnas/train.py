@@ -180,20 +180,22 @@ class CPTrainer:
 
 
 _PACKED = "packed_tensors"
-_SLOT = "__tensor__"
+_SLOT = "\x00tensor"  # stands where a tensor was; tensors refill in traversal order
 
 
 def pack_tensors(tree: Any) -> dict:
-    """``tree`` with every tensor replaced by (_SLOT, i), plus one flat buffer per dtype.
+    """``tree`` with every tensor replaced by ``_SLOT``, plus one flat buffer per dtype.
 
-    Plain containers only (dict, list, tuple), so ``torch.load(weights_only=True)`` reads it.
+    Plain containers only (dict, list, tuple), so ``torch.load(weights_only=True)`` reads
+    it; the shapes travel as one int64 tensor, so the checkpoint's plain-value check walks
+    few objects.
     """
     found: list[torch.Tensor] = []
 
     def strip(obj: Any) -> Any:
         if isinstance(obj, torch.Tensor):
             found.append(obj.detach())
-            return (_SLOT, len(found) - 1)
+            return _SLOT
         if isinstance(obj, dict):
             return _like(obj, ((k, strip(v)) for k, v in obj.items()))
         if isinstance(obj, (list, tuple)):
@@ -201,16 +203,15 @@ def pack_tensors(tree: Any) -> dict:
         return obj
 
     skeleton = strip(tree)
-    buffers: dict[str, list[torch.Tensor]] = {}
-    ends: dict[str, int] = {}
-    index = []  # per tensor: (dtype name, offset, shape)
+    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in found})
+    code = {d: i for i, d in enumerate(dtypes)}
+    shapes: list[int] = []  # per tensor: dtype code, ndim, dims...
     for t in found:
-        dtype = str(t.dtype).removeprefix("torch.")
-        buffers.setdefault(dtype, []).append(t.reshape(-1))
-        index.append((dtype, ends.get(dtype, 0), tuple(t.shape)))
-        ends[dtype] = ends.get(dtype, 0) + t.numel()
-    flat = {k: torch.cat(v) for k, v in buffers.items()}
-    return {_PACKED: 1, "skeleton": skeleton, "index": index, "buffers": flat}
+        shapes += [code[str(t.dtype).removeprefix("torch.")], t.dim(), *t.shape]
+    buffers = {d: torch.cat([t.reshape(-1) for t in found
+                             if str(t.dtype).removeprefix("torch.") == d]) for d in dtypes}
+    return {_PACKED: 1, "skeleton": skeleton, "dtypes": dtypes,
+            "shapes": torch.tensor(shapes, dtype=torch.int64), "buffers": buffers}
 
 
 def _like(d: dict, items) -> dict:
@@ -223,13 +224,20 @@ def _like(d: dict, items) -> dict:
 def unpack_tensors(state: Mapping) -> Any:
     if _PACKED not in state:
         return state
-    index, buffers = state["index"], state["buffers"]
+    dtypes, buffers = state["dtypes"], state["buffers"]
+    spec = iter(state["shapes"].tolist())
+    offsets = dict.fromkeys(dtypes, 0)
+
+    def take() -> torch.Tensor:
+        dtype = dtypes[next(spec)]
+        shape = [next(spec) for _ in range(next(spec))]
+        n, start = math.prod(shape), offsets[dtype]
+        offsets[dtype] = start + n
+        return buffers[dtype][start:start + n].reshape(shape).clone()
 
     def fill(obj: Any) -> Any:
-        if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == _SLOT:
-            dtype, offset, shape = index[obj[1]]
-            n = math.prod(shape)
-            return buffers[dtype][offset:offset + n].reshape(shape).clone()
+        if isinstance(obj, str) and obj == _SLOT:
+            return take()
         if isinstance(obj, dict):
             return _like(obj, ((k, fill(v)) for k, v in obj.items()))
         if isinstance(obj, (list, tuple)):
