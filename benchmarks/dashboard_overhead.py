@@ -44,8 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (alternating)")
     parser.add_argument("--refresh", type=float, default=0.1, help="dashboard redraw interval, s")
-    parser.add_argument("--draw-budget", type=float, default=None,
-                        help="Dashboard(draw_budget=...): max share of time spent redrawing")
+    parser.add_argument("--draw-budget", type=float, default=0.03,
+                        help="Dashboard(draw_budget=...): max share of time spent redrawing "
+                             "(default 0.03, the dashboard's own; 0 = redraw on every sample)")
     parser.add_argument("--sample-steps", type=int, default=SMALL["sample_steps"])
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()

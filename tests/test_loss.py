@@ -29,7 +29,7 @@ def test_filter_loss_is_the_sum_over_filters_of_per_filter_mse():
     child, parent = _pair(1)
     diff = parent.weight - child.reconstructed_weight()
     expected = sum(float((diff[c] ** 2).mean().detach()) for c in range(6))
-    assert abs(float(filter_loss([(child, parent), (child, parent)])) - 2 * expected) < 1e-5
+    assert abs(float(filter_loss([(child, parent), (child, parent)]).detach()) - 2 * expected) < 1e-5
 
 
 def test_parent_is_not_pulled_toward_the_child():
