@@ -175,7 +175,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def summary_table(result) -> str:
-    """Per edge: the survivor, its final ev, kept in the genotype, the ops in pruning order."""
+    """Per edge: the survivor, its final ev, its search-wide zbar (what the genotype ranks
+    by), kept in the genotype, the ops in pruning order."""
     from . import events as ev
 
     prunes: dict[str, list[str]] = {}
@@ -184,10 +185,11 @@ def summary_table(result) -> str:
             prunes.setdefault(e.edge, []).append(f"{e.op}@{e.round}")
     derived = [e for e in result.events if isinstance(e, ev.GenotypeDerived)]
     edges = derived[-1].edges if derived else {}
-    lines = [f"{'edge':<14} {'survivor':<14} {'ev':>6} {'kept':<4} {'rounds':>6}  pruned (op@round)"]
+    lines = [f"{'edge':<14} {'survivor':<14} {'ev':>6} {'zbar':>6} {'kept':<4} {'rounds':>6}  "
+             "pruned (op@round)"]
     for edge, info in edges.items():
         pr = prunes.get(edge, [])
-        lines.append(f"{edge:<14} {info['op']:<14} {info['ev']:>6.3f} "
+        lines.append(f"{edge:<14} {info['op']:<14} {info['ev']:>6.3f} {info.get('zbar', float('nan')):>6.3f} "
                      f"{'yes' if info['selected'] else '':<4} {len(pr):>6}  {', '.join(pr)}")
     if result.child_acc is not None:
         lines.append(f"last-round mean val accuracy: child {result.child_acc:.1%}, "

@@ -36,6 +36,11 @@ def test_summary_table_lists_every_edge(run_dir, capsys):
     assert cli.main(["search", *TINY, "--quiet", "--out", str(run_dir)]) == 0  # resumes, re-finishes
     out = capsys.readouterr().out
     assert "survivor" in out and "last-round mean val accuracy: child" in out
+    assert any(line.startswith("edge") and "zbar" in line for line in out.splitlines())
+    genotype = json.loads((run_dir / "genotype.json").read_text())
+    zbar = genotype["edges"]["normal:0->2"]["zbar"]
+    row = next(line for line in out.splitlines() if line.startswith("normal:0->2 "))
+    assert f"{zbar:.3f}" in row.split()  # the column the genotype ranks by
     for edge in ("normal:0->2", "normal:2->3", "reduce:1->3"):
         assert edge in out
     assert "genotype: Genotype(" in out
