@@ -79,6 +79,7 @@ def _atomic_file(path: str | os.PathLike):
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; run files and exports are meant to be shared
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from cpnas.errors import CpnasError
+from cpnas.rundir import atomic_write_bytes
 
 from ._imports import try_import
 
@@ -75,22 +75,6 @@ def _check_formats(formats: Iterable[str]) -> list[str]:
     if not out:
         raise CpnasError(f"no format given; choose from {', '.join(FORMATS)}")
     return out
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same directory and os.replace: no half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are documents to share
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _ensure_dir(out_dir: str | os.PathLike) -> Path:
