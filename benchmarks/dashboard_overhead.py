@@ -17,7 +17,7 @@ import statistics
 import time
 
 from cpnas.config import SearchConfig
-from cpnas.search import search
+from cpnas.engine import search
 from cpviz.dashboard import Dashboard
 
 SMALL = {"ops": ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"),

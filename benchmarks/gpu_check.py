@@ -23,7 +23,7 @@ from step_cost import measure, report  # noqa: E402
 
 from cpnas import events as ev  # noqa: E402
 from cpnas.config import SearchConfig  # noqa: E402
-from cpnas.search import search  # noqa: E402
+from cpnas.engine import search  # noqa: E402
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cpnas.config import SearchConfig  # noqa: E402
-from cpnas.search import search  # noqa: E402
+from cpnas.engine import search  # noqa: E402
 
 
 def time_search(config: SearchConfig) -> dict:

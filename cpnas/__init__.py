@@ -1,8 +1,5 @@
 """cpnas: the CP-NAS search engine (Child-Parent NAS for 1-bit CNNs)."""
 
-import sys
-import types
-
 from .errors import ConfigError, CpnasError, DataError, GenotypeError, RunDirError
 from .events import Callback, Event, event_from_json
 from .genotype import DARTS_V2, PC_DARTS, Genotype, derive_genotype, parse_genotype
@@ -10,28 +7,16 @@ from .space import PRIMITIVES, SearchSpace, edge_id, parse_edge_id
 
 
 def search(config, subscribers=(), out=None, stop=None):
-    """Run a CP-NAS search; see :func:`cpnas.search.search` (torch loads on first use)."""
-    from .search import search as run
+    """Run a CP-NAS search; see :func:`cpnas.engine.search` (torch loads on first use)."""
+    from .engine import search as run
 
     return run(config, subscribers=subscribers, out=out, stop=stop)
-
-
-class _Package(types.ModuleType):
-    # `import cpnas.search` would bind the submodule over the function `cpnas.search`;
-    # keep the function (the submodule stays importable through sys.modules).
-    def __setattr__(self, name: str, value) -> None:
-        if name == "search" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
     # torch-heavy parts load on first use, so `import cpnas` stays light for viewers.
     if name == "SearchResult":
-        from .search import SearchResult
+        from .engine import SearchResult
 
         return SearchResult
     if name == "SearchConfig":

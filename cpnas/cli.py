@@ -161,7 +161,7 @@ class ProgressBar(Callback):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .search import search
+    from .engine import search
 
     config = search_config(args)
     subs = [] if args.quiet else [ProgressBar(config.n_samples)]
@@ -237,8 +237,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from .data import load_data
+    from .engine import resolve_device
     from .rundir import atomic_write_text
-    from .search import resolve_device
     from .train import train_genotype
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)

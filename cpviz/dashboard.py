@@ -54,7 +54,7 @@ Runner = Callable[[Any, Callable[[ev.Event], None], threading.Event, "Path | Non
 def search_runner(config: Any, subscriber: Callable, stop: threading.Event, out: Path | None) -> Any:
     """The real engine: ``cpnas.search`` on ``config`` (a SearchConfig or a dict of its fields)."""
     from cpnas.config import SearchConfig
-    from cpnas.search import search
+    from cpnas.engine import search
 
     if isinstance(config, dict):
         config = SearchConfig.from_dict(config)

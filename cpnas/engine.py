@@ -1,4 +1,4 @@
-"""``cpnas.search``: the whole CP-NAS search (Algorithm 9) with events, checkpoints and resume.
+"""``cpnas.engine``: ``cpnas.search``, the whole CP-NAS search (Algorithm 9) with events, checkpoints and resume.
 
 The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
 trains and validates the child and the parent on each sampled architecture; this module
