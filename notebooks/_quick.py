@@ -41,7 +41,7 @@ def new_run_dir(name: str) -> Path:
 # The smallest search that still shows every part of CP-NAS: 5 ops (4 rounds), 2 nodes,
 # a couple of training steps per sample. Quick mode only; the full runs use the defaults.
 QUICK_SEARCH = {"ops": ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"),
-                "nodes": 2, "cells": 3, "channels": 4, "sample_steps": 2, "batch_size": 32}
+                "nodes": 2, "cells": 3, "channels": 4, "sample_steps": 4, "batch_size": 32}
 
 
 def search_config(**overrides):

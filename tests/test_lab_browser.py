@@ -200,13 +200,14 @@ def test_live_dashboard_updates_stops_and_logs_no_errors(lab):
             page.wait_for_selector(".cpnas-dashboard", timeout=120_000)
             seen = _watch_until_changed(page, need=2, timeout=240)
             page.screenshot(path=str(ARTIFACTS / "lab-live.png"), full_page=False)
-            _shoot_dashboard(page, ARTIFACTS / "dashboard-live.png")
-            if os.environ.get("CPNAS_SAVE_SCREENSHOT"):  # refresh the README picture
-                shutil.copy(ARTIFACTS / "dashboard-live.png", ROOT / "docs" / "images" / "dashboard.png")
             assert len(seen["heatmap"]) >= 3, f"heatmap changed too rarely while running: {seen}"
             assert len(seen["diagram"]) >= 3, f"diagram changed too rarely while running: {seen}"
             assert seen["status"][-1].startswith("running"), f"the search ended before Stop: {seen['status']}"
-            page.locator(".cpnas-stop button, button.cpnas-stop").first.click()
+            # Stop at once, while the search still runs; the dashboard picture comes after.
+            page.locator(".cpnas-stop button, button.cpnas-stop").first.click(timeout=5_000)
+            _shoot_dashboard(page, ARTIFACTS / "dashboard-live.png")
+            if os.environ.get("CPNAS_SAVE_SCREENSHOT"):  # refresh the README picture
+                shutil.copy(ARTIFACTS / "dashboard-live.png", ROOT / "docs" / "images" / "dashboard.png")
             page.wait_for_function(
                 "() => (document.querySelector('.cpnas-status-text')||{}).textContent"
                 "?.startsWith('stopped')", polling=250, timeout=120_000)
