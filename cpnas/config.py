@@ -22,6 +22,11 @@ DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
 GENOTYPE_MODES = ("top2", "all")
 
+# Keys added after the first release, each with the value that reproduces the behaviour from
+# before it existed. A stored config.json that lacks such a key takes this value, and the run
+# id leaves out a key that holds it, so runs written by an older release keep their ids.
+LEGACY: dict[str, Any] = {}
+
 
 @dataclass(frozen=True)
 class SearchConfig:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import events as ev
-from .config import SearchConfig
+from .config import LEGACY, SearchConfig
 from .data import load_data
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
@@ -80,8 +80,13 @@ class _Emitter:
 
 
 def run_id_of(config: SearchConfig) -> str:
-    """A digest of the config: a rerun or a resume of one config has one run id."""
-    text = json.dumps(config.to_dict(), sort_keys=True)
+    """A digest of the config: a rerun or a resume of one config has one run id.
+
+    Keys at their :data:`cpnas.config.LEGACY` value are left out, so a key added later does
+    not change the id of a run that an older release wrote.
+    """
+    fields = {k: v for k, v in config.to_dict().items() if not (k in LEGACY and v == LEGACY[k])}
+    text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
