@@ -76,14 +76,22 @@ class Cell(nn.Module):
 
 
 class _Net(nn.Module):
-    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision."""
+    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision.
+
+    ``distinct_inputs`` adds a second full-precision stem stage (ReLU, 3x3 conv, BN) after
+    the first, as DARTS's ImageNet network does: the first cell then reads the two stem
+    stages (c_{k-2} = stem0, c_{k-1} = stem1) instead of one tensor twice, so its edges
+    ``0->j`` and ``1->j`` are different edges (docs/method.md).
+    """
 
     def __init__(self, in_channels: int, num_classes: int, channels: int, layout: list[str],
-                 stem_multiplier: int = 3) -> None:
+                 stem_multiplier: int = 3, distinct_inputs: bool = False) -> None:
         super().__init__()
         c_stem = stem_multiplier * channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(c_stem))
+        self.stem1 = (nn.Sequential(nn.ReLU(), nn.Conv2d(c_stem, c_stem, 3, padding=1, bias=False),
+                                    nn.BatchNorm2d(c_stem)) if distinct_inputs else None)
         self.layout = layout
         self.cells = nn.ModuleList()
         self.c_pp, self.c_p, self.c = c_stem, c_stem, channels
@@ -98,6 +106,8 @@ class _Net(nn.Module):
             # the input did not reach the cells): 1x1 convs are then plain matmuls on a view
             # and max pooling takes mkldnn's fast NHWC path (measured, docs/benchmarks.md).
             s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
+        if self.stem1 is not None:
+            s1 = self.stem1(s0)
         for cell, chosen in zip(self.cells, plan):
             s0, s1 = s1, cell(s0, s1, chosen)
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)
@@ -118,9 +128,10 @@ class SuperNet(_Net):
     """Every candidate op on every edge; ``forward(x, arch)`` runs one op per edge."""
 
     def __init__(self, space: SearchSpace, in_channels: int, num_classes: int, channels: int,
-                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True,
+                 distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
-        super().__init__(in_channels, num_classes, channels, layout)
+        super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         self.space = space
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
         n = space.nodes
@@ -150,9 +161,10 @@ class FixedNet(_Net):
     """The network of one genotype, trained from scratch (``cpnas train``)."""
 
     def __init__(self, genotype: Genotype, in_channels: int, num_classes: int, channels: int,
-                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True,
+                 distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
-        super().__init__(in_channels, num_classes, channels, layout)
+        super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
         self.plans: list[list[tuple[int, int, str]]] = []
         outs = [len(getattr(genotype, f"{k}_concat")) for k in layout]

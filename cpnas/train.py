@@ -73,6 +73,10 @@ class CPTrainer:
             torch.manual_seed(config.seed)
             self.child = self._net(spec, binary=True)
             self.parent = self._net(spec, binary=False)
+        if config.child_from_parent:
+            # The child starts as the parent's binarization, so Eq. 4.17's filter MSE pairs
+            # related filters from the first step (docs/method.md "Signal").
+            self.child.load_state_dict(self.parent.state_dict())
         self.centers = CenterLoss(data.num_classes, self.child.feature_dim).to(device)
         self.child_opt = make_optimizer(config.optimizer, self.child.parameters(), config.lr)
         self.parent_opt = make_optimizer(config.optimizer, self.parent.parameters(), config.lr)
@@ -83,7 +87,8 @@ class CPTrainer:
         c = self.config
         s = OpSpec(binary=binary, shortcut=spec.shortcut, batch_stats=spec.batch_stats)
         return SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
-                        c.cells, s, fp_preprocess=c.fp_preprocess).to(self.device)
+                        c.cells, s, fp_preprocess=c.fp_preprocess,
+                        distinct_inputs=c.distinct_inputs).to(self.device)
 
     @property
     def steps_per_sample(self) -> int:
@@ -155,6 +160,15 @@ class CPTrainer:
             on_step(i + 1, steps, c, p)
         c_acc, p_acc = self.accuracy(arch)
         return SampleOutcome(c_sum / steps, p_sum / steps, c_acc, p_acc)
+
+    def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""
+        from .randomcells import uniform_arch
+
+        for idx in self.batches.take(steps) if steps else []:
+            if should_stop():
+                raise Stopped
+            self.step(uniform_arch(self.config.space, rng), idx)
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -275,6 +289,7 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
                    channels: int = 8, cells: int = 3, batch_size: int = 64, lr: float = 0.003,
                    seed: int = 0, device: torch.device | str = "cpu",
                    fp_preprocess: bool = True, shortcut: bool = True,
+                   distinct_inputs: bool = False,
                    on_epoch: Callable[[int, float, float], None] = lambda *a: None) -> TrainResult:
     """Train the genotype from scratch (1-bit, or its full-precision twin) and test it."""
     threads = torch.get_num_threads()
@@ -282,19 +297,20 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
         if torch.device(device).type == "cpu" and data.x_train.shape[-1] <= 16:
             torch.set_num_threads(1)  # tiny images: threads only add synchronisation
         return _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr,
-                               seed, torch.device(device), fp_preprocess, shortcut, on_epoch)
+                               seed, torch.device(device), fp_preprocess, shortcut,
+                               distinct_inputs, on_epoch)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr, seed,
-                    device, fp_preprocess, shortcut, on_epoch) -> TrainResult:
+                    device, fp_preprocess, shortcut, distinct_inputs, on_epoch) -> TrainResult:
     data = data.to(device)
     spec = OpSpec(binary=binary, shortcut=shortcut, batch_stats=False)  # a fixed net: running stats
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = FixedNet(genotype, data.in_channels, data.num_classes, channels, cells, spec,
-                       fp_preprocess=fp_preprocess).to(device)
+                       fp_preprocess=fp_preprocess, distinct_inputs=distinct_inputs).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     batches = Batches(len(data.y_train), batch_size, seed)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * batches.per_epoch)
