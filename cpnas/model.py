@@ -78,20 +78,20 @@ class Cell(nn.Module):
 class _Net(nn.Module):
     """Stem -> cells -> global pool -> classifier; stem and classifier are full precision.
 
-    ``distinct_inputs`` adds a second full-precision stem stage (ReLU, 3x3 conv, BN) after
-    the first, as DARTS's ImageNet network does: the first cell then reads the two stem
-    stages (c_{k-2} = stem0, c_{k-1} = stem1) instead of one tensor twice, so its edges
-    ``0->j`` and ``1->j`` are different edges (docs/method.md).
+    ``distinct_inputs`` makes the stem twice as wide and splits its output in two halves,
+    c_{k-2} and c_{k-1} of the first cell, instead of feeding it one tensor twice: the
+    first cell's edges ``0->j`` and ``1->j`` are then different edges, at the cost of a few
+    stem filters and no extra depth (docs/method.md "Signal").
     """
 
     def __init__(self, in_channels: int, num_classes: int, channels: int, layout: list[str],
                  stem_multiplier: int = 3, distinct_inputs: bool = False) -> None:
         super().__init__()
         c_stem = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_stem))
-        self.stem1 = (nn.Sequential(nn.ReLU(), nn.Conv2d(c_stem, c_stem, 3, padding=1, bias=False),
-                                    nn.BatchNorm2d(c_stem)) if distinct_inputs else None)
+        width = 2 * c_stem if distinct_inputs else c_stem
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(width))
+        self.distinct_inputs = distinct_inputs
         self.layout = layout
         self.cells = nn.ModuleList()
         self.c_pp, self.c_p, self.c = c_stem, c_stem, channels
@@ -100,14 +100,13 @@ class _Net(nn.Module):
         self.cells.append(cell)
 
     def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
-        s0 = s1 = self.stem(x)
+        s = self.stem(x)
         if x.device.type == "cpu":
             # NHWC after the stem (a 1-channel input is NCHW and NHWC at once, so converting
             # the input did not reach the cells): 1x1 convs are then plain matmuls on a view
             # and max pooling takes mkldnn's fast NHWC path (measured, docs/benchmarks.md).
-            s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
-        if self.stem1 is not None:
-            s1 = self.stem1(s0)
+            s = s.contiguous(memory_format=torch.channels_last)
+        s0, s1 = (_halves(s) if self.distinct_inputs else (s, s))
         for cell, chosen in zip(self.cells, plan):
             s0, s1 = s1, cell(s0, s1, chosen)
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)
@@ -183,5 +182,15 @@ class FixedNet(_Net):
             c_last = n_out * c
         self.classifier = nn.Linear(c_last, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self._features(x, self.plans))
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """Logits; with ``features`` also the pooled last feature map (the center loss input)."""
+        feats = self._features(x, self.plans)
+        return (self.classifier(feats), feats) if features else self.classifier(feats)
+
+
+def _halves(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stem's two halves, each in the stem's memory format (a channel slice is strided)."""
+    fmt = torch.channels_last if s.is_contiguous(memory_format=torch.channels_last) and s.dim() == 4 \
+        else torch.contiguous_format
+    a, b = s.chunk(2, dim=1)
+    return a.contiguous(memory_format=fmt), b.contiguous(memory_format=fmt)
