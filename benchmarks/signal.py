@@ -44,6 +44,7 @@ from cpnas.signal import (
     decision_stability,
     early_vs_late,
     genotype_arch,
+    kendall_tau,
     run_metrics,
     survivors_of,
     tau_with_ci,
@@ -66,38 +67,46 @@ def load_truth():
             [r["mean"] for r in data["results"]], [a for r in data["results"] for a in r["test"]])
 
 
-class _Round0Scorer:
-    """At round 0's RoundScored, z of the reference genotypes with the search's own supernets."""
+class _RoundScorer:
+    """At every RoundScored, z of the reference genotypes with the search's own supernets.
+
+    Round 0's is the headline figure; the later rounds give tau against search time.
+    """
 
     def __init__(self, run, genotypes, beta: float) -> None:
-        self.run, self.genotypes, self.beta, self.z = run, genotypes, beta, None
+        self.run, self.genotypes, self.beta = run, genotypes, beta
+        self.rounds: list[dict] = []  # round, search cpu seconds so far, z per genotype
         self.seconds = self.cpu = 0.0  # spent scoring: not search time
+        self.c0 = time.process_time()
 
     def on_event(self, event) -> None:
-        if isinstance(event, ev.RoundScored) and event.round == 0:
+        if isinstance(event, ev.RoundScored):
             t0, c0 = time.time(), time.process_time()
-            self._score()
-            self.seconds, self.cpu = time.time() - t0, time.process_time() - c0
+            tr = self.run.trainer
+            accs = [tr.accuracy(genotype_arch(g, tr.config.space)) for g in self.genotypes]
+            self.rounds.append({"round": event.round, "cpu": c0 - self.c0 - self.cpu,
+                                "z": [self.beta * (p - c) + c for c, p in accs]})
+            self.seconds += time.time() - t0
+            self.cpu += time.process_time() - c0
 
-    def _score(self) -> None:
-        tr = self.run.trainer
-        accs = [tr.accuracy(genotype_arch(g, tr.config.space)) for g in self.genotypes]
-        self.z = [self.beta * (p - c) + c for c, p in accs]
+    @property
+    def z(self):
+        return self.rounds[0]["z"]
 
 
 def one_search(cfg: SearchConfig, genotypes, truth) -> dict:
     run = engine._Run(cfg, [], None, None)
-    scorer = _Round0Scorer(run, genotypes, cfg.beta)
+    scorer = _RoundScorer(run, genotypes, cfg.beta)
     run.user_subs.append(scorer)
     t0, c0 = time.time(), time.process_time()
     res = run.execute()
     events = res.events
     out = {"seconds": round(time.time() - t0 - scorer.seconds, 1),
-           "cpu": round(time.process_time() - c0 - scorer.cpu, 1),"child": res.child_acc, "parent": res.parent_acc,
+           "cpu": round(time.process_time() - c0 - scorer.cpu, 1), "child": res.child_acc, "parent": res.parent_acc,
            "genotype": str(res.genotype), "survivors": survivors_of(events), **run_metrics(events)}
-    out["z"] = scorer.z
-    tau = tau_with_ci(scorer.z, truth) if truth else None
-    out.update(tau=tau.tau if tau else float("nan"), tau_ci=[tau.low, tau.high] if tau else [0, 0])
+    out.update(z=scorer.z, rounds=scorer.rounds, tau=math.nan, tau_ci=[math.nan, math.nan])
+    if truth:
+        add_taus(out, truth)
     return out
 
 
@@ -123,6 +132,14 @@ def control(cfg: SearchConfig, rounds: int) -> float:
                     zs[e][op].append(z)
         zbars.append({e: {o: statistics.fmean(v) for o, v in per.items()} for e, per in zs.items()})
     return early_vs_late(zbars[0], zbars[-1])
+
+
+def add_taus(run: dict, truth: list[float]) -> None:
+    """Kendall tau (round 0, with CI) and tau by round, from a run's stored z's."""
+    tau = tau_with_ci(run["z"], truth)
+    run.update(tau=tau.tau, tau_ci=[tau.low, tau.high],
+               tau_by_round=[[r["round"], round(r["cpu"], 1), kendall_tau(r["z"], truth)]
+                             for r in run["rounds"]])
 
 
 def main() -> None:
