@@ -239,12 +239,11 @@ def resolve_genotype(text: str):
 def cmd_train(args: argparse.Namespace) -> int:
     import json
 
+    from .config import LEGACY, SearchConfig
     from .data import load_data
     from .engine import resolve_device
     from .rundir import atomic_write_text
     from .train import train_genotype
-
-    from .config import LEGACY, SearchConfig
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
 

@@ -30,6 +30,7 @@ LEGACY: dict[str, Any] = {
     "distinct_inputs": False,  # the first cell read the stem output as both inputs
     "child_from_parent": False,  # child and parent were initialised independently
     "warmup_steps": 0,  # round 0 started on untrained supernets
+    "score_per_sweep": False,  # each sample was validated right after its own training
 }
 
 
@@ -60,6 +61,7 @@ class SearchConfig:
     distinct_inputs: bool = True  # a second stem stage, so the first cell's inputs differ
     child_from_parent: bool = True  # the child starts from the parent's weights (Eq. 4.17)
     warmup_steps: int = 0  # uniform single-path CP steps (SPOS) before round 0
+    score_per_sweep: bool = True  # train a sweep's K samples, then validate all K
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -86,7 +88,7 @@ class SearchConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
         for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "distinct_inputs",
-                     "child_from_parent"):
+                     "child_from_parent", "score_per_sweep"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.data, str):

@@ -183,10 +183,11 @@ class _Run:
         survivors, status, error = None, "stopped", None
         try:
             self._start()
+            sweep = self.config.score_per_sweep  # train a sweep, then score it on one set of weights
             survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
-                                 self._evaluate, self.emit, self.rng,
+                                 self._validate if sweep else self._evaluate, self.emit, self.rng,
                                  should_stop=self.stop.is_set, state=self.loop,
-                                 on_sample=self._checkpoint)
+                                 on_sample=self._checkpoint, train=self._train if sweep else None)
             if survivors is not None:
                 status = "completed"
         except (Stopped, KeyboardInterrupt):
@@ -200,8 +201,7 @@ class _Run:
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
-    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        t_start = time.time()
+    def _on_step(self, rnd: int, t: int, s: int):
         every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
 
         def on_step(step: int, steps: int, c: float, p: float) -> None:
@@ -209,13 +209,23 @@ class _Run:
                 self.emit(ev.Progress, {"round": rnd, "t": t, "s": s, "step": step,
                                         "steps": steps, "child_loss": c, "parent_loss": p})
 
-        out = self.trainer.train_sample(arch, on_step, self.stop.is_set)
+        return on_step
+
+    def _train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
+        return self.trainer.train_steps(arch, self._on_step(rnd, t, s), self.stop.is_set)
+
+    def _validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        return SampleResult(*self.trainer.accuracy(arch))
+
+    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        t_start = time.time()
+        out = self.trainer.train_sample(arch, self._on_step(rnd, t, s), self.stop.is_set)
         self._sample_seconds = time.time() - t_start
         return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)
 
     def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
-        if self.rd is None:
-            return
+        if self.rd is None or st.pending is not None:
+            return  # sweep scoring checkpoints once per sweep, after its last sample
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
         self.rd.save_checkpoint({
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,

@@ -47,6 +47,7 @@ def prune_choice(ev_edge: dict[str, float], alive: list[str]) -> str:
 
 Emit = Callable[[type[ev.Event], dict], None]
 Evaluate = Callable[[int, int, int, dict[str, str]], SampleResult]
+Train = Callable[[int, int, int, dict[str, str]], tuple[float, float]]
 
 
 @dataclass
@@ -65,6 +66,7 @@ class LoopState:
     s: int = 0
     perm: dict[str, list[str]] | None = None
     zs: dict[str, dict[str, list[float]]] | None = None
+    pending: list[list[float]] | None = None  # losses of a sweep trained, not yet scored
 
     @classmethod
     def start(cls, space: SearchSpace) -> LoopState:
@@ -92,13 +94,16 @@ def run_loop(
     should_stop: Callable[[], bool] = lambda: False,
     state: LoopState | None = None,
     on_sample: Callable[[LoopState, int, int, int], None] | None = None,
+    train: Train | None = None,
 ) -> dict[str, str] | None:
     """Run rounds K, K-1, ..., 2 and return the surviving op per edge (None if stopped).
 
     ``emit(EventClass, fields)`` is called for RoundStarted, SampleTrained, RoundScored and
     OpPruned; the caller stamps seq, time and run_id. ``state`` resumes a loop where a
     checkpoint left it; ``on_sample(state, round, t, s)`` runs after every sample (the
-    engine checkpoints there). All randomness comes from ``rng``.
+    engine checkpoints there). All randomness comes from ``rng``. With ``train`` (sweep
+    scoring) each sweep first trains its K samples (``train`` returns the child and parent
+    training loss), then ``evaluate`` only validates them, all on the same weights.
     """
     st = state if state is not None else LoopState.start(space)
     while st.k > 1:
@@ -115,6 +120,9 @@ def run_loop(
             while st.perm is not None:  # until this sweep's K samples are done
                 if should_stop():
                     return None
+                if train is not None and st.pending is None:
+                    st.pending = [list(train(st.round, st.t, s, {e: p[s] for e, p in st.perm.items()}))
+                                  for s in range(st.k)]
                 _sample(st, space, beta, evaluate, emit, on_sample)
         _score_and_prune(st, space, emit)
     return {e: ops[0] for e, ops in st.alive.items()}
@@ -125,6 +133,8 @@ def _sample(st: LoopState, space: SearchSpace, beta: float, evaluate: Evaluate, 
     rnd, t, s = st.round, st.t, st.s
     arch = {e: st.perm[e][s] for e in space.edges}
     res = evaluate(rnd, t, s, arch)
+    if st.pending is not None:  # trained with its sweep: the losses are from then
+        res = dataclasses.replace(res, child_loss=st.pending[s][0], parent_loss=st.pending[s][1])
     z = indicator(res.child_acc, res.parent_acc, beta)  # Eq. 4.15
     for e, op in arch.items():
         st.zs[e][op].append(z)
@@ -135,7 +145,7 @@ def _sample(st: LoopState, space: SearchSpace, beta: float, evaluate: Evaluate, 
     })
     st.s += 1
     if st.s == st.k:  # the sweep is over
-        st.s, st.t, st.perm = 0, st.t + 1, None
+        st.s, st.t, st.perm, st.pending = 0, st.t + 1, None, None
     if on_sample is not None:
         on_sample(st, rnd, t, s)
 

@@ -150,6 +150,14 @@ class CPTrainer:
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
                      should_stop: Callable[[], bool] = lambda: False) -> SampleOutcome:
         """Train both nets on ``arch`` for one sample epoch, then validate both."""
+        c_loss, p_loss = self.train_steps(arch, on_step, should_stop)
+        c_acc, p_acc = self.accuracy(arch)
+        return SampleOutcome(c_loss, p_loss, c_acc, p_acc)
+
+    def train_steps(self, arch: Mapping[str, str],
+                    on_step: Callable[[int, int, float, float], None] = lambda *a: None,
+                    should_stop: Callable[[], bool] = lambda: False) -> tuple[float, float]:
+        """One sample epoch of CP steps on ``arch``; the mean child and parent training loss."""
         steps = self.steps_per_sample
         c_sum = p_sum = 0.0
         for i, idx in enumerate(self.batches.take(steps)):
@@ -158,8 +166,7 @@ class CPTrainer:
             c, p = self.step(arch, idx)
             c_sum, p_sum = c_sum + c, p_sum + p
             on_step(i + 1, steps, c, p)
-        c_acc, p_acc = self.accuracy(arch)
-        return SampleOutcome(c_sum / steps, p_sum / steps, c_acc, p_acc)
+        return c_sum / steps, p_sum / steps
 
     def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
         """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""
