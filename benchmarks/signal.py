@@ -152,8 +152,17 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
                     help="override the new default (to try candidates)")
     ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--rescore", metavar="JSON", help="recompute the taus of a stored --json")
     args = ap.parse_args()
     genotypes, truth, random_runs = load_truth()
+    if args.rescore:
+        stored = json.loads(Path(args.rescore).read_text())
+        for name, runs in stored.items():
+            for r in runs if isinstance(runs, list) else runs["runs"]:
+                add_taus(r, truth)
+                print(name, f"tau {r['tau']:+.3f} [{r['tau_ci'][0]:+.2f}, {r['tau_ci'][1]:+.2f}]",
+                      "by round (round, cpu s, tau):", [[a, b, round(c, 2)] for a, b, c in r["tau_by_round"]])
+        return
     overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
     configs = {"old": SearchConfig(device="cpu", **OLD),
                "new": SearchConfig(device="cpu", **overrides)}
