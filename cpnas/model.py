@@ -16,21 +16,8 @@ from torch import nn
 
 from .genotype import Genotype
 from .ops import ConvBN, FactorizedReduce, OpSpec, build_op
+from .scoring import cell_layout
 from .space import SearchSpace, edge_id
-
-
-def cell_layout(cells: int) -> list[str]:
-    """Cell types by depth: reduction cells at 1/3 and 2/3 of the depth (DARTS).
-
-    Two cells are normal + reduce, so both cell types are always trained from 2 cells up;
-    a single cell is normal only (its reduce edges are scored but never run).
-    """
-    if cells == 1:
-        return ["normal"]
-    if cells == 2:
-        return ["normal", "reduce"]
-    reduce_at = {cells // 3, 2 * cells // 3}
-    return ["reduce" if i in reduce_at else "normal" for i in range(cells)]
 
 
 class Cell(nn.Module):

@@ -4,8 +4,10 @@
 reads a model. The network is the DARTS evaluation network with METHOD.md's 1-bit child:
 
 - stem: 3x3 conv, 3 -> stem_multiplier*C channels, full precision (FP);
-- ``cells`` cells; the ones at 1/3 and 2/3 of the depth are reduction cells, which double
-  C and halve the resolution (their ops on the two inputs have stride 2);
+- ``cells`` cells laid out as the engine builds them (:func:`cpnas.scoring.cell_layout`:
+  reduction cells at 1/3 and 2/3 of the depth, and normal + reduce for 2 cells); a
+  reduction cell doubles C and halves the resolution (its ops on the two inputs have
+  stride 2);
 - each cell first maps its two inputs to C channels with 1x1 convs (a factorized reduce,
   two 1x1 convs to C/2 each, after a reduction cell); FP unless ``binary_preprocess``;
 - ops on C channels at output resolution H (a stride-2 op outputs H/2):
@@ -30,6 +32,7 @@ from typing import Any, NamedTuple
 
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype
+from cpnas.scoring import cell_layout
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
@@ -164,9 +167,7 @@ def model_summary(
     rows.append(_row("stem", "stem", c_stem, size, Cost(
         fp_params=input_channels * c_stem * 9, fp_macs=size * size * input_channels * c_stem * 9)))
     c_pp, c_p, c = c_stem, c_stem, channels
-    reductions = {cells // 3, 2 * cells // 3} if cells >= 3 else set()
-    for i in range(cells):
-        kind = "reduce" if i in reductions else "normal"
+    for i, kind in enumerate(cell_layout(cells)):  # the engine's layout, not a copy
         if kind == "reduce":
             c *= 2
         size_in = size

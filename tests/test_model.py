@@ -1,8 +1,9 @@
 import torch
 
 from cpnas.genotype import DARTS_V2
-from cpnas.model import FixedNet, SuperNet, cell_layout
+from cpnas.model import FixedNet, SuperNet
 from cpnas.ops import OpSpec
+from cpnas.scoring import cell_layout
 from cpnas.space import SearchSpace
 
 SPACE = SearchSpace(ops=("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"),
