@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from . import events as ev
+from .events import Event, GenotypeDerived, SearchFinished, SearchStarted, notify
 from .loop import SampleResult, derive_from_events, run_loop
 from .space import PRIMITIVES, SearchSpace
 
@@ -39,7 +39,7 @@ def simulate(
     stop_after: int | None = None,
     stop: threading.Event | None = None,
     delay: float = 0.0,
-) -> list[ev.Event]:
+) -> list[Event]:
     """Return (and send to ``subscribers``) the events of one synthetic search.
 
     ``stop_after`` stops after that many samples, and ``stop`` once it is set (status
@@ -49,15 +49,15 @@ def simulate(
     rng = random.Random(seed)
     noise = random.Random(seed + 1)
     run_id = uuid.UUID(int=random.Random(seed + 2).getrandbits(128)).hex[:12]
-    out: list[ev.Event] = []
+    out: list[Event] = []
     subs = list(subscribers)
     t0 = time.time()
 
-    def emit(cls: type[ev.Event], fields: dict) -> None:
+    def emit(cls: type[Event], fields: dict) -> None:
         event = cls(seq=len(out), time=time.time(), run_id=run_id, **fields)
         out.append(event)
         for sub in subs:
-            ev.notify(sub, event)
+            notify(sub, event)
 
     n_done = 0
 
@@ -73,15 +73,15 @@ def simulate(
 
     config = {"ops": list(space.ops), "nodes": nodes, "repeats": repeats, "beta": beta,
               "seed": seed, "data": "simulated"}
-    emit(ev.SearchStarted, {"config": config, "space": space.to_dict(),
+    emit(SearchStarted, {"config": config, "space": space.to_dict(),
                             "dataset": {"name": "simulated"}, "device": "none", "seed": seed})
     survivors = run_loop(space, repeats, beta, evaluate, emit, rng,
                          should_stop=lambda: (stop_after is not None and n_done >= stop_after)
                          or (stop is not None and stop.is_set()))
     if survivors is None:
-        emit(ev.SearchFinished, {"status": "stopped", "seconds": time.time() - t0})
+        emit(SearchFinished, {"status": "stopped", "seconds": time.time() - t0})
         return out
     geno, edges = derive_from_events(out, survivors, nodes)
-    emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
-    emit(ev.SearchFinished, {"status": "completed", "seconds": time.time() - t0})
+    emit(GenotypeDerived, {"genotype": str(geno), "edges": edges})
+    emit(SearchFinished, {"status": "completed", "seconds": time.time() - t0})
     return out

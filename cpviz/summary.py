@@ -1,7 +1,7 @@
 """Summaries as pandas tables: the per-edge outcome of a search, and a 1-bit model summary.
 
 :func:`model_summary` is computed analytically from the genotype; cpviz never builds or
-reads a model. The network is the DARTS evaluation network with METHOD.md's 1-bit child:
+reads a model. The network is the DARTS evaluation network with docs/method.md's 1-bit child:
 
 - stem: 3x3 conv, 3 -> stem_multiplier*C channels, full precision (FP);
 - ``cells`` cells laid out as the engine builds them (:func:`cpnas.scoring.cell_layout`:
@@ -30,9 +30,9 @@ import math
 import re
 from typing import Any, NamedTuple
 
+from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype
-from cpnas.scoring import cell_layout
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
@@ -51,15 +51,14 @@ def edge_table(state: Any) -> Any:
     state = as_state(state)
     if not state.edges:
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
-    current = round_scores(state) if state.round >= 0 else None
+    current = round_scores(state).ev if state.round >= 0 else {}
+    alive_ops = {edge: state.alive.get(edge, state.ops) for edge in state.edges}
+    leaders = scoring.leaders(current, alive_ops)
     survivors = state.survivors()
     rows = []
     for edge in state.edges:
         cell, src, dst = parse_edge_id(edge)
-        alive = state.alive.get(edge, state.ops)
-        evs = {} if current is None else current.ev.get(edge, {})
-        scored = [o for o in alive if o in evs]
-        leader = max(scored, key=lambda o: evs[o]) if scored else None
+        alive, evs, leader = alive_ops[edge], current.get(edge, {}), leaders.get(edge)
         info = state.genotype_edges.get(edge, {})
         row = {"edge": edge, "cell": cell, "src": src, "dst": dst,
                "survivor": survivors.get(edge), "ev": float(info.get("ev", evs.get(survivors.get(edge), math.nan))),
@@ -167,7 +166,7 @@ def model_summary(
     rows.append(_row("stem", "stem", c_stem, size, Cost(
         fp_params=input_channels * c_stem * 9, fp_macs=size * size * input_channels * c_stem * 9)))
     c_pp, c_p, c = c_stem, c_stem, channels
-    for i, kind in enumerate(cell_layout(cells)):  # the engine's layout, not a copy
+    for i, kind in enumerate(scoring.cell_layout(cells)):  # the engine's layout, not a copy
         if kind == "reduce":
             c *= 2
         size_in = size
