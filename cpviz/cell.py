@@ -82,7 +82,7 @@ def op_colour(op: str) -> str:
 
 
 def is_binarized(op: str) -> bool:
-    """True for ops the 1-bit child binarizes: every convolution inside a cell (METHOD.md)."""
+    """True for ops the 1-bit child binarizes: every convolution inside a cell (docs/method.md)."""
     return "conv" in op
 
 
