@@ -165,9 +165,10 @@ def derive_from_events(
     stream: list[events.Event], survivors: dict[str, str], nodes: int, mode: str = "top2"
 ) -> tuple[Genotype, dict[str, dict]]:
     """The genotype of a finished search, and the GenotypeDerived ``edges`` payload."""
-    last = [e for e in stream if isinstance(e, events.RoundScored)][-1]
+    last = [event for event in stream if isinstance(event, events.RoundScored)][-1]
     final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
-    zbar = survivor_scores((e for e in stream if isinstance(e, events.SampleTrained)), survivors)
+    samples = (event for event in stream if isinstance(event, events.SampleTrained))
+    zbar = survivor_scores(samples, survivors)
     geno = derive_genotype(survivors, zbar, nodes, mode)
     kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
     edges = {
