@@ -177,7 +177,8 @@ def display_facts(name: str) -> OpFacts:
     """
     if name in _REGISTRY:
         return _REGISTRY[name]
-    family, colour = next(((f, c) for sub, f, c in _NAME_PATTERNS if sub in name), ("other", "black"))
+    matches = ((family, colour) for sub, family, colour in _NAME_PATTERNS if sub in name)
+    family, colour = next(matches, ("other", "black"))
     weights: Weights | None = None
     kernel, dilation = 0, 1
     if m := _SEPARABLE.match(name):
