@@ -54,7 +54,7 @@ def no_weights(channels: int, stride: int) -> tuple[int, int]:
 
 
 def separable(kernel: int) -> Weights:
-    """Depth-wise kxk + point-wise 1x1 (Fig. 4.8): C*k*k + C*C weights, one alpha per conv."""
+    """Depth-wise kxk + point-wise 1x1 (Fig. 4.8): C*k*k + C*C weights, C alphas per conv."""
     return lambda c, stride: (c * kernel * kernel + c * c, 2 * c)
 
 
