@@ -16,6 +16,7 @@ from typing import Any
 
 from .data import check_spec
 from .errors import ConfigError
+from .registry import op_facts
 from .scoring import n_samples
 from .space import PRIMITIVES, SearchSpace
 
@@ -126,9 +127,11 @@ def read_json(path: str | Path) -> Any:
 def _check_ops(ops: tuple[str, ...]) -> None:
     if not ops or ops == ("",):
         raise ConfigError("ops: the op set is empty; give at least 2 ops")
-    unknown = [o for o in ops if o not in PRIMITIVES]
-    if unknown:
-        raise ConfigError(f"ops: unknown op {unknown[0]!r} (known: {', '.join(PRIMITIVES)})")
+    for op in ops:
+        try:
+            op_facts(op)
+        except ConfigError as exc:
+            raise ConfigError(f"ops: {exc}") from None
     if len(set(ops)) != len(ops):
         raise ConfigError(f"ops: duplicate op names in {list(ops)}")
     if len(ops) < 2:

@@ -14,19 +14,21 @@ from collections.abc import Callable, Iterable
 
 from .events import Event, GenotypeDerived, SearchFinished, SearchStarted, notify
 from .loop import SampleResult, derive_from_events, run_loop
+from .registry import CONV_FAMILIES, display_facts
 from .space import PRIMITIVES, SearchSpace
 
-# How much each op helps the synthetic child and parent (a made-up, plausible ordering).
-_QUALITY = {
-    "none": -0.6,
-    "skip_connect": 0.2,
-    "max_pool_3x3": 0.0,
-    "avg_pool_3x3": 0.05,
-    "sep_conv_3x3": 0.5,
-    "sep_conv_5x5": 0.4,
-    "dil_conv_3x3": 0.35,
-    "dil_conv_5x5": 0.3,
-}
+# How much each op helps the synthetic child and parent: made up, from the op's facts, for a
+# plausible ordering (convs best, larger receptive fields a little worse; `none` harmful).
+_FAMILY_QUALITY = {"none": -0.6, "skip": 0.2, "max_pool": 0.0, "avg_pool": 0.05,
+                   "sep_conv": 0.5, "dil_conv": 0.35}
+
+
+def _quality(op: str) -> float:
+    facts = display_facts(op)
+    if facts.family not in _FAMILY_QUALITY:
+        return 0.1
+    wider = max(0, facts.kernel - 3) / facts.dilation if facts.family in CONV_FAMILIES else 0
+    return round(_FAMILY_QUALITY[facts.family] - 0.05 * wider, 6)
 
 
 def simulate(
@@ -66,7 +68,7 @@ def simulate(
         n_done += 1
         if delay:
             time.sleep(delay)
-        q = sum(_QUALITY.get(op, 0.1) for op in arch.values()) / max(1, len(arch))
+        q = sum(_quality(op) for op in arch.values()) / max(1, len(arch))
         parent = min(0.99, max(0.1, 0.75 + 0.3 * q + noise.gauss(0, 0.02)))
         child = min(parent, max(0.1, 0.45 + 0.5 * q + noise.gauss(0, 0.03)))
         return SampleResult(child, parent, child_loss=2.3 * (1 - child), parent_loss=2.3 * (1 - parent))
