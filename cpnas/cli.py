@@ -207,7 +207,7 @@ def summary_table(result) -> str:
 def resolve_genotype(text: str):
     """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
     from .genotype import PUBLISHED, parse_genotype
-    from .rundir import RunDir, load_run
+    from .runs import load_run
 
     path = Path(text)
     if path.is_dir():
@@ -229,7 +229,6 @@ def resolve_genotype(text: str):
         return PUBLISHED[text], {}, None
     if "Genotype" not in text and ("/" in text or text.endswith(".json")):
         raise GenotypeError(f"{text}: no such run directory or genotype file")
-    del RunDir
     return parse_genotype(text), {}, None
 
 
@@ -238,7 +237,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .data import load_data
     from .engine import resolve_device
-    from .rundir import atomic_write_text
+    from .runs import atomic_write_text
     from .train import train_genotype
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)

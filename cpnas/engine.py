@@ -3,7 +3,7 @@
 The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
 trains and validates the child and the parent on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
-(:mod:`cpnas.rundir`). Every random draw comes from a generator whose state is in the
+(:mod:`cpnas.runs`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
 """
 
@@ -29,7 +29,7 @@ from .config import LEGACY, SearchConfig
 from .data import load_data
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
-from .rundir import RunDir, read_events
+from .runs import RunDir, read_events
 from .train import CPTrainer, Stopped
 
 log = logging.getLogger("cpnas")

@@ -38,6 +38,7 @@ from cpnas import events as ev
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.genotype import Genotype, derive_genotype
 from cpnas.loop import survivor_scores
+from cpnas.runs import read_events
 from cpnas.space import PRIMITIVES
 
 from . import state as st
@@ -138,15 +139,6 @@ def leading_genotype(state: st.SearchState, mode: str = "top2") -> Genotype:
 
 
 # -- reading a run ---------------------------------------------------------------------------
-
-
-def read_run_events(path: str | Path) -> list[ev.Event]:
-    """The events of a run directory (or of an ``events.jsonl`` file); RunDirError if none.
-
-    The storage layer reads it: a cut-off last line is skipped with a warning."""
-    from cpnas.rundir import read_events
-
-    return list(read_events(path))
 
 
 def round_snapshots(events: Iterable[ev.Event]) -> list[st.SearchState]:
@@ -464,7 +456,7 @@ class Dashboard:
         """Show a recorded run (a run directory, an events.jsonl, or events) round by round."""
         if self.running:
             raise CpnasError("a search is running; stop it before replaying a run")
-        events = read_run_events(source) if isinstance(source, (str, Path)) else list(source)
+        events = read_events(source) if isinstance(source, (str, Path)) else list(source)
         if not events:
             raise RunDirError(f"{source}: the event log is empty")
         self._snapshots = round_snapshots(events)
@@ -596,5 +588,5 @@ def _plain(obj: Any) -> Any:
     raise TypeError(type(obj).__name__)
 
 
-__all__ = ["Dashboard", "figure_data", "leading_genotype", "read_run_events", "round_snapshots",
+__all__ = ["Dashboard", "figure_data", "leading_genotype", "round_snapshots",
            "search_runner", "simulated_runner", "status_line"]

@@ -15,7 +15,7 @@ import torch
 from cpnas import events as ev
 from cpnas.errors import RunDirError
 from cpnas.genotype import DARTS_V2, parse_genotype
-from cpnas.rundir import (
+from cpnas.runs import (
     Recorder,
     RunDir,
     TruncatedLogWarning,

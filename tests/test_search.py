@@ -9,7 +9,7 @@ from cpnas import events as ev
 from cpnas.config import SearchConfig
 from cpnas.engine import search
 from cpnas.errors import RunDirError
-from cpnas.rundir import read_events
+from cpnas.runs import read_events
 
 TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
             sample_steps=2, batch_size=64, device="cpu")
