@@ -30,6 +30,7 @@ from .data import load_data
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
 from .runs import RunDir, read_events
+from .runs.directory import check_same_config
 from .train import CPTrainer, Stopped
 
 log = logging.getLogger("cpnas")
@@ -116,14 +117,19 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
 class _Run:
     def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
         self.config, self.stop = config, stop or threading.Event()
-        self.rd = RunDir(out) if out is not None else None
+        self.rd = RunDir(out, create=False) if out is not None else None
         self.user_subs = subscribers
         self.resume: dict | None = None
         if self.rd is not None:
-            self.rd.check_config(config.to_dict())  # refuses a changed config, writes nothing
-            if self.rd.has_checkpoint():
-                self.resume = self.rd.load_checkpoint()
-                _check_resume(self.resume, config)
+            self.rd.claim()  # one writer per run dir; a refusal below leaves nothing behind
+            try:
+                self.rd.check_config(config.to_dict())  # refuses a changed config
+                if self.rd.has_checkpoint():
+                    self.resume = self.rd.load_checkpoint(run_id=run_id_of(config))
+                    _check_resume(self.resume, config)
+            except BaseException:
+                self.rd.release()
+                raise
 
     # -- set-up -----------------------------------------------------------------------------
     def _start(self) -> None:
@@ -141,7 +147,7 @@ class _Run:
         if self.resume is None:
             if self.rd is not None:
                 self.rd.write_config(cfg.to_dict())
-                subs.insert(0, self.rd.recorder(keep_before_seq=0))
+                subs.insert(0, self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
             self.emit = _Emitter(run_id_of(cfg), 0, subs)
             self.loop = LoopState.start(cfg.space)
             self.emit(ev.SearchStarted, self._started_fields())
@@ -151,7 +157,7 @@ class _Run:
         _set_rng_state(self.rng, st["rng"])
         self.loop = LoopState.from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
-        recorder = self.rd.recorder(keep_before_seq=st["seq"])
+        recorder = self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
         self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
         old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
         for event in old:  # live viewers get the full stream
@@ -175,6 +181,8 @@ class _Run:
             return self._execute()
         finally:
             torch.set_num_threads(threads)
+            if self.rd is not None:
+                self.rd.release()
 
     def _execute(self) -> SearchResult:
         survivors, status, error = None, "stopped", None
@@ -218,7 +226,7 @@ class _Run:
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
             "elapsed": self._elapsed(), "loop": st.to_dict(), "rng": _rng_state(self.rng),
             "trainer": self.trainer.state_dict(), "config": self.config.to_dict(),
-        })
+        }, run_id=self.emit.run_id)
         self.emit(ev.Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
@@ -293,5 +301,5 @@ def _check_resume(state: dict, config: SearchConfig) -> None:
     missing = [k for k in needed if k not in state]
     if missing:
         raise RunDirError(f"checkpoint lacks {', '.join(missing)}; delete it to start afresh")
-    if state.get("config") not in (None, config.to_dict()):
-        raise RunDirError("checkpoint was written by another config; delete it to start afresh")
+    if state.get("config") is not None:
+        check_same_config(state["config"], config.to_dict(), "checkpoint")

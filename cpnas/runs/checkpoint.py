@@ -1,8 +1,12 @@
 """The checkpoint format: plain tensors and containers, loaded with ``weights_only=True``.
 
-A checkpoint file is ``torch.save`` of ``{"format": "cpnas.checkpoint", "version": 1,
-"state": {...}}``. The state holds only what ``torch.load(weights_only=True)`` reads back
-(tensors, numbers, strings, dict/list/tuple/set), so loading one cannot run code.
+A checkpoint file is ``torch.save`` of ``{"format": "cpnas.checkpoint", "version": 2,
+"run_id": ..., "sha256": ..., "payload": uint8 tensor}``, where ``payload`` holds the bytes of
+``torch.save`` of the state and ``sha256`` their digest: a damaged payload is refused, not resumed into another
+result, and a checkpoint of another run is refused by its run id. Version 1 (release 0.1.0)
+held ``"state": {...}`` directly, with no digest; it still loads. The state holds only what
+``torch.load(weights_only=True)`` reads back (tensors, numbers, strings, dict/list/tuple/set),
+so loading one cannot run code.
 :func:`pack_tensors` turns a tree of many small tensors into one buffer per dtype, which
 ``torch.save`` writes far faster. torch is imported on first use.
 """
@@ -10,6 +14,8 @@ A checkpoint file is ``torch.save`` of ``{"format": "cpnas.checkpoint", "version
 from __future__ import annotations
 
 import collections
+import hashlib
+import io
 import math
 import re
 import warnings
@@ -21,7 +27,8 @@ from ..errors import RunDirError
 from .files import atomic_file
 
 CHECKPOINT_FORMAT = "cpnas.checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
 
@@ -53,16 +60,22 @@ def check_plain(obj: Any, where: str = "state") -> None:
     )
 
 
-def save_checkpoint_file(path: Path, state: dict) -> None:
-    """Replace ``path`` atomically with ``state`` (tensors and containers only)."""
+def save_checkpoint_file(path: Path, state: dict, run_id: str = "") -> None:
+    """Replace ``path`` atomically with ``state`` (tensors and containers only) of ``run_id``."""
     import torch
 
     if not isinstance(state, dict):
         raise TypeError(f"a checkpoint state is a dict, got {type(state).__name__}")
     check_plain(state)
-    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "state": state}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    data = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "run_id": run_id,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            # a tensor, stored as raw bytes (a bytes object would be pickled as latin-1 text)
+            "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8)}
     with atomic_file(path) as f:
-        torch.save(payload, f)
+        torch.save(data, f)
 
 
 def _why_unloadable(exc: Exception) -> str:
@@ -74,15 +87,30 @@ def _why_unloadable(exc: Exception) -> str:
         return f"it asks to call {code[1]}; refused, nothing from it was run"
     if isinstance(exc, pickle.UnpicklingError):
         return "not a torch file, or one holding objects other than tensors and containers"
-    if "zip archive" in text or "central directory" in text:
+    if "zip archive" in text or "central directory" in text or isinstance(exc, UnicodeError):
         return "a torch zip file that is cut short or damaged"
     return "not a torch file"
 
 
-def load_checkpoint_file(path: Path) -> dict:
-    """The state of a checkpoint file; RunDirError (one line) for anything else."""
+def _torch_load(source, path: Path) -> Any:
     import torch
 
+    try:
+        # weights_only: the unpickler accepts tensors and plain containers only, so a
+        # crafted pickle cannot run code (DARTS-era tools load checkpoints with full pickle).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds here; every one means "refused"
+        raise RunDirError(
+            f"{path}: not a loadable cpnas checkpoint ({_why_unloadable(exc)}); "
+            "delete it to start the search afresh"
+        ) from None
+
+
+def load_checkpoint_file(path: Path, run_id: str | None = None) -> dict:
+    """The state of a checkpoint file (of run ``run_id`` when given); RunDirError (one line)
+    for anything else."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -91,26 +119,43 @@ def load_checkpoint_file(path: Path) -> dict:
         raise RunDirError(
             f"{path}: the checkpoint is empty (0 bytes); delete it to start the search afresh"
         )
-    try:
-        # weights_only: the unpickler accepts tensors and plain containers only, so a
-        # crafted pickle cannot run code (DARTS-era tools load checkpoints with full pickle).
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds here; every one means "refused"
-        raise RunDirError(
-            f"{path}: not a loadable cpnas checkpoint ({_why_unloadable(exc)}); "
-            "delete it to start the search afresh"
-        ) from None
-    if not (isinstance(data, dict) and data.get("format") == CHECKPOINT_FORMAT
-            and isinstance(data.get("state"), dict)):
+    data = _torch_load(path, path)
+    if not (isinstance(data, dict) and data.get("format") == CHECKPOINT_FORMAT):
         raise RunDirError(f"{path}: a torch file, but not a cpnas checkpoint")
-    if data.get("version") != CHECKPOINT_VERSION:
+    version = data.get("version")
+    if version not in READABLE_VERSIONS:
         raise RunDirError(
-            f"{path}: checkpoint version {data.get('version')!r}; this cpnas reads version "
-            f"{CHECKPOINT_VERSION}"
+            f"{path}: checkpoint version {version!r}; this cpnas reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (a newer cpnas wrote it?)"
         )
-    return data["state"]
+    state = data.get("state") if version == 1 else _verified_state(data, path)
+    if not isinstance(state, dict):
+        raise RunDirError(f"{path}: a cpnas checkpoint without its state")
+    owner = state.get("run_id") if version == 1 else data.get("run_id")
+    if run_id is not None and owner != run_id:
+        raise RunDirError(f"{path}: the checkpoint belongs to run {owner!r}, not to this run "
+                          f"({run_id}); delete it to start the search afresh")
+    return state
+
+
+def payload_bytes(data: dict) -> bytes | None:
+    """The state's bytes of a version-2 checkpoint's outer dict (None when absent)."""
+    import torch
+
+    payload = data.get("payload")
+    if not (isinstance(payload, torch.Tensor) and payload.dtype == torch.uint8):
+        return None
+    return payload.numpy().tobytes()
+
+
+def _verified_state(data: dict, path: Path) -> Any:
+    payload, digest = payload_bytes(data), data.get("sha256")
+    if payload is None or not isinstance(digest, str):
+        raise RunDirError(f"{path}: a cpnas checkpoint without its payload or checksum")
+    if hashlib.sha256(payload).hexdigest() != digest:
+        raise RunDirError(f"{path}: the checkpoint is damaged (its checksum does not match); "
+                          "delete it to start the search afresh")
+    return _torch_load(io.BytesIO(payload), path)
 
 
 # -- tensor packing ---------------------------------------------------------------------------

@@ -43,7 +43,10 @@ def atomic_file(path: str | os.PathLike):
     """Yield a binary temp file next to ``path``; on success it replaces ``path``."""
     path = Path(path)
     _remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot write there ({exc.strerror})") from None
     try:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; run files and exports are meant to be shared
         with os.fdopen(fd, "wb") as f:
@@ -51,6 +54,11 @@ def atomic_file(path: str | os.PathLike):
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, file-size limit, directory gone: the old file stays
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise RunDirError(f"{path}: cannot write it ({exc.strerror or exc}); the old file, "
+                          "if any, is unchanged") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -88,6 +96,25 @@ def read_json(path: Path, what: str) -> Any:
         ) from None
 
 
+def check_dir_target(path: Path, what: str) -> None:
+    """Refuse, before any work, a directory path that cannot be used or created.
+
+    ``what`` names it in the message (``run directory``, ``output directory``).
+    """
+    if path.exists():
+        if not path.is_dir():
+            raise RunDirError(f"{path}: the {what} is a file; give a directory path")
+        if not writable(path):
+            raise RunDirError(f"{path}: the {what} cannot be written; choose another")
+        return
+    parent = next((a for a in path.parents if a.exists()), Path("."))
+    if not parent.is_dir():
+        raise RunDirError(f"{path}: cannot create the {what} ({parent} is a file)")
+    if not writable(parent):
+        raise RunDirError(f"{path}: cannot create the {what} ({parent} cannot be written); "
+                          "choose another")
+
+
 def writable(path: Path) -> bool:
     """Whether a file can really be made in the directory ``path``."""
     if not os.access(path, os.W_OK | os.X_OK):
@@ -102,5 +129,5 @@ def writable(path: Path) -> bool:
     return True
 
 
-__all__ = ["atomic_file", "atomic_write_bytes", "atomic_write_text", "dump_json", "fsync_dir",
-           "read_json", "writable"]
+__all__ = ["atomic_file", "atomic_write_bytes", "atomic_write_text", "check_dir_target",
+           "dump_json", "fsync_dir", "read_json", "writable"]

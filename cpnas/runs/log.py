@@ -38,9 +38,10 @@ class Recorder(ev.Callback):
     log can never hold one.
     """
 
-    def __init__(self, path: str | os.PathLike, keep_before_seq: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, keep_before_seq: int | None = None,
+                 run_id: str | None = None) -> None:
         self.path = Path(path)
-        self.last_seq, open_end = _cut_log(self.path, keep_before_seq)
+        self.last_seq, open_end = _cut_log(self.path, keep_before_seq, run_id)
         self._file: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         if open_end:
             self._file.write("\n")
@@ -78,7 +79,7 @@ class Recorder(ev.Callback):
         self.close()
 
 
-def _cut_log(path: Path, keep_before_seq: int | None) -> tuple[int, bool]:
+def _cut_log(path: Path, keep_before_seq: int | None, run_id: str | None = None) -> tuple[int, bool]:
     """Truncate the log after its last whole event (and before ``keep_before_seq``).
 
     Unless nothing is kept, the whole log is read and checked first (JSON, schema, seq), so
@@ -100,6 +101,9 @@ def _cut_log(path: Path, keep_before_seq: int | None) -> tuple[int, bool]:
             os.truncate(path, 0)
         return -1, False
     lines, _ = _scan_log(path)
+    if run_id is not None and lines and lines[0].event.run_id != run_id:
+        raise RunDirError(f"{path}: the log belongs to run {lines[0].event.run_id!r}, not to "
+                          f"this run ({run_id}); it is left as it is: use another --out")
     kept = [ln for ln in lines if keep_before_seq is None or ln.event.seq < keep_before_seq]
     last_seq = kept[-1].event.seq if kept else -1
     if keep_before_seq is not None and last_seq != keep_before_seq - 1:
@@ -196,6 +200,11 @@ def _check_next(event: ev.Event, before: list[ev.Event], path: Path, lineno: int
         raise RunDirError(
             f"{path}: line {lineno}: event log has schema version {event.schema!r}; this "
             f"cpnas reads version {ev.SCHEMA_VERSION}"
+        )
+    if before and event.run_id != before[-1].run_id:
+        raise RunDirError(
+            f"{path}: line {lineno} belongs to run {event.run_id!r}, the lines before it to "
+            f"run {before[-1].run_id!r} (two runs mixed in one log)"
         )
     expected = before[-1].seq + 1 if before else 0
     if event.seq != expected:
