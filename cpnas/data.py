@@ -79,10 +79,14 @@ def check_spec(spec: str) -> None:
     if kind == "cifar10":
         if not arg:
             raise DataError("data: cifar10 needs a folder, e.g. cifar10:~/data/cifar-10-batches-py")
-        folder = Path(arg).expanduser()
-        if not folder.is_dir():
+        try:
+            folder = Path(arg).expanduser()
+            found = folder.is_dir(), (folder / "data_batch_1").is_file()
+        except (OSError, RuntimeError) as exc:  # a name too long, an unknown ~user
+            raise DataError(f"data: {arg[:80]!r} is not a usable folder ({exc})") from None
+        if not found[0]:
             raise DataError(f"data: folder {str(folder)!r} does not exist")
-        if not (folder / "data_batch_1").is_file():
+        if not found[1]:
             raise DataError(f"data: {str(folder)!r} holds no CIFAR-10 'data_batch_1' file")
 
 
