@@ -42,9 +42,9 @@ def __getattr__(name: str):
 
         return SearchConfig
     if name in ("load_run", "RunDir"):
-        from . import rundir
+        from . import runs
 
-        return getattr(rundir, name)
+        return getattr(runs, name)
     raise AttributeError(f"module 'cpnas' has no attribute {name!r}")
 
 

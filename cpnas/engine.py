@@ -3,7 +3,7 @@
 The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
 trains and validates the child and the parent on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
-(:mod:`cpnas.rundir`). Every random draw comes from a generator whose state is in the
+(:mod:`cpnas.runs`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
 """
 
@@ -39,7 +39,8 @@ from .events import (
 )
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
-from .rundir import RunDir, read_events
+from .runs import RunDir, read_events
+from .runs.directory import check_same_config
 from .scoring import last_round_accuracy
 from .train import CPTrainer, Stopped
 
@@ -127,15 +128,20 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
 class _Run:
     def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
         self.config, self.stop = config, stop or threading.Event()
-        self.rd = RunDir(out) if out is not None else None
+        self.rd = RunDir(out, create=False) if out is not None else None
         self.user_subs = subscribers
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.resume: dict | None = None
         if self.rd is not None:
-            self.rd.check_config(config.to_dict())  # refuses a changed config, writes nothing
-            if self.rd.has_checkpoint():
-                self.resume = self.rd.load_checkpoint()
-                _check_resume(self.resume, config)
+            self.rd.claim()  # one writer per run dir; a refusal below leaves nothing behind
+            try:
+                self.rd.check_config(config.to_dict())  # refuses a changed config
+                if self.rd.has_checkpoint():
+                    self.resume = self.rd.load_checkpoint(run_id=run_id_of(config))
+                    _check_resume(self.resume, config)
+            except BaseException:
+                self.rd.release()
+                raise
 
     # -- set-up -----------------------------------------------------------------------------
     def _start(self) -> None:
@@ -153,7 +159,7 @@ class _Run:
         if self.resume is None:
             if self.rd is not None:
                 self.rd.write_config(cfg.to_dict())
-                subs.insert(0, self.rd.recorder(keep_before_seq=0))
+                subs.insert(0, self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
             self.emit = _Emitter(run_id_of(cfg), 0, subs)
             self.loop = LoopState.start(cfg.space)
             self.emit(SearchStarted, self._started_fields())
@@ -163,7 +169,7 @@ class _Run:
         _set_rng_state(self.rng, st["rng"])
         self.loop = LoopState.from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
-        recorder = self.rd.recorder(keep_before_seq=st["seq"])
+        recorder = self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
         self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
         old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
         if old and isinstance(old[0], SearchStarted):  # viewers learn the run was resumed
@@ -189,6 +195,8 @@ class _Run:
             return self._execute()
         finally:
             torch.set_num_threads(threads)
+            if self.rd is not None:
+                self.rd.release()
 
     def _execute(self) -> SearchResult:
         survivors, status, error = None, "stopped", None
@@ -229,7 +237,7 @@ class _Run:
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
             "elapsed": self._elapsed(), "loop": st.to_dict(), "rng": _rng_state(self.rng),
             "trainer": self.trainer.state_dict(), "config": self.config.to_dict(),
-        })
+        }, run_id=self.emit.run_id)
         self.emit(Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
@@ -297,5 +305,5 @@ def _check_resume(state: dict, config: SearchConfig) -> None:
     missing = [k for k in needed if k not in state]
     if missing:
         raise RunDirError(f"checkpoint lacks {', '.join(missing)}; delete it to start afresh")
-    if state.get("config") not in (None, config.to_dict()):
-        raise RunDirError("checkpoint was written by another config; delete it to start afresh")
+    if state.get("config") is not None:
+        check_same_config(state["config"], config.to_dict(), "checkpoint")

@@ -37,6 +37,7 @@ from typing import Any
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.events import Event
 from cpnas.genotype import Genotype
+from cpnas.runs import read_events
 from cpnas.space import PRIMITIVES
 
 from . import state as st
@@ -115,15 +116,6 @@ def _view(name: str) -> Callable:
 
 
 # -- reading a run ---------------------------------------------------------------------------
-
-
-def read_run_events(path: str | Path) -> list[Event]:
-    """The events of a run directory (or of an ``events.jsonl`` file); RunDirError if none.
-
-    The storage layer reads it: a cut-off last line is skipped with a warning."""
-    from cpnas.rundir import read_events
-
-    return list(read_events(path))
 
 
 def round_snapshots(events: Iterable[Event]) -> list[st.SearchState]:
@@ -435,7 +427,7 @@ class Dashboard:
         """Show a recorded run (a run directory, an events.jsonl, or events) round by round."""
         if self.running:
             raise CpnasError("a search is running; stop it before replaying a run")
-        events = read_run_events(source) if isinstance(source, (str, Path)) else list(source)
+        events = read_events(source) if isinstance(source, (str, Path)) else list(source)
         if not events:
             raise RunDirError(f"{source}: the event log is empty")
         self._snapshots = round_snapshots(events)
@@ -567,5 +559,5 @@ def _plain(obj: Any) -> Any:
     raise TypeError(type(obj).__name__)
 
 
-__all__ = ["Dashboard", "figure_data", "leading_genotype", "read_run_events", "round_snapshots",
+__all__ = ["Dashboard", "figure_data", "leading_genotype", "round_snapshots",
            "search_runner", "simulated_runner", "status_line"]

@@ -12,12 +12,11 @@ import functools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from cpnas import scoring
-from cpnas.errors import CpnasError, RunDirError
+from cpnas.errors import CpnasError
 from cpnas.events import (
     Event,
     GenotypeDerived,
@@ -30,6 +29,7 @@ from cpnas.events import (
     SearchStarted,
 )
 from cpnas.genotype import Genotype
+from cpnas.runs import read_events
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -318,7 +318,7 @@ def as_state(source: Any) -> SearchState:
     if isinstance(source, SearchState):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return replay(load_events(source))
+        return replay(read_events(source))
     if isinstance(source, Iterable):
         events = list(source)
         if not all(isinstance(e, Event) for e in events):
@@ -329,30 +329,12 @@ def as_state(source: Any) -> SearchState:
     )
 
 
-def load_events(run_dir: str | os.PathLike) -> list[Event]:
-    """The events of a run directory (or of an events.jsonl file); RunDirError if none.
-
-    Reading is the storage layer's (:func:`cpnas.rundir.read_events`): it skips a last line
-    cut short by a kill, with a warning, and refuses a log of another schema version.
-    """
-    from cpnas.rundir import read_events
-
-    path = Path(run_dir)
-    if not path.exists():
-        raise RunDirError(f"{path}: no such run directory")
-    events = read_events(path)
-    if not events:
-        raise RunDirError(f"{path}: the run has no events")
-    return events
-
-
 __all__ = [
     "PruneRecord",
     "RoundScores",
     "SearchState",
     "as_state",
     "leading_genotype",
-    "load_events",
     "reduce",
     "replay",
     "round_scores",

@@ -91,8 +91,9 @@ def test_trainer_state_packs_into_few_tensors_and_resumes_exactly(tmp_path):
 
     from cpnas.config import SearchConfig
     from cpnas.data import load_data
-    from cpnas.rundir import _check_plain
-    from cpnas.train import CPTrainer, unpack_tensors
+    from cpnas.runs import unpack_tensors
+    from cpnas.runs.checkpoint import check_plain
+    from cpnas.train import CPTrainer
 
     cfg = SearchConfig(ops=("skip_connect", "sep_conv_3x3", "dil_conv_5x5"), nodes=2,
                        channels=4, batch_size=64, device="cpu", bn_batch_stats=False)
@@ -103,7 +104,7 @@ def test_trainer_state_packs_into_few_tensors_and_resumes_exactly(tmp_path):
         a.step(arch, idx)
     plain = unpack_tensors(a.state_dict())
     state = a.state_dict()
-    _check_plain(state)  # what RunDir.save_checkpoint demands
+    check_plain(state)  # what RunDir.save_checkpoint demands
     assert len(state["buffers"]) <= 4 and "int64" in state["buffers"]  # BN counters
     buf = io.BytesIO()
     torch.save(state, buf)

@@ -9,7 +9,7 @@ from cpnas import events as ev
 from cpnas.config import SearchConfig
 from cpnas.engine import search
 from cpnas.errors import RunDirError
-from cpnas.rundir import read_events
+from cpnas.runs import read_events
 
 TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
             sample_steps=2, batch_size=64, device="cpu")
@@ -155,7 +155,13 @@ def test_resume_with_another_config_is_refused_and_changes_nothing(full_run):
 
 
 def test_checkpoint_holds_plain_state(full_run):
-    state = torch.load(full_run.out / "checkpoint.pt", weights_only=True)["state"]
+    import io
+
+    from cpnas.runs.checkpoint import payload_bytes
+
+    outer = torch.load(full_run.out / "checkpoint.pt", weights_only=True)
+    assert outer["run_id"] == full_run.events[0].run_id
+    state = torch.load(io.BytesIO(payload_bytes(outer)), weights_only=True)
     assert {"trainer", "rng", "loop", "seq", "run_id", "elapsed"} <= set(state)
     assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
     # The last checkpoint follows the last sample: the last round's scoring is still to come.

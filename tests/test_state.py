@@ -11,7 +11,7 @@ import pytest
 from cpnas import events as ev
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.simulate import simulate
-from cpviz.state import SearchState, as_state, load_events, reduce, replay, round_scores
+from cpviz.state import SearchState, as_state, reduce, replay, round_scores
 
 OPS4 = ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3")
 
@@ -24,7 +24,7 @@ def test_replayed_log_equals_live_stream(tmp_path):
     live = [SearchState()]
     events = simulate(seed=3, repeats=2, subscribers=[lambda e: live.append(reduce(live[-1], e))])
     _write_log(tmp_path / "events.jsonl", events)
-    replayed = replay(load_events(tmp_path))
+    replayed = as_state(tmp_path)
     assert replayed == live[-1]
     assert replayed.status == "completed" and replayed.n_events == len(events)
     assert len(replayed.samples) == replayed.total_samples == 2 * 35
@@ -111,13 +111,13 @@ def test_half_finished_state():
     assert all(len(p) == 1 and next(iter(p.values())).round == 0 for p in state.pruned.values())
 
 
-def test_load_events_tolerates_a_cut_last_line(tmp_path):
+def test_a_run_dir_with_a_cut_last_line_replays(tmp_path):
     events = simulate(ops=OPS4, nodes=2, seed=0)
     text = "".join(e.to_json() + "\n" for e in events)
     (tmp_path / "events.jsonl").write_text(text + events[-1].to_json()[:17], encoding="utf-8")
     with pytest.warns(UserWarning):
-        loaded = load_events(tmp_path)
-    assert replay(loaded) == replay(events)
+        loaded = as_state(tmp_path)
+    assert loaded == replay(events)
 
 
 def test_bad_sources(tmp_path):
