@@ -168,3 +168,27 @@ def test_sweep_scoring_resumes_mid_sweep_without_retraining():
     strip = [(c, f) for c, f in out1 + out2 if c is not ev.RoundStarted]
     assert [f.get("z") for c, f in strip] == [f.get("z") for c, f in full[2] if c is not ev.RoundStarted]
     assert surv == full[0]
+def test_darts_rule_every_node_two_inputs_none_survivors_offer_their_last_pruned_op():
+    from cpnas.scoring import darts_genotype, edge_strengths
+
+    ops = ("none", "skip_connect", "sep_conv_3x3")
+    survivors = {"normal:0->2": "none", "normal:1->2": "sep_conv_3x3", "normal:0->3": "none",
+                 "normal:1->3": "none", "normal:2->3": "skip_connect"}
+    survivors.update({e.replace("normal", "reduce"): "sep_conv_3x3" for e in list(survivors)})
+    last_out = {"normal:0->2": "skip_connect", "normal:0->3": "sep_conv_3x3",
+                "normal:1->3": "skip_connect"}
+    pruned = []
+    for e, surv in survivors.items():
+        others = [o for o in ops if o != surv]
+        order = ([o for o in others if o != last_out[e]] + [last_out[e]]) if e in last_out else others
+        pruned += [NS(round=r, edge=e, op=o) for r, o in enumerate(order)]
+    samples = [NS(arch={"normal:0->3": "sep_conv_3x3"}, z=0.9),
+               NS(arch={"normal:1->3": "skip_connect"}, z=0.1)]
+    st = edge_strengths(samples, pruned, survivors)
+    assert st["normal:0->2"][0] == "skip_connect" and st["normal:1->2"][0] == "sep_conv_3x3"
+    assert st["normal:2->3"][1][0] == 2  # a survivor ranks past the last round
+    g = darts_genotype(samples, pruned, survivors, nodes=2)
+    assert "arity" not in str(g)
+    assert g.nodes("normal") == [[("skip_connect", 0), ("sep_conv_3x3", 1)],
+                                 [("sep_conv_3x3", 0), ("skip_connect", 2)]]
+    assert all(len(n) == 2 for c in ("normal", "reduce") for n in g.nodes(c))
