@@ -153,6 +153,8 @@ def main() -> None:
                     help="override the new default (to try candidates)")
     ap.add_argument("--json", help="write every figure here")
     ap.add_argument("--rescore", metavar="JSON", help="recompute the taus of a stored --json")
+    ap.add_argument("--table", nargs="+", metavar="JSON",
+                    help="start from reports stored by earlier runs (their defaults are not rerun)")
     args = ap.parse_args()
     genotypes, truth, random_runs = load_truth()
     if args.rescore:
@@ -167,48 +169,62 @@ def main() -> None:
     configs = {"old": SearchConfig(device="cpu", **OLD),
                "new": SearchConfig(device="cpu", **overrides)}
     report: dict = {}
+    for path in args.table or []:  # reports stored by earlier runs (--json)
+        report.update(json.loads(Path(path).read_text()))
+        for entry in report.values():
+            for r in entry["runs"] if truth else []:
+                add_taus(r, truth)
     for name, base in configs.items():
-        if args.only and name != args.only:
+        if name in report or (args.only and name != args.only):
             continue
-        runs = []
-        for seed in args.seeds:
-            cfg = SearchConfig.from_dict({**base.to_dict(), "seed": seed})
-            runs.append(one_search(cfg, genotypes, truth))
-            r = runs[-1]
-            if args.json:  # as it goes: a long benchmark keeps what it measured
-                Path(args.json).write_text(json.dumps({**report, name: runs}, default=str))
-            print(f"{name} seed {seed}: {r['seconds']} s ({r['cpu']} s cpu), tau {r['tau']:+.2f} "
-                  f"[{r['tau_ci'][0]:+.2f}, {r['tau_ci'][1]:+.2f}], position {r['position_bias']:+.2f}, "
-                  f"early/late {r['early_vs_late']:+.2f}, round-0 sample share "
-                  f"{r['sample_prune_share']:.2f}, child {r['child']:.3f} parent {r['parent']:.3f}",
-                  flush=True)
-        entry: dict = {"runs": runs, "kappa": math.nan, "agreement": math.nan, "chance": math.nan}
-        if len(runs) > 1:
-            stab = decision_stability([r["survivors"] for r in runs])
-            entry.update(kappa=stab.kappa, agreement=stab.agreement, chance=stab.chance,
-                         histogram=stab.histogram)
-        if args.found:
-            found = standalone_table([parse_genotype(r["genotype"]) for r in runs], Protocol())
-            entry["found"] = [f.to_dict() for f in found]
-            accs = [a for f in found for a in f.test]
-            from scipy.stats import ttest_ind
-
-            t = ttest_ind(accs, random_runs, equal_var=False)
-            entry["welch"] = {"found_mean": statistics.fmean(accs),
-                              "random_mean": statistics.fmean(random_runs),
-                              "t": float(t.statistic), "p": float(t.pvalue)}
-        if args.control and name == "new":
+        report[name] = measure(name, base, args.seeds, genotypes, truth, args.json, report)
+    for name, entry in report.items():
+        if args.found and "welch" not in entry:
+            entry.update(found_cells(entry, random_runs))
+        if args.control and name == "new" and "control_early_vs_late" not in entry:
             entry["control_early_vs_late"] = control(configs["new"], args.control)
-        report[name] = entry
     _print_table(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str) + "\n")
 
 
+def measure(name, base, seeds, genotypes, truth, json_path, report) -> dict:
+    runs = []
+    for seed in seeds:
+        cfg = SearchConfig.from_dict({**base.to_dict(), "seed": seed})
+        runs.append(one_search(cfg, genotypes, truth))
+        r = runs[-1]
+        if json_path:  # as it goes: a long benchmark keeps what it measured
+            Path(json_path).write_text(json.dumps({**report, name: {"runs": runs}}, default=str))
+        print(f"{name} seed {seed}: {r['seconds']} s ({r['cpu']} s cpu), tau {r['tau']:+.2f} "
+              f"[{r['tau_ci'][0]:+.2f}, {r['tau_ci'][1]:+.2f}], position {r['position_bias']:+.2f}, "
+              f"early/late {r['early_vs_late']:+.2f}, round-0 sample share "
+              f"{r['sample_prune_share']:.2f}, child {r['child']:.3f} parent {r['parent']:.3f}",
+              flush=True)
+    entry: dict = {"config": base.to_dict(), "runs": runs, "kappa": math.nan,
+                   "agreement": math.nan, "chance": math.nan}
+    if len(runs) > 1:
+        stab = decision_stability([r["survivors"] for r in runs])
+        entry.update(kappa=stab.kappa, agreement=stab.agreement, chance=stab.chance,
+                     histogram=stab.histogram)
+    return entry
+
+
+def found_cells(entry: dict, random_runs: list[float]) -> dict:
+    """The found cells trained stand-alone, against the random cells (Welch t-test)."""
+    from scipy.stats import ttest_ind
+
+    found = standalone_table([parse_genotype(r["genotype"]) for r in entry["runs"]], Protocol())
+    accs = [a for f in found for a in f.test]
+    t = ttest_ind(accs, random_runs, equal_var=False)
+    return {"found": [f.to_dict() for f in found],
+            "welch": {"found_mean": statistics.fmean(accs), "random_mean": statistics.fmean(random_runs),
+                      "t": float(t.statistic), "p": float(t.pvalue)}}
+
+
 def _print_table(report: dict) -> None:
-    def mean(entry, key):
-        vals = [r[key] for r in entry["runs"]]
-        return statistics.fmean(vals)
+    def mean(entry, key, fallback=None):  # fallback: a key older reports lack (T = 1: equal)
+        return statistics.fmean(r.get(key, r.get(fallback)) for r in entry["runs"])
 
     names = list(report)
     rows = [
@@ -216,6 +232,8 @@ def _print_table(report: dict) -> None:
         ("  95% CI per seed", lambda e: " ".join(f"[{r['tau_ci'][0]:+.2f},{r['tau_ci'][1]:+.2f}]"
                                                 for r in e["runs"])),
         ("position bias (pooled within-round rho)", lambda e: f"{mean(e, 'position_bias'):+.2f}"),
+        ("  within sweeps (what can bias a prune)",
+         lambda e: f"{mean(e, 'position_bias_sweep', 'position_bias'):+.2f}"),
         ("survivor agreement / chance / kappa",
          lambda e: f"{e['agreement']:.2f} / {e['chance']:.2f} / {e['kappa']:+.2f}"),
         ("early vs late (round 0 vs elimination)", lambda e: f"{mean(e, 'early_vs_late'):+.2f}"),
@@ -228,6 +246,11 @@ def _print_table(report: dict) -> None:
                                                           f"{e['welch']['random_mean']:.4f}, Welch p "
                                                           f"{e['welch']['p']:.3f}") if "welch" in e else "-"),
     ]
+    print("\nKendall tau against search CPU time (the search's own supernets, end of each round):")
+    for n in names:
+        for seed, r in enumerate(report[n]["runs"]):
+            pts = ", ".join(f"{c:.0f} s {t:+.2f}" for _, c, t in r.get("tau_by_round", []))
+            print(f"  {n} run {seed}: {pts}")
     print("\n| metric | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, fn in rows:
