@@ -1,7 +1,8 @@
 """``SearchConfig``: every knob of a search, validated once, JSON in and out.
 
-Defaults are the teaching search on digits (docs/method.md): 8 ops, 4 nodes, T = 1, so 35
-sampled architectures. The "make the 1-bit child learn" choices are fields, so each
+Defaults are the teaching search on digits (docs/method.md): 8 ops, 4 nodes, T = 2 (so 70
+sampled architectures, and each op gets two z's per round), 2 steps of 128 per sample, 64
+warm-up steps, sweep scoring (docs/method.md "Signal"). The "make the 1-bit child learn" choices are fields, so each
 departure from the book's Fig. 4.8 can be switched off (docs/method.md).
 """
 
@@ -54,9 +55,9 @@ class SearchConfig:
     nodes: int = 4
     cells: int = 2  # normal + reduce: 8x8 digits need no deeper net (docs/benchmarks.md)
     channels: int = 8
-    repeats: int = 1  # T: sweeps per round (Algorithm 9)
-    sample_steps: int | None = None  # training steps per sampled arch; None = one epoch
-    batch_size: int = 256  # fewer, larger steps: the cost is per op call, not per image
+    repeats: int = 2  # T: sweeps per round (Algorithm 9); T >= 2 gives each op its own evidence
+    sample_steps: int | None = 2  # training steps per sampled arch; None = one epoch
+    batch_size: int = 128  # 2 steps of 128 per sample: more updates for the cost (docs/benchmarks.md)
     lr: float = 0.003
     beta: float = 0.5  # beta_P of Eq. 4.15
     theta: float = 0.5  # filter MSE weight of Eq. 4.17 (0 = off)
@@ -75,7 +76,7 @@ class SearchConfig:
     data_seed: int | None = 0  # train/val/test split; None = follow ``seed``
     distinct_inputs: bool = True  # a second stem stage, so the first cell's inputs differ
     child_from_parent: bool = True  # the child starts from the parent's weights (Eq. 4.17)
-    warmup_steps: int = 0  # uniform single-path CP steps (SPOS) before round 0
+    warmup_steps: int = 64  # uniform single-path CP steps (SPOS) before round 0
     score_per_sweep: bool = True  # train a sweep's K samples, then validate all K
 
     def __post_init__(self) -> None:

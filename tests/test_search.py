@@ -12,7 +12,7 @@ from cpnas.errors import RunDirError
 from cpnas.runs import read_events
 
 TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
-            sample_steps=2, batch_size=64, device="cpu")
+            sample_steps=2, batch_size=64, repeats=1, warmup_steps=4, device="cpu")
 
 
 def _strip(events):
