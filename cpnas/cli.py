@@ -120,13 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def search_config(args: argparse.Namespace):
-    from .config import SearchConfig, read_json
+    from .config import SearchConfig, read_json, stored_config
+    from .runs.directory import LOG_NAME
 
     values: dict[str, Any] = {}
     if args.config:
         values = read_json(args.config)
         if not isinstance(values, dict):
             raise ConfigError("config: the file must hold a JSON object")
+        if (Path(args.config).parent / LOG_NAME).is_file():  # a run's own record: keys added
+            values = stored_config(values, str(args.config))  # since take their LEGACY value
     for _, key, _, _ in _SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
