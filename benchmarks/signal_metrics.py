@@ -14,17 +14,10 @@ Across seeds: **decision stability** (kappa of per-edge survivors against chance
 with ``--found``, the found cells trained stand-alone (``cpnas.standalone.Protocol``)
 against the random cells (Welch t-test over per-seed accuracies).
 
-    OMP_NUM_THREADS=1 python benchmarks/signal.py --seeds 0 1 --found --control
+    OMP_NUM_THREADS=1 python benchmarks/signal_metrics.py --seeds 0 1 --found --control
 """
 
-# ruff: noqa: E402  (the path fix below must run before the imports)
 from __future__ import annotations
-
-import sys
-
-# This file is named after its subject, which shadows the standard library's ``signal``
-# (imported by subprocess, hence by torch) when run as a script: drop its folder from the path.
-sys.path[:] = [p for p in sys.path if p != __import__("os").path.dirname(__file__)]
 
 import argparse
 import json
