@@ -177,13 +177,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 def summary_table(result) -> str:
     """Per edge: the survivor, its final ev, its search-wide zbar (what the genotype ranks
     by), kept in the genotype, the ops in pruning order."""
-    from . import events as ev
+    from .events import GenotypeDerived, OpPruned
 
     prunes: dict[str, list[str]] = {}
     for e in result.events:
-        if isinstance(e, ev.OpPruned):
+        if isinstance(e, OpPruned):
             prunes.setdefault(e.edge, []).append(f"{e.op}@{e.round}")
-    derived = [e for e in result.events if isinstance(e, ev.GenotypeDerived)]
+    derived = [e for e in result.events if isinstance(e, GenotypeDerived)]
     edges = derived[-1].edges if derived else {}
     lines = [f"{'edge':<14} {'survivor':<14} {'ev':>6} {'zbar':>6} {'kept':<4} {'rounds':>6}  "
              "pruned (op@round)"]

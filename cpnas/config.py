@@ -1,6 +1,6 @@
 """``SearchConfig``: every knob of a search, validated once, JSON in and out.
 
-Defaults are the teaching search on digits (METHOD.md): 8 ops, 4 nodes, T = 1, so 35
+Defaults are the teaching search on digits (docs/method.md): 8 ops, 4 nodes, T = 1, so 35
 sampled architectures. The "make the 1-bit child learn" choices are fields, so each
 departure from the book's Fig. 4.8 can be switched off (docs/method.md).
 """
@@ -16,6 +16,8 @@ from typing import Any
 
 from . import limits
 from .errors import ConfigError
+from .registry import op_facts
+from .scoring import n_samples
 from .space import PRIMITIVES, SearchSpace
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -55,7 +57,7 @@ class SearchConfig:
     lam: float = 0.001  # center loss weight of Eq. 4.17 (0 = off)
     seed: int = 0
     device: str = "auto"
-    # -- "making the 1-bit child learn" (METHOD.md); False restores the book's choice --------
+    # -- "making the 1-bit child learn" (docs/method.md); False restores the book's choice --------
     optimizer: str = "adam"  # the book's DARTS lineage uses "sgd"
     shortcut: bool = True  # Bi-Real real-valued shortcut around stride-1 conv ops
     bn_batch_stats: bool = True  # BN statistics from the evaluated batch, not running stats
@@ -99,8 +101,7 @@ class SearchConfig:
     @property
     def n_samples(self) -> int:
         """Sampled architectures in the whole search: T * (K + (K-1) + ... + 2)."""
-        k = len(self.ops)
-        return self.repeats * (k * (k + 1) // 2 - 1)
+        return n_samples(len(self.ops), self.repeats)
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -179,9 +180,11 @@ def read_json(path: str | Path) -> Any:
 def _check_ops(ops: tuple[str, ...]) -> None:
     if not ops or ops == ("",):
         raise ConfigError("ops: the op set is empty; give at least 2 ops")
-    unknown = [o for o in ops if o not in PRIMITIVES]
-    if unknown:
-        raise ConfigError(f"ops: unknown op {unknown[0]!r} (known: {', '.join(PRIMITIVES)})")
+    for op in ops:
+        try:
+            op_facts(op)
+        except ConfigError as exc:
+            raise ConfigError(f"ops: {exc}") from None
     if len(set(ops)) != len(ops):
         raise ConfigError(f"ops: duplicate op names in {list(ops)}")
     if len(ops) < 2:

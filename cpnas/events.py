@@ -115,6 +115,8 @@ class SearchStarted(Event):
     dataset: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     seed: int = 0
+    # True in the copy a resumed search delivers to its live subscribers (and its result's
+    # events), which then get every event before the checkpoint again; the log keeps False.
     resumed: bool = False
 
 

@@ -240,15 +240,16 @@ def _int(name: str, node: ast.AST) -> int:
 
 def derive_genotype(
     survivors: Mapping[str, str],
-    ev: Mapping[str, float],
+    zbar: Mapping[str, float],
     nodes: int,
     mode: str = "top2",
     cell_types: tuple[str, ...] = ("normal", "reduce"),
 ) -> Genotype:
-    """Build the genotype from the op left on every edge (METHOD.md, "From the search").
+    """Build the genotype from the op left on every edge (docs/method.md, "The genotype").
 
-    ``survivors`` maps edge id -> surviving op; ``ev`` maps edge id -> that op's final ev.
-    ``top2`` keeps, for each node, the two incoming edges with the highest ev among
+    ``survivors`` maps edge id -> surviving op; ``zbar`` maps edge id -> that op's
+    search-wide zbar (:func:`cpnas.scoring.survivor_scores`), the score edges are ranked by.
+    ``top2`` keeps, for each node, the two incoming edges with the highest zbar among
     survivors other than ``none`` (DARTS); ``all`` keeps every non-none edge. A ``none``
     survivor means the edge is absent. Ties break toward the lower source index.
     """
@@ -263,7 +264,7 @@ def derive_genotype(
             c, src, dst = parse_edge_id(edge)
             if c != name or op == "none":
                 continue
-            by_dst[dst].append((float(ev.get(edge, 0.0)), src, op))
+            by_dst[dst].append((float(zbar.get(edge, 0.0)), src, op))
         edges: list[Edge] = []
         arity: list[int] = []
         for dst in range(2, nodes + 2):

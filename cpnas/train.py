@@ -8,6 +8,7 @@ per rank, rank 0 alone writing events and checkpoints) can wrap it later.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from .binary import BinaryConv2d
 from .config import SearchConfig
 from .data import Dataset
 from .genotype import Genotype
+from .loop import SampleResult
 from .loss import CenterLoss, ConvPair, child_loss
 from .model import FixedNet, SuperNet
 from .ops import OpSpec, convs
@@ -53,14 +55,6 @@ class Batches:
 
 class Stopped(Exception):
     """Raised between steps when a stop was asked for; the partial sample is abandoned."""
-
-
-@dataclass(frozen=True)
-class SampleOutcome:
-    child_loss: float
-    parent_loss: float
-    child_acc: float
-    parent_acc: float
 
 
 class CPTrainer:
@@ -143,8 +137,9 @@ class CPTrainer:
 
     def train_sample(self, arch: Mapping[str, str],
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
-                     should_stop: Callable[[], bool] = lambda: False) -> SampleOutcome:
+                     should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
         """Train both nets on ``arch`` for one sample epoch, then validate both."""
+        t0 = time.perf_counter()
         steps = self.steps_per_sample
         c_sum = p_sum = 0.0
         for i, idx in enumerate(self.batches.take(steps)):
@@ -154,7 +149,8 @@ class CPTrainer:
             c_sum, p_sum = c_sum + c, p_sum + p
             on_step(i + 1, steps, c, p)
         c_acc, p_acc = self.accuracy(arch)
-        return SampleOutcome(c_sum / steps, p_sum / steps, c_acc, p_acc)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_sum / steps,
+                            parent_loss=p_sum / steps, seconds=time.perf_counter() - t0)
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -1,7 +1,7 @@
 import torch
 
 from cpnas.genotype import DARTS_V2
-from cpnas.model import FixedNet, SuperNet, cell_layout
+from cpnas.model import FixedNet, SuperNet
 from cpnas.ops import OpSpec
 from cpnas.space import SearchSpace
 
@@ -12,14 +12,6 @@ SPACE = SearchSpace(ops=("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3",
 def _net(binary=True, cells=3):
     torch.manual_seed(0)
     return SuperNet(SPACE, 1, 10, 4, cells, OpSpec(binary=binary))
-
-
-def test_cell_layout_puts_reductions_at_thirds():
-    assert cell_layout(1) == ["normal"]
-    assert cell_layout(2) == ["normal", "reduce"]
-    assert cell_layout(3) == ["normal", "reduce", "reduce"]
-    assert cell_layout(5) == ["normal", "reduce", "normal", "reduce", "normal"]
-    assert cell_layout(8).count("reduce") == 2
 
 
 def test_supernet_holds_every_op_on_every_edge():

@@ -61,6 +61,13 @@ def test_result_and_files(full_run):
     assert (full_run.out / "genotype.json").is_file() and (full_run.out / "config.json").is_file()
 
 
+def test_each_sample_reports_its_real_seconds(full_run):
+    from cpnas.frames import samples_frame
+
+    assert all(e.seconds > 0 for e in full_run.samples)
+    assert (samples_frame(read_events(full_run.out))["seconds"] > 0).all()
+
+
 def test_same_seed_same_events(full_run):
     again = search(SearchConfig(**TINY))
     twice = search(SearchConfig(**TINY))
@@ -93,7 +100,13 @@ def test_stop_then_resume_matches_an_uninterrupted_run(full_run, tmp_path, stop_
     assert resumed.genotype == full_run.genotype
     assert [e.z for e in resumed.samples] == [e.z for e in full_run.samples]
     assert _strip(read_events(tmp_path)) == _strip(full_run.events)
-    assert _strip(seen) == _strip(full_run.events)  # replayed + live: the whole stream
+    # replayed + live: the whole stream, its SearchStarted marked as resumed (not in the log)
+    from_checkpoint = any(isinstance(e, ev.Checkpointed) for e in first.events)
+    assert seen[0].resumed is resumed.events[0].resumed is from_checkpoint
+    assert not full_run.events[0].resumed
+    assert _strip(seen)[1:] == _strip(full_run.events)[1:]
+    assert {**_strip(seen)[0], "resumed": False} == _strip(full_run.events)[0]
+    assert not read_events(tmp_path)[0].resumed
     assert sum(isinstance(e, ev.SearchStarted) for e in read_events(tmp_path)) == 1
 
 

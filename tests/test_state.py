@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 
 import pytest
 
@@ -29,12 +31,40 @@ def test_replayed_log_equals_live_stream(tmp_path):
     assert replayed.survivors() == {e: d["op"] for e, d in replayed.genotype_edges.items()}
 
 
+def _plain(value):
+    """A deep copy in plain dicts and tuples, sharing no object with ``value``."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _events_whose_input_changed(reducer, events):
+    state, changed = SearchState(), []
+    for event in events:
+        before = _plain(state)
+        after = reducer(state, event)
+        if _plain(state) != before:
+            changed.append(type(event).__name__)
+        state = after
+    return changed
+
+
 def test_reduce_is_pure():
     events = simulate(ops=OPS4, nodes=2, seed=0)
-    state = replay(events[:5])
-    before = (state.alive, state.samples, state.n_events)
-    reduce(state, events[5])
-    assert (state.alive, state.samples, state.n_events) == before
+    assert {type(e) for e in events} >= {ev.SearchStarted, ev.RoundStarted, ev.SampleTrained,
+                                         ev.RoundScored, ev.OpPruned, ev.GenotypeDerived,
+                                         ev.SearchFinished}
+    assert _events_whose_input_changed(reduce, events) == []
+
+    def counting_in_place(state, event):  # the impurity this test exists to catch
+        object.__setattr__(state, "n_events", state.n_events + 1)
+        return reduce(state, event)
+
+    assert len(_events_whose_input_changed(counting_in_place, events)) == len(events)
 
 
 def test_at_round_matches_the_live_state_at_each_round_start():
