@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CpnasError, GenotypeError
+from .errors import ConfigError, CpnasError
 from .events import Callback
 
 log = logging.getLogger("cpnas")
@@ -75,8 +75,9 @@ def _add_search(sub) -> None:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a genotype from scratch as a 1-bit net and test it")
-    p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
-                                    "or DARTS_V2 / PC_DARTS")
+    from .resolve import ACCEPTS
+
+    p.add_argument("genotype", help=ACCEPTS)
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
     p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
@@ -204,44 +205,18 @@ def summary_table(result) -> str:
 # -- train -----------------------------------------------------------------------------------
 
 
-def resolve_genotype(text: str):
-    """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
-    from .genotype import PUBLISHED, parse_genotype
-    from .rundir import RunDir, load_run
-
-    path = Path(text)
-    if path.is_dir():
-        run = load_run(path)
-        if run.genotype is None:
-            raise GenotypeError(f"{path}: the run has no genotype yet (is the search finished?)")
-        return run.genotype, run.config, path
-    if path.is_file():
-        import json
-
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise GenotypeError(f"{path}: not a genotype file (expected JSON)") from None
-        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "..."}})')
-        return parse_genotype(data["genotype"]), {}, None
-    if text in PUBLISHED:
-        return PUBLISHED[text], {}, None
-    if "Genotype" not in text and ("/" in text or text.endswith(".json")):
-        raise GenotypeError(f"{text}: no such run directory or genotype file")
-    del RunDir
-    return parse_genotype(text), {}, None
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from .data import load_data
     from .engine import resolve_device
+    from .resolve import check_buildable, resolve
     from .rundir import atomic_write_text
     from .train import train_genotype
 
-    genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
+    resolved = resolve(args.genotype)
+    genotype, run_cfg, run_dir = resolved.require(), resolved.config, resolved.run_dir
+    check_buildable(genotype)  # before any data is loaded
     data_spec = args.data or run_cfg.get("data", "digits")
     seed = args.seed if args.seed is not None else int(run_cfg.get("seed", 0))
     opts = {"channels": args.channels or int(run_cfg.get("channels", 8)),
