@@ -19,7 +19,7 @@ def visible_edges(source: str) -> list[tuple[str, str, str | None]]:
 def edge_attrs(source: str) -> list[dict[str, str]]:
     """The attributes of every visible edge, with src, dst and label."""
     g = pygraphviz.AGraph(string=source)
-    return [{"src": _name(e[0]), "dst": _name(e[1]), **dict(e.attr)} for e in g.edges()
+    return [{"src": str(e[0]), "dst": str(e[1]), **dict(e.attr)} for e in g.edges()
             if e.attr.get("style") != "invis"]
 
 
