@@ -4,14 +4,17 @@ Left to right: the inputs c_{k-2} and c_{k-1}, the intermediate nodes 0..n-1, th
 c_{k}; one labelled edge per op; an edge into c_{k} from every node in the concat list.
 
 Two sources:
-- a genotype (a :class:`~cpnas.genotype.Genotype`, DARTS text, a genotype.json or a run
-  directory): the chosen op on each edge, as the NAS papers draw it;
+- a genotype (anything :func:`cpnas.resolve.resolve` takes: a Genotype, a DARTS namedtuple,
+  DARTS text, a genotype file, ``FILE.py:NAME``, a published name, a run directory): the
+  chosen op on each edge, as the NAS papers draw it, ``none`` edges dashed;
 - a :class:`~cpviz.state.SearchState`: every edge with all its ops, alive ones labelled with
   their current ev, pruned ones struck through with the round they fell in, the final
   survivors drawn thick.
 
 The data steps (:func:`genotype_cell_data`, :func:`state_cell_data`) return NamedTuples and
-need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them.
+need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them, the inputs pinned to
+the first rank and c_{k} to the last, labels in their edge's colour darkened to WCAG AA
+contrast (:func:`label_colour`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from cpnas.resolve import existing_path, genotype_from_object, has_genotype_fiel
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
+from .contrast import label_colour
 from .state import SearchState, as_state, round_scores
 
 # Okabe & Ito's colour-blind-safe palette; every colour also prints distinctly in grey.
@@ -78,29 +82,6 @@ def op_colour(op: str) -> str:
         if prefix in op:
             return colour
     return OKABE_ITO["black"]
-
-
-def _luminance(rgb: Iterable[float]) -> float:
-    """WCAG 2 relative luminance of an sRGB colour (channels 0..255)."""
-    lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def contrast(colour: str, background: str = "#FFFFFF") -> float:
-    """WCAG 2 contrast ratio of two ``#RRGGBB`` colours (1 to 21)."""
-    a, b = (_luminance(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in (colour, background))
-    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
-
-
-def label_colour(colour: str, ratio: float = 4.5) -> str:
-    """``colour`` darkened, hue kept, until text in it on white reaches the WCAG AA
-    contrast ``ratio`` (edge labels are written in their edge's colour)."""
-    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
-    for step in range(101):
-        out = "#" + "".join(f"{round(c * (1 - step / 100)):02X}" for c in rgb)
-        if contrast(out) >= ratio:
-            return out
-    return "#000000"  # pragma: no cover - step 100 is black, contrast 21
 
 
 def is_binarized(op: str) -> bool:
@@ -268,8 +249,8 @@ def cell_graph(
 ) -> Any:
     """The diagram of one cell as a ``graphviz.Digraph`` (renders inline in Jupyter).
 
-    ``source``: a Genotype, DARTS text, a genotype.json, a run directory, a SearchState or
-    a list of events. ``binary`` marks the ops the 1-bit child binarizes (bold, with a
+    ``source``: anything :func:`resolve_source` takes (a genotype in any form, a run
+    directory, a SearchState or a list of events). ``binary`` marks the ops the 1-bit child binarizes (bold, with a
     legend line when ``legend``).
     """
     graphviz = try_import("graphviz", "cell diagrams")
@@ -403,9 +384,7 @@ __all__ = [
     "cell_graph",
     "cell_pair",
     "genotype_cell_data",
-    "contrast",
     "is_binarized",
-    "label_colour",
     "node_name",
     "op_colour",
     "resolve_source",

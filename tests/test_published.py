@@ -18,7 +18,7 @@ from dotread import edge_attrs, node_names, positions, visible_edges
 from cpnas.genotype import DARTS_V2, PC_DARTS
 from cpnas.resolve import resolve_genotype
 from cpviz import cell_graph, cell_pair
-from cpviz.cell import contrast
+from cpviz.contrast import contrast
 
 CORPUS = Path(__file__).parent / "data" / "published_genotypes.py"
 OPS = {"s3": "sep_conv_3x3", "s5": "sep_conv_5x5", "s7": "sep_conv_7x7", "d3": "dil_conv_3x3",
