@@ -65,9 +65,9 @@ def genotype_fields(text: str) -> dict[str, Any]:
     tree = _parse(src, "genotype text")
     if len(tree.body) != 1:
         names = list(genotype_assignments(tree))
-        found = f"the genotypes {', '.join(names)}" if names else "no Genotype(...) assignment"
+        found = f"the genotypes {name_list(names)}" if names else "no Genotype(...) assignment"
         raise GenotypeError(f"the text holds {len(tree.body)} statements ({found}); give one "
-                            "Genotype(...), or FILE.py:NAME to pick one from a file")
+                            "Genotype(...), or save it as FILE.py and pick one with FILE.py:NAME")
     stmt = tree.body[0]
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
         node = stmt.value
@@ -220,6 +220,14 @@ def _call_name(node: ast.Call) -> str | None:
     if isinstance(node.func, ast.Attribute):  # genotypes.Genotype(...)
         return node.func.attr
     return None
+
+
+def name_list(names: list[str], most: int = 30) -> str:
+    """Names for a one-line message: the first ``most``, then how many more."""
+    if not names:
+        return "none"
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _is_none(node: ast.AST) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import CpnasError, GenotypeError
 from .genotype import PUBLISHED, Genotype, parse_genotype
-from .genotype_text import MAX_CHARS, call_fields, genotype_assignments
+from .genotype_text import MAX_CHARS, call_fields, genotype_assignments, name_list
 
 ACCEPTS = ("a run directory, a genotype.json or text file, FILE.py:NAME (a repository's genotypes "
            "file, read without running it), a published name (" + ", ".join(PUBLISHED) + ") or a "
@@ -125,7 +125,7 @@ def read_genotype_file(path: Path, name: str | None = None) -> Genotype:
     if name is not None or path.suffix == ".py":
         found = genotype_assignments(text, str(path))
         if name is None or name not in found:
-            listed = ", ".join(found) if found else "none"
+            listed = name_list(list(found))
             head = f"{path}: name a genotype as {path}:NAME" if name is None else f"{path}: no genotype {name!r}"
             raise GenotypeError(f"{head} (genotypes found: {listed})")
         return _with_path(path, lambda: Genotype(**call_fields(found[name])))
