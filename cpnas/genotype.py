@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import GenotypeError
 from .genotype_text import call_fields, genotype_assignments, genotype_fields
+from .limits import MAX_NODES
 from .space import parse_edge_id
 
 Edge = tuple[str, int]  # (op, input index)
@@ -114,6 +115,9 @@ def _check_cell(
         arity = (2,) * (len(edges) // 2)
     elif sum(arity) != len(edges) or any(a < 0 for a in arity):
         raise GenotypeError(f"{cell}_arity {list(arity)} does not add up to {len(edges)} edges")
+    if len(arity) > MAX_NODES:
+        raise GenotypeError(f"{cell}: {len(arity)} nodes, over the limit of {MAX_NODES} "
+                            "(cpnas.limits)")
     pos = 0
     for j, a in enumerate(arity):
         for op, src in edges[pos : pos + a]:
@@ -148,15 +152,16 @@ def parse_genotype(text: str) -> Genotype:
 
 def derive_genotype(
     survivors: Mapping[str, str],
-    ev: Mapping[str, float],
+    zbar: Mapping[str, float],
     nodes: int,
     mode: str = "top2",
     cell_types: tuple[str, ...] = ("normal", "reduce"),
 ) -> Genotype:
-    """Build the genotype from the op left on every edge (METHOD.md, "From the search").
+    """Build the genotype from the op left on every edge (docs/method.md, "The genotype").
 
-    ``survivors`` maps edge id -> surviving op; ``ev`` maps edge id -> that op's final ev.
-    ``top2`` keeps, for each node, the two incoming edges with the highest ev among
+    ``survivors`` maps edge id -> surviving op; ``zbar`` maps edge id -> that op's
+    search-wide zbar (:func:`cpnas.scoring.survivor_scores`), the score edges are ranked by.
+    ``top2`` keeps, for each node, the two incoming edges with the highest zbar among
     survivors other than ``none`` (DARTS); ``all`` keeps every non-none edge. A ``none``
     survivor means the edge is absent. Ties break toward the lower source index.
     """
@@ -171,7 +176,7 @@ def derive_genotype(
             c, src, dst = parse_edge_id(edge)
             if c != name or op == "none":
                 continue
-            by_dst[dst].append((float(ev.get(edge, 0.0)), src, op))
+            by_dst[dst].append((float(zbar.get(edge, 0.0)), src, op))
         edges: list[Edge] = []
         arity: list[int] = []
         for dst in range(2, nodes + 2):

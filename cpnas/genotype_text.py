@@ -14,7 +14,8 @@ A cell (``normal=`` / ``reduce=``) may come in the shapes the NAS repositories p
 Extra keyword fields are accepted when they are ``None`` (AutoDL-Projects' ``connectN=None,
 connects=None``). A whole genotypes file is read as its top-level ``NAME = ...``
 assignments (:func:`genotype_assignments`), following aliases such as ``DARTS = DARTS_V2``.
-Input size and bracket nesting are bounded, so no text can exhaust memory or recursion.
+Input size (:mod:`cpnas.limits`), bracket nesting, node numbers and ``range`` lengths are
+bounded, so no text can exhaust memory or recursion.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import re
 from typing import Any
 
 from .errors import GenotypeError
+from .limits import MAX_FILE_BYTES, MAX_GENOTYPE_CHARS, MAX_NODES
 
-MAX_CHARS = 2_000_000  # a repository's whole genotypes file stays far below this
 MAX_DEPTH = 16  # brackets: a per-node cell needs 4 ( Genotype( [ ( ( )
 FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
 OPTIONAL = ("normal_arity", "reduce_arity")
@@ -33,10 +34,10 @@ _SHAPES = "(op, input) pairs, one list of pairs per node, or FairDARTS (op, to, 
 _BRACKETS = re.compile(r"[^()\[\]{}]+")
 
 
-def check_size(text: str, what: str = "genotype text") -> None:
+def check_size(text: str, what: str = "genotype text", limit: int = MAX_GENOTYPE_CHARS) -> None:
     """Refuse text too long or too deeply nested to be a genotype (before ast sees it)."""
-    if len(text) > MAX_CHARS:
-        raise GenotypeError(f"{what} has {len(text)} characters; at most {MAX_CHARS} are read")
+    if len(text) > limit:
+        raise GenotypeError(f"{what} of {len(text)} characters, over the limit of {limit} (cpnas.limits)")
     depth = deepest = 0
     for ch in _BRACKETS.sub("", text):
         depth += 1 if ch in "([{" else -1
@@ -45,8 +46,8 @@ def check_size(text: str, what: str = "genotype text") -> None:
         raise GenotypeError(f"{what} nests brackets {deepest} deep; a genotype needs at most {MAX_DEPTH}")
 
 
-def _parse(text: str, what: str) -> ast.Module:
-    check_size(text, what)
+def _parse(text: str, what: str, limit: int = MAX_GENOTYPE_CHARS) -> ast.Module:
+    check_size(text, what, limit)
     try:
         return ast.parse(text, mode="exec")
     except SyntaxError as exc:
@@ -80,7 +81,7 @@ def genotype_fields(text: str) -> dict[str, Any]:
 
 def genotype_assignments(source: str | ast.Module, what: str = "the file") -> dict[str, ast.Call]:
     """Top-level ``NAME = Genotype(...)`` of a genotypes file, aliases (``A = B``) followed."""
-    tree = _parse(source, what) if isinstance(source, str) else source
+    tree = _parse(source, what, MAX_FILE_BYTES) if isinstance(source, str) else source
     values: dict[str, ast.expr] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
@@ -184,6 +185,9 @@ def _triples(cell: str, entries: list[ast.expr], concat_max: int):
                                 "an input of the cell (FairDARTS triples are (op, to, from))")
         by_node.setdefault(to, []).append((op, src))
     last = max([concat_max, *by_node])
+    if last - 1 > MAX_NODES:
+        raise GenotypeError(f"{cell}: a triple feeds node {last}, over the limit of {MAX_NODES} "
+                            "nodes (cpnas.limits)")
     edges = [e for to in range(2, last + 1) for e in by_node.get(to, [])]
     return edges, [len(by_node.get(to, [])) for to in range(2, last + 1)]
 
@@ -199,6 +203,9 @@ def _int_list(name: str, node: ast.AST) -> list[int]:
         bounds = [_int(name, a) for a in node.args]
         if not 1 <= len(bounds) <= 2:
             raise GenotypeError(f"{name}: range() takes 1 or 2 integers here")
+        if len(range(*bounds)) > MAX_NODES + 2:
+            raise GenotypeError(f"{name}: {len(range(*bounds))} nodes, over the limit of "
+                                f"{MAX_NODES} (cpnas.limits)")
         return list(range(*bounds))
     if not isinstance(node, (ast.List, ast.Tuple)):
         raise GenotypeError(f"{name} must be a list of integers or range(a, b); got {describe(node)}")

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CpnasError, GenotypeError
+from .errors import GenotypeError
 from .genotype import PUBLISHED, Genotype, parse_genotype
-from .genotype_text import MAX_CHARS, call_fields, genotype_assignments, name_list
+from .genotype_text import call_fields, genotype_assignments, name_list
+from .limits import MAX_FILE_BYTES
 
 ACCEPTS = ("a run directory, a genotype.json or text file, FILE.py:NAME (a repository's genotypes "
            "file, read without running it), a published name (" + ", ".join(PUBLISHED) + ") or a "
@@ -73,7 +74,7 @@ def resolve(source: Any) -> Resolved:
     if text.isidentifier():
         raise GenotypeError(f"{text!r} is no published genotype ({', '.join(PUBLISHED)}) and no file here")
     if "(" not in text and ("/" in text or "." in text):
-        raise GenotypeError(f"{text}: no such file or run directory")
+        raise GenotypeError(f"{text}: no such run directory or genotype file")
     return Resolved(parse_genotype(text))
 
 
@@ -95,26 +96,17 @@ def existing_path(text: str) -> Path | None:
 
 def _from_path(path: Path, text: str) -> Resolved:
     if path.is_dir():
-        config = _read_config(path / "config.json")
+        from .runs.directory import read_run_config
+
+        config = read_run_config(path) or {}
         genotype = read_genotype_file(path / "genotype.json") if (path / "genotype.json").is_file() else None
         return Resolved(genotype, path, config)
     if not path.exists():
         m = _FILE_NAME.match(text)
         if m:
             return Resolved(read_genotype_file(Path(m["file"]), m["name"]))
-        raise GenotypeError(f"{path}: no such file or run directory")
+        raise GenotypeError(f"{path}: no such run directory or genotype file")
     return Resolved(read_genotype_file(path))
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    from .config import read_json
-
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise CpnasError(f"{path}: the config must hold a JSON object")
-    return data
 
 
 def read_genotype_file(path: Path, name: str | None = None) -> Genotype:
@@ -133,17 +125,18 @@ def read_genotype_file(path: Path, name: str | None = None) -> Genotype:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise GenotypeError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+            raise GenotypeError(f"{path}: not a genotype file (not JSON: {exc.msg} at line {exc.lineno})") from None
         if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-            raise GenotypeError(f'{path}: expected {{"genotype": "Genotype(...)"}}')
+            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "Genotype(...)"}})')
         text = data["genotype"]
     return _with_path(path, lambda: parse_genotype(text))
 
 
 def _read_text(path: Path) -> str:
     try:
-        if path.stat().st_size > MAX_CHARS:
-            raise GenotypeError(f"{path}: {path.stat().st_size} bytes; a genotype file has at most {MAX_CHARS}")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise GenotypeError(f"{path}: {path.stat().st_size} bytes, over the limit of "
+                                f"{MAX_FILE_BYTES} (cpnas.limits)")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GenotypeError(f"{path}: no such file") from None
@@ -155,7 +148,7 @@ def _with_path(path: Path, build):
     try:
         return build()
     except GenotypeError as exc:
-        raise GenotypeError(f"{path}: {exc}") from None
+        raise GenotypeError(f"{path}: not a genotype: {exc}") from None
 
 
 # -- objects ---------------------------------------------------------------------------------
@@ -188,10 +181,10 @@ def genotype_from_object(obj: Any) -> Genotype:
 
 
 def buildable_ops() -> tuple[str, ...]:
-    """The ops ``cpnas train`` can build (the one place that says so)."""
-    from .space import PRIMITIVES
+    """The ops ``cpnas train`` can build: the registered ones, each with a torch builder."""
+    from .registry import op_names
 
-    return PRIMITIVES
+    return op_names()
 
 
 def check_buildable(genotype: Genotype) -> None:

@@ -118,14 +118,14 @@ def test_render_and_train_resolve_the_same_inputs(case, tmp_path, stop_at_data, 
 BAD = {
     "a genotypes file without a name": (str(CORPUS), "name a genotype as"),
     "a name the file does not hold": (f"{CORPUS}:DARTS_V3", "no genotype 'DARTS_V3'"),
-    "no such file": ("no/such/run", "no such file"),
+    "no such run directory": ("no/such/run", "no such run directory"),
     "no such .py file": ("missing.py:DARTS", "no such file"),
     "unknown published name": ("DARTS_V9", "no published genotype"),
     "syntax error": ("Genotype(normal=[('sep_conv_3x3', 0)", "not valid syntax"),
     "code instead of a genotype": ("__import__('os').system('touch pwned')", "Genotype"),
     "nested too deep": ("Genotype(normal=" + "[" * 200 + "]" * 200 + ")", "nests brackets"),
     "too long": ("Genotype(" + "0," * 1_100_000 + ")", "characters"),
-    "unary chain": ("Genotype(normal=" + "-" * 100_000 + "1)", "nested too deeply"),
+    "unary chain": ("Genotype(normal=" + "-" * 90_000 + "1)", "nested too deeply"),
     "extra field with a value": (
         "Genotype(normal=[('skip_connect', 0), ('skip_connect', 1)], normal_concat=[2], "
         "reduce=[('skip_connect', 0), ('skip_connect', 1)], reduce_concat=[2], connectN=4)",
