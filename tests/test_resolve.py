@@ -136,6 +136,15 @@ BAD = {
     "a 4-tuple entry": (
         "Genotype(normal=[('skip_connect', 0, 1, 2)], normal_concat=[2], "
         "reduce=[('skip_connect', 0), ('skip_connect', 1)], reduce_concat=[2])", "4-element tuple"),
+    "a range of a trillion nodes": (
+        "Genotype(normal=[('skip_connect', 0), ('skip_connect', 1)], normal_concat=range(2, 10**12), "
+        "reduce=[('skip_connect', 0), ('skip_connect', 1)], reduce_concat=[2])", "expected an integer"),
+    "range(2, 1000000000000)": (
+        "Genotype(normal=[('skip_connect', 0), ('skip_connect', 1)], normal_concat=range(2, 1000000000000), "
+        "reduce=[('skip_connect', 0), ('skip_connect', 1)], reduce_concat=[2])", "over the limit of 16"),
+    "a triple feeding node 10**9": (
+        "Genotype(normal=[('skip_connect', 1000000000, 0)], normal_concat=[2], "
+        "reduce=[('skip_connect', 0), ('skip_connect', 1)], reduce_concat=[2])", "over the limit of 16"),
     "a triple feeding an input": (
         "Genotype(normal=[('skip_connect', 1, 0)], normal_concat=[2], "
         "reduce=[('skip_connect', 0), ('skip_connect', 1)], reduce_concat=[2])", "feeds node 1"),
