@@ -5,8 +5,12 @@ through the ``cpnas.commands`` entry-point group (cpviz adds ``render`` and ``re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -161,17 +165,50 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set ``stop`` (the search ends at the next step, its checkpoint at the
+    last finished sample); a second one exits at once with 128 + its number. Yields a list
+    that receives the first signal's number."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handle(signum: int, frame) -> None:
+        if caught:
+            os._exit(128 + signum)  # asked twice: no clean-up, the checkpoint is still whole
+        caught.append(signum)
+        stop.set()
+        print(f"\n{signal.Signals(signum).name}: stopping after the current step (send it again "
+              "to exit at once)", file=sys.stderr, flush=True)
+
+    old = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    try:
+        yield caught
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .engine import search
 
     config = search_config(args)
     subs = [] if args.quiet else [ProgressBar(config.n_samples)]
-    result = search(config, subscribers=subs, out=args.out)
+    stop = threading.Event()
+    with stop_on_signals(stop) as caught:
+        result = search(config, subscribers=subs, out=args.out, stop=stop)
     print(summary_table(result))
     if result.status != "completed":
         where = f" --out {args.out}" if args.out else ""
         print(f"search {result.status}; run the same command to resume{where}", file=sys.stderr)
-        return 130 if result.status == "stopped" else 1
+        if result.status == "stopped":
+            return 128 + caught[0] if caught else 130
+        return 1
     return 0
 
 

@@ -189,8 +189,8 @@ class RunDir:
             check_same_config(read_json(self.config_path, "config"), cfg, str(self.path))
 
     def write_config(self, cfg: dict) -> None:
-        self._wrote = True
         atomic_write_text(self.config_path, dump_json(to_stored(cfg)))
+        self._wrote = True
 
     # -- checkpoint ----------------------------------------------------------------------
     def has_checkpoint(self) -> bool:
