@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CpnasError, GenotypeError
+from .errors import ConfigError, CpnasError
 from .events import Callback
 
 log = logging.getLogger("cpnas")
@@ -79,8 +79,9 @@ def _add_search(sub) -> None:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a genotype from scratch as a 1-bit net and test it")
-    p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
-                                    "or DARTS_V2 / PC_DARTS")
+    from .resolve import ACCEPTS
+
+    p.add_argument("genotype", help=ACCEPTS)
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
     p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
@@ -241,41 +242,6 @@ def summary_table(result) -> str:
 # -- train -----------------------------------------------------------------------------------
 
 
-def resolve_genotype(text: str):
-    """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
-    from .genotype import PUBLISHED, parse_genotype
-    from .runs import load_run
-
-    path = Path(text)
-    if _is_path(path, Path.is_dir):
-        run = load_run(path)
-        if run.genotype is None:
-            raise GenotypeError(f"{path}: the run has no genotype yet (is the search finished?)")
-        return run.genotype, run.config, path
-    if _is_path(path, Path.is_file):
-        import json
-
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise GenotypeError(f"{path}: not a genotype file (expected JSON)") from None
-        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "..."}})')
-        return parse_genotype(data["genotype"]), {}, None
-    if text in PUBLISHED:
-        return PUBLISHED[text], {}, None
-    if "Genotype" not in text and ("/" in text or text.endswith(".json")):
-        raise GenotypeError(f"{text}: no such run directory or genotype file")
-    return parse_genotype(text), {}, None
-
-
-def _is_path(path: Path, test) -> bool:
-    try:
-        return test(path)
-    except OSError:  # a name too long to be a path is genotype text, not a file
-        return False
-
-
 def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
     """The final training's options: flags, else the run's config, else defaults; each
     checked against its bounds (a 0 is refused, not taken for "unset")."""
@@ -301,11 +267,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .data import check_spec, load_data
     from .engine import resolve_device
+    from .resolve import check_buildable, resolve
     from .runs import atomic_write_text
     from .runs.files import check_dir_target
     from .train import train_genotype
 
-    genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
+    resolved = resolve(args.genotype)
+    genotype, run_cfg, run_dir = resolved.require(), resolved.config, resolved.run_dir
+    check_buildable(genotype)  # before any data is loaded
     data_spec = args.data or run_cfg.get("data", "digits")
     opts = train_options(args, run_cfg)
     seed = opts.pop("seed")
