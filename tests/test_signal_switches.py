@@ -192,3 +192,15 @@ def test_darts_rule_every_node_two_inputs_none_survivors_offer_their_last_pruned
     assert g.nodes("normal") == [[("skip_connect", 0), ("sep_conv_3x3", 1)],
                                  [("sep_conv_3x3", 0), ("skip_connect", 2)]]
     assert all(len(n) == 2 for c in ("normal", "reduce") for n in g.nodes(c))
+
+
+def test_cpnas_train_cp_loss_flag_and_the_run_settings(tmp_path, capsys):
+    from cpnas.cli import main
+
+    argv = ["train", "DARTS_V2", "--cp-loss", "--epochs", "1", "--channels", "4", "--cells", "2",
+            "--device", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "train.json").read_text())
+    assert report["cp_loss"] is True and report["theta"] == SearchConfig().theta
+    assert report["distinct_inputs"] is True and report["data_seed"] == 0  # today's defaults
+    assert 0.0 <= report["binary"]["test_acc"] <= 1.0
