@@ -67,9 +67,10 @@ def read_run_config(path: Path) -> dict | None:
 
 
 def check_same_config(old: dict, new: dict, where: str) -> None:
-    """Refuse ``new`` unless it equals the stored ``old`` key by key (LEGACY keys filled)."""
+    """Refuse ``new`` unless it equals the stored ``old`` key by key (LEGACY keys filled on
+    both sides: a key either lacks means its old behaviour)."""
     try:
-        old = stored_config(old, where)
+        old, new = stored_config(old, where), stored_config(new, where)
     except ConfigError as exc:
         raise RunDirError(str(exc)) from None
     diff = _config_diff(old, new)
