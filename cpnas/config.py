@@ -17,6 +17,7 @@ from typing import Any
 from .data import check_spec
 from .errors import ConfigError
 from .space import PRIMITIVES, SearchSpace
+from .strategies import STRATEGIES
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
@@ -25,7 +26,7 @@ GENOTYPE_MODES = ("top2", "all")
 # Keys added after the first release, each with the value that reproduces the behaviour from
 # before it existed. A stored config.json that lacks such a key takes this value, and the run
 # id leaves out a key that holds it, so runs written by an older release keep their ids.
-LEGACY: dict[str, Any] = {}
+LEGACY: dict[str, Any] = {"strategy": "cpnas"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class SearchConfig:
     bn_batch_stats: bool = True  # BN statistics from the evaluated batch, not running stats
     fp_preprocess: bool = True  # the cells' 1x1 preprocessing convs stay full precision
     genotype_mode: str = "top2"  # "top2" (DARTS) or "all" (every non-none edge)
+    strategy: str = "cpnas"  # cpnas | random | random-pick | darts (cpnas.strategies)
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -72,6 +74,7 @@ class SearchConfig:
         _choice("device", self.device, DEVICES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
+        _choice("strategy", self.strategy, STRATEGIES)
         for name in ("shortcut", "bn_batch_stats", "fp_preprocess"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")

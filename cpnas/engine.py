@@ -1,7 +1,8 @@
 """``cpnas.engine``: ``cpnas.search``, the whole CP-NAS search (Algorithm 9) with events, checkpoints and resume.
 
-The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
-trains and validates the child and the parent on each sampled architecture; this module
+The strategy (:mod:`cpnas.strategies`; by default the pure loop of :mod:`cpnas.loop`)
+samples, scores and prunes; its trainer (for CP-NAS :class:`~cpnas.train.CPTrainer`)
+trains and validates the networks on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
 (:mod:`cpnas.rundir`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
@@ -28,9 +29,10 @@ from . import events as ev
 from .config import LEGACY, SearchConfig
 from .data import load_data
 from .genotype import Genotype
-from .loop import LoopState, SampleResult, derive_from_events, run_loop
+from .loop import SampleResult
 from .rundir import RunDir, read_events
-from .train import CPTrainer, Stopped
+from .strategies import get as get_strategy
+from .train import Stopped
 
 log = logging.getLogger("cpnas")
 SMALL_IMAGE = 16  # side length up to which a CPU search runs single-threaded
@@ -134,7 +136,8 @@ class _Run:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
             torch.set_num_threads(1)
-        self.trainer = CPTrainer(cfg, self.data, self.device)
+        self.strategy = get_strategy(cfg.strategy)
+        self.trainer = self.strategy.trainer(cfg, self.data, self.device)
         self.rng = random.Random(cfg.seed)
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
@@ -143,13 +146,13 @@ class _Run:
                 self.rd.write_config(cfg.to_dict())
                 subs.insert(0, self.rd.recorder(keep_before_seq=0))
             self.emit = _Emitter(run_id_of(cfg), 0, subs)
-            self.loop = LoopState.start(cfg.space)
+            self.loop = self.strategy.start(cfg)
             self.emit(ev.SearchStarted, self._started_fields())
             return
         st = self.resume
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
-        self.loop = LoopState.from_dict(st["loop"])
+        self.loop = self.strategy.state_from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
         recorder = self.rd.recorder(keep_before_seq=st["seq"])
         self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
@@ -158,8 +161,7 @@ class _Run:
             self.emit.deliver(event, [s for s in self.emit.subscribers if s is not recorder])
         self.emit.events.extend(old)
         ck = st["checkpointed"]
-        log.info("resuming from round %d, sample %d (%d of %d samples done)",
-                 self.loop.round, self.loop.t * self.loop.k + self.loop.s,
+        log.info("resuming (%d of %d samples done)",
                  sum(isinstance(e, ev.SampleTrained) for e in old), cfg.n_samples)
         self.emit(ev.Checkpointed, ck)  # the event the checkpoint was taken for
 
@@ -180,10 +182,7 @@ class _Run:
         survivors, status, error = None, "stopped", None
         try:
             self._start()
-            survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
-                                 self._evaluate, self.emit, self.rng,
-                                 should_stop=self.stop.is_set, state=self.loop,
-                                 on_sample=self._checkpoint)
+            survivors = self.strategy.run(self)  # the context: see cpnas.strategies
             if survivors is not None:
                 status = "completed"
         except (Stopped, KeyboardInterrupt):
@@ -197,8 +196,12 @@ class _Run:
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
-    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        t_start = time.time()
+    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        out = self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
+        return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)
+
+    def progress(self, rnd: int, t: int, s: int):
+        """The trainer's per-step callback: Progress events at fixed steps of a sample."""
         every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
 
         def on_step(step: int, steps: int, c: float, p: float) -> None:
@@ -206,11 +209,9 @@ class _Run:
                 self.emit(ev.Progress, {"round": rnd, "t": t, "s": s, "step": step,
                                         "steps": steps, "child_loss": c, "parent_loss": p})
 
-        out = self.trainer.train_sample(arch, on_step, self.stop.is_set)
-        self._sample_seconds = time.time() - t_start
-        return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)
+        return on_step
 
-    def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
+    def checkpoint(self, st, rnd: int, t: int, s: int) -> None:
         if self.rd is None:
             return
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
@@ -222,8 +223,7 @@ class _Run:
         self.emit(ev.Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
-        geno, edges = derive_from_events(self.emit.events, survivors, self.config.nodes,
-                                         self.config.genotype_mode)
+        geno, edges = self.strategy.derive(self.loop, self.emit.events, survivors, self.config)
         self.emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
         if self.rd is not None:
             child, parent = last_round_accuracy(self.emit.events)

@@ -1,0 +1,30 @@
+"""The ``cpnas`` strategy: Algorithm 9 as :mod:`cpnas.loop` runs it (the default)."""
+
+from __future__ import annotations
+
+from ..loop import LoopState, derive_from_events, run_loop
+from ..train import CPTrainer
+
+
+class CPNAS:
+    name = "cpnas"
+
+    def trainer(self, config, data, device) -> CPTrainer:
+        return CPTrainer(config, data, device)
+
+    def start(self, config) -> LoopState:
+        return LoopState.start(config.space)
+
+    def state_from_dict(self, data: dict) -> LoopState:
+        return LoopState.from_dict(data)
+
+    def run(self, ctx) -> dict[str, str] | None:
+        cfg = ctx.config
+        return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.evaluate, ctx.emit, ctx.rng,
+                        should_stop=ctx.stop.is_set, state=ctx.loop, on_sample=ctx.checkpoint)
+
+    def derive(self, state, events, survivors, config):
+        return derive_from_events(events, survivors, config.nodes, config.genotype_mode)
+
+
+STRATEGY = CPNAS()
