@@ -23,7 +23,7 @@ from ..loop import indicator, softmax
 from ..train import CPTrainer
 from .sampling import genotype_arch, random_genotype, uniform_arch
 
-CANDIDATES = 100  # genotypes scored by the trained supernets (evaluation only: no training)
+CANDIDATES = 50  # genotypes scored by the trained supernets (evaluation only: no training)
 
 
 @dataclass
