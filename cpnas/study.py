@@ -391,10 +391,11 @@ def read_results(path: str | os.PathLike) -> list[dict]:
         p = p / "results.csv"
     try:
         with open(p, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError) as exc:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RunDirError(f"{p}: cannot read the study results ({exc.__class__.__name__})") from None
-    if rows and not set(COLUMNS) <= set(rows[0]):
+    if not set(COLUMNS) <= set(reader.fieldnames or ()):
         raise RunDirError(f"{p}: not a study results table (columns {', '.join(COLUMNS)})")
     kinds = {"beta": float, "seed": int, "search_seconds": float, "test_acc": float,
              "test_acc_fp": float, "conv_ops": int}
