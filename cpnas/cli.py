@@ -240,7 +240,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .data import load_data
     from .engine import resolve_device
     from .rundir import atomic_write_text
-    from .train import train_report
+    from .train import train_genotype
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
     data_spec = args.data or run_cfg.get("data", "digits")
@@ -256,13 +256,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_spec(data_spec)
     device = resolve_device(args.device)
     data = load_data(data_spec, seed)
-    report = train_report(genotype, data, data_spec=data_spec, seed=seed, epochs=args.epochs,
-                          fp_twin=args.fp_twin, device=device,
-                          say=lambda text: print(text, file=sys.stderr), **opts)
-    for key, name in (("binary", "1-bit"), ("fp_twin", "full-precision twin")):
-        if key in report:
-            res = report[key]
-            print(f"{name}: test accuracy {res['test_acc']:.1%} (val {res['val_acc']:.1%})")
+    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
+    for binary in [True] + ([False] if args.fp_twin else []):
+        name = "1-bit" if binary else "full-precision twin"
+        print(f"training the {name} network ({args.epochs} epochs on {data.name}) ...", file=sys.stderr)
+        res = train_genotype(genotype, data, binary=binary, epochs=args.epochs, seed=seed,
+                             device=device, **opts)
+        report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc, "val_acc": res.val_acc,
+                                                     "epochs": res.epochs}
+        print(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
     out = Path(args.out) if args.out else run_dir
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

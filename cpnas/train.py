@@ -314,25 +314,6 @@ def _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size,
                        _accuracy(net, data.x_val, data.y_val), loss)
 
 
-def train_report(genotype: Genotype, data: Dataset, *, data_spec: str, seed: int, epochs: int,
-                 channels: int, cells: int, fp_preprocess: bool = True, shortcut: bool = True,
-                 fp_twin: bool = True, device: torch.device | str = "cpu",
-                 say: Callable[[str], None] = lambda text: None) -> dict:
-    """The stand-alone protocol: train ``genotype`` from scratch as a 1-bit net (and its FP
-    twin), and return what ``train.json`` holds (``cpnas train`` and ``cpnas study``)."""
-    opts = {"channels": channels, "cells": cells, "fp_preprocess": fp_preprocess,
-            "shortcut": shortcut}
-    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
-    for binary in [True] + ([False] if fp_twin else []):
-        name = "1-bit" if binary else "full-precision twin"
-        say(f"training the {name} network ({epochs} epochs on {data.name}) ...")
-        res = train_genotype(genotype, data, binary=binary, epochs=epochs, seed=seed,
-                             device=device, **opts)
-        report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc,
-                                                     "val_acc": res.val_acc, "epochs": res.epochs}
-    return report
-
-
 @torch.no_grad()
 def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> float:
     net.eval()
