@@ -79,6 +79,9 @@ def _add_train(sub) -> None:
     p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
                                     "or DARTS_V2 / PC_DARTS")
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
+    p.add_argument("--cp-loss", action="store_true",
+                   help="train the 1-bit net with the Child-Parent loss (Eq. 4.17), its "
+                        "full-precision parent alongside")
     p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
     p.add_argument("--channels", type=_number(int, "channels"), default=None)
@@ -237,26 +240,37 @@ def resolve_genotype(text: str):
 def cmd_train(args: argparse.Namespace) -> int:
     import json
 
+    from .config import LEGACY, SearchConfig
     from .data import load_data
     from .engine import resolve_device
     from .rundir import atomic_write_text
     from .train import train_genotype
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
+
+    def setting(key: str):  # the run's value; a key older runs lack: its LEGACY value
+        if not run_cfg:
+            return getattr(SearchConfig, key)
+        return run_cfg.get(key, LEGACY.get(key, getattr(SearchConfig, key)))
+
     data_spec = args.data or run_cfg.get("data", "digits")
     seed = args.seed if args.seed is not None else int(run_cfg.get("seed", 0))
+    split_seed = seed if setting("data_seed") is None else int(setting("data_seed"))
     opts = {"channels": args.channels or int(run_cfg.get("channels", 8)),
             "cells": args.cells or int(run_cfg.get("cells", 3)),
-            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
-            "shortcut": bool(run_cfg.get("shortcut", True))}
+            "fp_preprocess": bool(setting("fp_preprocess")), "shortcut": bool(setting("shortcut")),
+            "distinct_inputs": bool(setting("distinct_inputs"))}
+    if args.cp_loss:
+        opts.update(cp_loss=True, theta=float(setting("theta")), lam=float(setting("lam")))
     if args.epochs < 1:
         raise ConfigError(f"epochs: must be an integer >= 1, got {args.epochs}")
     from .data import check_spec
 
     check_spec(data_spec)
     device = resolve_device(args.device)
-    data = load_data(data_spec, seed)
-    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
+    data = load_data(data_spec, split_seed)
+    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed,
+                              "data_seed": split_seed, **opts}
     for binary in [True] + ([False] if args.fp_twin else []):
         name = "1-bit" if binary else "full-precision twin"
         print(f"training the {name} network ({args.epochs} epochs on {data.name}) ...", file=sys.stderr)

@@ -26,7 +26,13 @@ GENOTYPE_MODES = ("top2", "all")
 # Keys added after the first release, each with the value that reproduces the behaviour from
 # before it existed. A stored config.json that lacks such a key takes this value, and the run
 # id leaves out a key that holds it, so runs written by an older release keep their ids.
-LEGACY: dict[str, Any] = {"strategy": "cpnas"}
+LEGACY: dict[str, Any] = {
+    "data_seed": None,  # None: the split follows ``seed`` (before: one seed for both)
+    "distinct_inputs": False,  # the first cell read the stem output as both inputs
+    "child_from_parent": False,  # child and parent were initialised independently
+    "warmup_steps": 0,  # round 0 started on untrained supernets
+    "strategy": "cpnas",  # the only search there was
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,11 @@ class SearchConfig:
     fp_preprocess: bool = True  # the cells' 1x1 preprocessing convs stay full precision
     genotype_mode: str = "top2"  # "top2" (DARTS) or "all" (every non-none edge)
     strategy: str = "cpnas"  # cpnas | random | random-pick | darts (cpnas.strategies)
+    # -- signal (issue 10, docs/method.md "Signal"); LEGACY holds each key's old behaviour --
+    data_seed: int | None = 0  # train/val/test split; None = follow ``seed``
+    distinct_inputs: bool = True  # a second stem stage, so the first cell's inputs differ
+    child_from_parent: bool = True  # the child starts from the parent's weights (Eq. 4.17)
+    warmup_steps: int = 0  # uniform single-path CP steps (SPOS) before round 0
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -62,6 +73,9 @@ class SearchConfig:
         for name in ("nodes", "cells", "channels", "repeats", "batch_size"):
             _int_at_least(name, getattr(self, name), 1)
         _int_at_least("seed", self.seed, 0)
+        _int_at_least("warmup_steps", self.warmup_steps, 0)
+        if self.data_seed is not None:
+            _int_at_least("data_seed", self.data_seed, 0)
         if self.sample_steps is not None:
             _int_at_least("sample_steps", self.sample_steps, 1)
         for name in ("beta", "theta", "lam", "lr"):
@@ -75,7 +89,8 @@ class SearchConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
         _choice("strategy", self.strategy, STRATEGIES)
-        for name in ("shortcut", "bn_batch_stats", "fp_preprocess"):
+        for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "distinct_inputs",
+                     "child_from_parent"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.data, str):
@@ -86,6 +101,11 @@ class SearchConfig:
     @property
     def space(self) -> SearchSpace:
         return SearchSpace(ops=self.ops, nodes=self.nodes)
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of the train/val/test split: ``data_seed``, or ``seed`` when it is None."""
+        return self.seed if self.data_seed is None else self.data_seed
 
     @property
     def n_samples(self) -> int:

@@ -131,7 +131,7 @@ class _Run:
     def _start(self) -> None:
         cfg = self.config
         self.device = resolve_device(cfg.device)
-        self.data = load_data(cfg.data, cfg.seed).to(self.device)
+        self.data = load_data(cfg.data, cfg.split_seed).to(self.device)
         if self.device.type == "cpu" and self.data.x_train.shape[-1] <= SMALL_IMAGE:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
@@ -148,6 +148,9 @@ class _Run:
             self.emit = _Emitter(run_id_of(cfg), 0, subs)
             self.loop = self.strategy.start(cfg)
             self.emit(ev.SearchStarted, self._started_fields())
+            if cfg.warmup_steps:
+                log.info("warm-up: %d uniform single-path steps", cfg.warmup_steps)
+                self.trainer.warm_up(cfg.warmup_steps, self.rng, self.stop.is_set)
             return
         st = self.resume
         self.trainer.load_state_dict(st["trainer"])

@@ -4,12 +4,12 @@ from scratch under one protocol, and one results table (docs/study.md).
 A grid point is a normal run directory, ``DIR/searches/<run id>``, named by the digest of
 its search config, so two names for one config (``child-only`` and ``cpnas`` at beta_P 0)
 share one search. Each point is two steps, both resumable: the search (a completed run is
-skipped, a cut one resumes from its checkpoint) and the stand-alone training
-(:func:`cpnas.train.train_report`, written to the run's ``train.json`` as ``cpnas train``
-writes it; skipped when it is there with the same protocol). ``DIR/study.jsonl`` records
-every search and training the study finished. ``--list`` prints each point as a
-``cpnas search ... && cpnas train ...`` line for a scheduler; a later ``cpnas study`` with
-the same flags finds them done and collects ``DIR/results.csv``.
+skipped, a cut one resumes from its checkpoint) and the stand-alone training of the found
+cell (:mod:`cpnas.standalone`, the signal benchmark's protocol, with the search's seed; 1-bit
+and the FP twin; written to the run's ``standalone.json`` and skipped when it is there
+with the same protocol). ``DIR/study.jsonl`` records every search and training the study
+finished. ``--list`` prints each search as a ``cpnas search`` line for a scheduler; a later
+``cpnas study`` with the same flags finds them done, trains and collects ``results.csv``.
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ log = logging.getLogger("cpnas")
 
 NAMES: tuple[str, ...] = (*STRATEGIES, *NAMED_BETAS)  # what --strategies accepts
 SWEPT = ("cpnas",)  # names whose rows take beta_P from --betas; the others leave it empty
+STANDALONE = "standalone.json"  # the stand-alone result, in the run directory
 COLUMNS = ("strategy", "beta", "seed", "genotype", "search_seconds", "test_acc", "test_acc_fp",
            "conv_ops", "run_dir")
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """The stand-alone training every found cell gets (1-bit, then its FP twin)."""
+class Training:
+    """The study's knobs of the stand-alone protocol (:func:`protocol_for` builds the rest)."""
 
     epochs: int = 10
     channels: int = 8
@@ -53,7 +54,7 @@ class StudySpec:
     betas: tuple[float, ...] = (0.5,)
     seeds: tuple[int, ...] = (0, 1, 2)
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig keys for every search
-    protocol: Protocol = Protocol()
+    training: Training = Training()
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.strategies if s not in NAMES]
@@ -75,7 +76,7 @@ class StudySpec:
             if key in self.search:
                 raise ConfigError(f"{key}: set by the grid, not by the search settings")
         for name in ("epochs", "channels", "cells"):
-            value = getattr(self.protocol, name)
+            value = getattr(self.training, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be an integer >= 1, got {value!r}")
         SearchConfig(**self.search)  # a bad search setting fails here, before anything runs
@@ -89,18 +90,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "fig4.9": {"betas": (-1.0, 0.0, 0.5, 1.0, 2.0), "seeds": (0, 1, 2),
                "search": {"ops": FIG49_OPS, "nodes": 3, "sample_steps": 2},
-               "protocol": Protocol(epochs=6, channels=8, cells=3)},
+               "training": Training(epochs=6, channels=8, cells=3)},
 }
 # --quick: minutes on 2 cores, every strategy and 2 seeds kept (the notebooks' tiny space).
 QUICK_SEARCH: dict[str, Any] = {
     "ops": FIG49_OPS, "nodes": 2, "cells": 2, "channels": 4, "sample_steps": 2, "batch_size": 32}
-QUICK_PROTOCOL = Protocol(epochs=2, channels=4, cells=2)
+QUICK_TRAINING = Training(epochs=2, channels=4, cells=2)
 
 
 def quick(spec: StudySpec) -> StudySpec:
     seeds = spec.seeds[:2] if len(spec.seeds) >= 2 else (spec.seeds[0], spec.seeds[0] + 1)
     return StudySpec(spec.strategies, spec.betas, seeds, {**spec.search, **QUICK_SEARCH},
-                     QUICK_PROTOCOL)
+                     QUICK_TRAINING)
 
 
 # -- the grid ---------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def study_dir(out: str | os.PathLike) -> Path:
 
 
 def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
-    """One shell line per distinct search: ``cpnas search ... && cpnas train ...``."""
+    """One ``cpnas search`` line per distinct search; a later ``cpnas study`` trains and collects."""
     from .cli import _SEARCH_FLAGS
 
     flags = {key: flag for flag, key, _, _ in _SEARCH_FLAGS}
@@ -161,7 +162,6 @@ def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
         if p.run_id in seen:
             continue
         seen.add(p.run_id)
-        run = str(Path(out) / "searches" / p.run_id)
         args = ["cpnas", "search"]
         for key, value in p.config.to_dict().items():
             if value == defaults[key]:
@@ -169,11 +169,8 @@ def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
             if key not in flags:
                 raise ConfigError(f"{key}: has no cpnas search flag; --list cannot print it")
             args += [flags[key], ",".join(value) if isinstance(value, list) else str(value)]
-        args += ["--out", run, "--quiet"]
-        pr = spec.protocol
-        train = ["cpnas", "train", run, "--fp-twin", "--epochs", str(pr.epochs),
-                 "--channels", str(pr.channels), "--cells", str(pr.cells)]
-        lines.append(shlex.join(args) + " && " + shlex.join(train))
+        args += ["--out", str(Path(out) / "searches" / p.run_id), "--quiet"]
+        lines.append(shlex.join(args))
     return lines
 
 
@@ -187,10 +184,11 @@ def run_study(spec: StudySpec, out: str | os.PathLike, jobs: int | None = None,
     todo: dict[str, dict] = {}
     for p in expand(spec):
         todo.setdefault(p.run_id, p.config.to_dict())
-    pending = [rid for rid in todo if not _done(path / "searches" / rid, spec.protocol)]
+    pending = [rid for rid in todo
+               if not _done(path / "searches" / rid, protocol_for(todo[rid], spec.training))]
     say(f"study: {len(todo)} searches, {len(todo) - len(pending)} already done")
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending) or 1))
-    work = [(str(path), rid, todo[rid], asdict(spec.protocol)) for rid in pending]
+    work = [(str(path), rid, todo[rid], asdict(spec.training)) for rid in pending]
     if jobs == 1:
         for i, item in enumerate(work):
             say(f"[{i + 1}/{len(work)}] {item[1]} ({todo[item[1]]['strategy']}, "
@@ -211,7 +209,19 @@ def run_study(spec: StudySpec, out: str | os.PathLike, jobs: int | None = None,
     return rows
 
 
-def _point(study: str, run_id: str, config: dict, protocol: dict) -> None:
+def protocol_for(config: dict, training: Training):
+    """The stand-alone protocol of one grid point: the search's data, split, seed and network
+    options, the study's epochs and size, 1-bit and the FP twin."""
+    from .standalone import Protocol
+
+    cfg = SearchConfig.from_dict(config)
+    return Protocol(data=cfg.data, data_seed=cfg.split_seed, seeds=(cfg.seed,),
+                    epochs=training.epochs, channels=training.channels, cells=training.cells,
+                    fp_preprocess=cfg.fp_preprocess, shortcut=cfg.shortcut,
+                    distinct_inputs=cfg.distinct_inputs, fp_twin=True)
+
+
+def _point(study: str, run_id: str, config: dict, training: dict) -> None:
     """Search (or resume) one grid point, then train its cell; a worker process's task."""
     from .engine import search
 
@@ -222,24 +232,21 @@ def _point(study: str, run_id: str, config: dict, protocol: dict) -> None:
         if result.status != "completed":
             raise RunDirError(f"{run_dir}: the search ended {result.status}")
         _record(root, {"done": "search", "run": run_id, "seconds": result.seconds})
-    if _training(run_dir, Protocol(**protocol)) is None:
-        _train(run_dir, config, Protocol(**protocol))
-        _record(root, {"done": "train", "run": run_id, **protocol})
+    protocol = protocol_for(config, Training(**training))
+    if _training(run_dir, protocol) is None:
+        _train(run_dir, config, protocol)
+        _record(root, {"done": "train", "run": run_id, **training})
 
 
-def _train(run_dir: Path, config: dict, pr: Protocol) -> None:
-    from .data import load_data
+def _train(run_dir: Path, config: dict, protocol) -> None:
     from .engine import resolve_device
     from .rundir import atomic_write_text, load_run
-    from .train import train_report
+    from .standalone import train_standalone
 
-    genotype = load_run(run_dir).genotype
-    data = load_data(config["data"], config["seed"])
-    report = train_report(genotype, data, data_spec=config["data"], seed=config["seed"],
-                          epochs=pr.epochs, channels=pr.channels, cells=pr.cells,
-                          fp_preprocess=config["fp_preprocess"], shortcut=config["shortcut"],
-                          device=resolve_device(config["device"]))
-    atomic_write_text(run_dir / "train.json", json.dumps(report, indent=2) + "\n")
+    result = train_standalone(load_run(run_dir).genotype, protocol,
+                              device=resolve_device(config["device"]))
+    text = json.dumps({"protocol": protocol.to_dict(), **result.to_dict()}, indent=2)
+    atomic_write_text(run_dir / STANDALONE, text + "\n")
 
 
 def _record(root: Path, record: dict) -> None:
@@ -261,21 +268,18 @@ def _search_status(run_dir: Path) -> str:
         return "absent"
 
 
-def _training(run_dir: Path, pr: Protocol) -> dict | None:
-    """The run's train.json if it holds both accuracies under this protocol, else None."""
+def _training(run_dir: Path, protocol) -> dict | None:
+    """The run's standalone.json if it was trained under ``protocol``, else None."""
     try:
-        data = json.loads((run_dir / "train.json").read_text(encoding="utf-8"))
+        data = json.loads((run_dir / STANDALONE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    ok = (isinstance(data, dict) and data.get("channels") == pr.channels
-          and data.get("cells") == pr.cells
-          and all(isinstance(data.get(k), dict) and data[k].get("epochs") == pr.epochs
-                  for k in ("binary", "fp_twin")))
-    return data if ok else None
+    ok = isinstance(data, dict) and data.get("protocol") == protocol.to_dict()
+    return data if ok and data.get("test") and data.get("fp_test") else None
 
 
-def _done(run_dir: Path, pr: Protocol) -> bool:
-    return _search_status(run_dir) == "completed" and _training(run_dir, pr) is not None
+def _done(run_dir: Path, protocol) -> bool:
+    return _search_status(run_dir) == "completed" and _training(run_dir, protocol) is not None
 
 
 # -- the command line (the handler lives in cpviz.cli, which also writes study.html) ----------
@@ -313,14 +317,14 @@ def spec_from_args(args) -> StudySpec:
         strategies=_list(args.strategies, str, "strategies") or preset.get("strategies", NAMES),
         betas=_list(args.betas, float, "betas") or preset.get("betas", (0.5,)),
         seeds=_list(args.seeds, int, "seeds") or preset.get("seeds", (0, 1, 2)),
-        search=search, protocol=preset.get("protocol", Protocol()))
+        search=search, training=preset.get("training", Training()))
     spec = quick(base) if args.quick else base
-    pr = spec.protocol
     given = {"epochs": args.epochs, "channels": args.train_channels, "cells": args.train_cells}
-    protocol = Protocol(**{k: getattr(pr, k) if v is None else v for k, v in given.items()})
+    training = Training(**{k: getattr(spec.training, k) if v is None else v
+                           for k, v in given.items()})
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"jobs: must be an integer >= 1, got {args.jobs}")
-    return StudySpec(spec.strategies, spec.betas, spec.seeds, spec.search, protocol)
+    return StudySpec(spec.strategies, spec.betas, spec.seeds, spec.search, training)
 
 
 def _list(text: str | None, kind: type, name: str) -> tuple:
@@ -364,10 +368,9 @@ def collect(spec: StudySpec, out: str | os.PathLike) -> list[dict]:
         if run.status == "completed" and run.genotype is not None:
             row.update(genotype=str(run.genotype), search_seconds=round(finished[-1].seconds, 3),
                        conv_ops=conv_ops(run.genotype))
-            trained = _training(run_dir, spec.protocol)
+            trained = _training(run_dir, protocol_for(p.config.to_dict(), spec.training))
             if trained is not None:
-                row.update(test_acc=trained["binary"]["test_acc"],
-                           test_acc_fp=trained["fp_twin"]["test_acc"])
+                row.update(test_acc=trained["test"][0], test_acc_fp=trained["fp_test"][0])
         rows.append(row)
     return rows
 
@@ -403,6 +406,6 @@ def read_results(path: str | os.PathLike) -> list[dict]:
             for r in rows]
 
 
-__all__ = ["COLUMNS", "NAMES", "PRESETS", "Point", "Protocol", "StudySpec", "add_arguments",
-           "collect", "command_lines", "spec_from_args", "conv_ops", "expand", "quick", "read_results", "run_study",
-           "study_dir", "write_results"]
+__all__ = ["COLUMNS", "NAMES", "PRESETS", "Point", "StudySpec", "Training", "add_arguments",
+           "collect", "command_lines", "conv_ops", "expand", "protocol_for", "quick",
+           "read_results", "run_study", "spec_from_args", "study_dir", "write_results"]

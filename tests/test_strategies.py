@@ -17,9 +17,10 @@ from cpnas.engine import run_id_of, search
 from cpnas.errors import ConfigError
 from cpnas.genotype import parse_genotype
 from cpnas.loop import softmax
+from cpnas.randomcells import random_genotype as draw
 from cpnas.space import SearchSpace, edge_id
 from cpnas.strategies import NAMED_BETAS, STRATEGIES
-from cpnas.strategies.sampling import genotype_arch, random_genotype
+from cpnas.strategies.random import genotype_arch
 
 TINY = {"data": "digits", "ops": ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"),
         "nodes": 2, "cells": 2, "channels": 4, "sample_steps": 1, "batch_size": 32, "seed": 3}
@@ -27,7 +28,11 @@ KINDS = {"SearchStarted", "RoundStarted", "Progress", "SampleTrained", "Checkpoi
          "RoundScored", "OpPruned", "GenotypeDerived", "SearchFinished"}
 
 
-# -- random genotypes -------------------------------------------------------------------------
+# -- random genotypes (cpnas.randomcells, shared with the signal benchmark) ---------------------
+
+
+def random_genotype(rng, space):
+    return draw(rng, space.ops, space.nodes)
 
 
 @pytest.mark.parametrize("ops,nodes", [(SearchSpace().ops, 4), (TINY["ops"], 2), (TINY["ops"], 1)])

@@ -23,8 +23,8 @@ from cpnas.rundir import read_events
 from cpnas.study import (
     COLUMNS,
     NAMES,
-    Protocol,
     StudySpec,
+    Training,
     expand,
     quick,
     read_results,
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY_SEARCH = {"ops": ("none", "skip_connect", "sep_conv_3x3"), "nodes": 1, "cells": 1,
                "channels": 2, "sample_steps": 1, "batch_size": 32}
 TINY = StudySpec(strategies=("cpnas", "random-pick", "darts"), betas=(0.5,), seeds=(0, 1),
-                 search=TINY_SEARCH, protocol=Protocol(epochs=1, channels=2, cells=1))
+                 search=TINY_SEARCH, training=Training(epochs=1, channels=2, cells=1))
 
 
 def run_cli(argv, monkeypatch):
@@ -94,7 +94,7 @@ def test_quick_keeps_every_strategy_and_two_seeds():
     ({"betas": (float("nan"),)}, "finite"),
     ({"search": {"nodes": 0}}, "nodes"),
     ({"search": {"beta": 0.3}}, "set by the grid"),
-    ({"protocol": Protocol(epochs=0)}, "epochs"),
+    ({"training": Training(epochs=0)}, "epochs"),
 ])
 def test_a_bad_grid_is_refused(kw, match):
     with pytest.raises(ConfigError, match=match):
@@ -132,9 +132,9 @@ def test_an_unusable_folder_is_refused(tmp_path, monkeypatch, capsys):
         read_results(file)
 
 
-def test_list_prints_one_runnable_line_per_search(tmp_path, monkeypatch, capsys):
+def test_list_prints_one_runnable_search_line_per_search(tmp_path, monkeypatch, capsys):
     spec_args = ["--strategies", "cpnas,child-only,random,darts", "--betas", "0,1", "--seeds", "0,1",
-                 "--sample-steps", "3", "--epochs", "4"]
+                 "--sample-steps", "3"]
     assert run_cli(["study", *spec_args, "--list", "--out", tmp_path / "s"], monkeypatch) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 8  # child-only is cpnas at beta 0: one search, listed once
@@ -142,15 +142,14 @@ def test_list_prints_one_runnable_line_per_search(tmp_path, monkeypatch, capsys)
     parser = cli.build_parser()
     seen = set()
     for line in lines:
-        search, train = line.split(" && ")
-        args = parser.parse_args(shlex.split(search)[1:])
+        args = parser.parse_args(shlex.split(line)[1:])
+        assert args.command == "search"
         config = cli.search_config(args)
         assert config.sample_steps == 3
         seen.add((config.strategy, config.beta, config.seed))
-        targs = parser.parse_args(shlex.split(train)[1:])
-        assert targs.genotype == args.out and targs.fp_twin and targs.epochs == 4
-        assert Path(args.out).name == run_id_of(config)
+        assert Path(args.out) == tmp_path / "s" / "searches" / run_id_of(config)
     assert ("cpnas", 0.0, 1) in seen and ("darts", 0.5, 0) in seen  # darts keeps the default
+    assert len(seen) == 8
 
 
 # -- running, cutting and running again -------------------------------------------------------
@@ -199,7 +198,7 @@ def test_a_killed_study_run_again_redoes_nothing_that_was_finished(tmp_path):
     before = _records(study)
     assert [(r["done"], r["run"]) for r in before] == [("search", order[0]), ("train", order[0])]
     first_log = (study / "searches" / order[0] / "events.jsonl").read_bytes()
-    first_train = (study / "searches" / order[0] / "train.json").read_bytes()
+    first_train = (study / "searches" / order[0] / "standalone.json").read_bytes()
 
     rows = run_study(TINY, study, jobs=2)  # the same study again, in parallel processes
 
@@ -208,7 +207,7 @@ def test_a_killed_study_run_again_redoes_nothing_that_was_finished(tmp_path):
     for rid in order:  # every search and every training exactly once
         assert [r["done"] for r in after if r["run"] == rid] == ["search", "train"]
     assert (study / "searches" / order[0] / "events.jsonl").read_bytes() == first_log
-    assert (study / "searches" / order[0] / "train.json").read_bytes() == first_train
+    assert (study / "searches" / order[0] / "standalone.json").read_bytes() == first_train
     n = SearchConfig(**TINY_SEARCH).n_samples
     for p in expand(TINY):
         events = read_events(study / "searches" / p.run_id / "events.jsonl")

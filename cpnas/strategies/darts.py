@@ -55,7 +55,8 @@ class DartsTrainer:
             torch.manual_seed(config.seed)
             self.net = SuperNet(config.space, data.in_channels, data.num_classes,
                                 config.channels, config.cells, spec,
-                                fp_preprocess=config.fp_preprocess).to(device)
+                                fp_preprocess=config.fp_preprocess,
+                                distinct_inputs=config.distinct_inputs).to(device)
             self.alpha = {kind: (1e-3 * torch.randn(len(cell_edges(kind, config.nodes)),
                                                     len(self.ops))).to(device).requires_grad_()
                           for kind in config.space.cell_types}
@@ -75,9 +76,7 @@ class DartsTrainer:
 
     def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
         net = self.net
-        s0 = s1 = net.stem(x)
-        if x.device.type == "cpu":
-            s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
+        s0, s1 = net.inputs(x)
         for cell in net.cells:
             s0, s1 = s1, self._cell(cell, s0, s1, weights[cell.kind])
         return net.classifier(s1.mean(dim=(2, 3)))
@@ -102,12 +101,7 @@ class DartsTrainer:
     def step(self, idx: torch.Tensor, val_idx: torch.Tensor) -> float:
         """One weight step on a training batch, then one alpha step on a validation batch."""
         d = self.data
-        self.net.train()
-        x, y = d.x_train[idx.to(self.device)], d.y_train[idx.to(self.device)]
-        self.w_opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.forward(x, {k: w.detach() for k, w in self.weights().items()}), y)
-        loss.backward()
-        self.w_opt.step()
+        loss = self._weight_step(idx, {k: w.detach() for k, w in self.weights().items()})
         xv, yv = d.x_val[val_idx.to(self.device)], d.y_val[val_idx.to(self.device)]
         self.a_opt.zero_grad(set_to_none=True)
         self.net.requires_grad_(False)
@@ -116,6 +110,25 @@ class DartsTrainer:
         finally:
             self.net.requires_grad_(True)
         self.a_opt.step()
+        return loss
+
+    def warm_up(self, steps: int, rng=None, should_stop=lambda: False) -> None:
+        """``steps`` weight steps of the mixed net with alpha fixed (uniform weights at the
+        start), before round 0; ``rng`` is unused (kept for the trainers' common call)."""
+        weights = {k: w.detach() for k, w in self.weights().items()}
+        for idx in self.batches.take(steps) if steps else []:
+            if should_stop():
+                raise Stopped
+            self._weight_step(idx, weights)
+
+    def _weight_step(self, idx: torch.Tensor, weights: dict[str, torch.Tensor]) -> float:
+        d = self.data
+        self.net.train()
+        x, y = d.x_train[idx.to(self.device)], d.y_train[idx.to(self.device)]
+        self.w_opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.forward(x, weights), y)
+        loss.backward()
+        self.w_opt.step()
         return float(loss.detach())
 
     @torch.no_grad()

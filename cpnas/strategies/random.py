@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from .. import events as ev
 from ..genotype import Genotype, parse_genotype
 from ..loop import indicator, softmax
+from ..randomcells import random_genotype, uniform_arch
+from ..space import SearchSpace, edge_id
 from ..train import CPTrainer
-from .sampling import genotype_arch, random_genotype, uniform_arch
 
 CANDIDATES = 50  # genotypes scored by the trained supernets (evaluation only: no training)
 
@@ -62,7 +63,7 @@ class RandomSearch:
             if ctx.stop.is_set():
                 return None
             s = st.done
-            arch = uniform_arch(ctx.rng, space)
+            arch = uniform_arch(space, ctx.rng)
             res = ctx.evaluate(0, 0, s, arch)
             emit_sample(ctx.emit, 0, 0, s, arch, res,
                         indicator(res.child_acc, res.parent_acc, cfg.beta))
@@ -77,7 +78,7 @@ class RandomSearch:
         zs: dict[str, dict[str, list[float]]] = {e: {} for e in space.edges}
         best, best_z = None, None
         for _ in range(CANDIDATES):
-            geno = random_genotype(ctx.rng, space)
+            geno = random_genotype(ctx.rng, space.ops, space.nodes)
             arch = genotype_arch(geno, space)
             z = indicator(*ctx.trainer.accuracy(arch), cfg.beta)
             for e, op in arch.items():
@@ -96,11 +97,38 @@ class RandomSearch:
 class RandomPick(RandomSearch):
     name = "random-pick"
 
+    def trainer(self, config, data, device) -> _NoTraining:
+        return _NoTraining()
+
     def run(self, ctx) -> dict[str, str] | None:
-        st = ctx.loop
+        st, space = ctx.loop, ctx.config.space
         if st.best is None:
-            st.best = str(random_genotype(ctx.rng, ctx.config.space))
-        return genotype_arch(parse_genotype(st.best), ctx.config.space)
+            st.best = str(random_genotype(ctx.rng, space.ops, space.nodes))
+        return genotype_arch(parse_genotype(st.best), space)
+
+
+class _NoTraining:
+    """random-pick's trainer: it trains nothing (a warm-up is skipped too)."""
+
+    steps_per_sample = 0
+
+    def warm_up(self, *args) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state) -> None:
+        pass
+
+
+def genotype_arch(genotype: Genotype, space: SearchSpace) -> dict[str, str]:
+    """The one-op-per-edge supernet path that runs ``genotype``: its edges, ``none`` elsewhere."""
+    arch = dict.fromkeys(space.edges, "none")
+    for cell in space.cell_types:
+        for op, src, dst in genotype.edges(cell):
+            arch[edge_id(cell, src, dst)] = op
+    return arch
 
 
 def _kept(geno: Genotype, survivors: dict[str, str], z: float | None):
