@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from cpnas.randomcells import random_genotypes
-from cpnas.rundir import atomic_write_text
+from cpnas.runs import atomic_write_text
 from cpnas.standalone import Protocol, standalone_table
 
 N, SEED = 20, 2026

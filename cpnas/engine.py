@@ -4,12 +4,13 @@ The strategy (:mod:`cpnas.strategies`; by default the pure loop of :mod:`cpnas.l
 samples, scores and prunes; its trainer (for CP-NAS :class:`~cpnas.train.CPTrainer`)
 trains and validates the networks on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
-(:mod:`cpnas.rundir`). Every random draw comes from a generator whose state is in the
+(:mod:`cpnas.runs`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -25,12 +26,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import events as ev
 from .config import LEGACY, SearchConfig
 from .data import load_data
+from .events import (
+    Checkpointed,
+    Event,
+    GenotypeDerived,
+    Progress,
+    SampleTrained,
+    SearchFinished,
+    SearchStarted,
+    notify,
+)
 from .genotype import Genotype
 from .loop import SampleResult
-from .rundir import RunDir, read_events
+from .runs import RunDir, read_events
+from .runs.directory import check_same_config
+from .scoring import last_round_accuracy
 from .strategies import get as get_strategy
 from .train import Stopped
 
@@ -44,7 +56,7 @@ class SearchResult:
     status: str  # completed | stopped | failed
     genotype: Genotype | None
     out: Path | None
-    events: list[ev.Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     child_acc: float | None = None  # mean child val accuracy over the last round sampled
     parent_acc: float | None = None
     survivors: dict[str, str] | None = None
@@ -52,8 +64,8 @@ class SearchResult:
     config: SearchConfig | None = None
 
     @property
-    def samples(self) -> list[ev.SampleTrained]:
-        return [e for e in self.events if isinstance(e, ev.SampleTrained)]
+    def samples(self) -> list[SampleTrained]:
+        return [e for e in self.events if isinstance(e, SampleTrained)]
 
 
 class _Emitter:
@@ -61,19 +73,19 @@ class _Emitter:
 
     def __init__(self, run_id: str, seq: int, subscribers: list[Any]) -> None:
         self.run_id, self.seq, self.subscribers = run_id, seq, subscribers
-        self.events: list[ev.Event] = []
+        self.events: list[Event] = []
 
-    def __call__(self, cls: type[ev.Event], fields: dict) -> ev.Event:
+    def __call__(self, cls: type[Event], fields: dict) -> Event:
         event = cls(seq=self.seq, time=time.time(), run_id=self.run_id, **fields)
         self.seq += 1
         self.events.append(event)
         self.deliver(event, self.subscribers)
         return event
 
-    def deliver(self, event: ev.Event, subscribers: Iterable[Any]) -> None:
+    def deliver(self, event: Event, subscribers: Iterable[Any]) -> None:
         for sub in list(subscribers):
             try:
-                ev.notify(sub, event)
+                notify(sub, event)
             except Exception as exc:  # a viewer's bug must never corrupt the run
                 self.subscribers.remove(sub)
                 msg = f"subscriber {sub!r} raised {type(exc).__name__}: {exc}; detached"
@@ -118,14 +130,20 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
 class _Run:
     def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
         self.config, self.stop = config, stop or threading.Event()
-        self.rd = RunDir(out) if out is not None else None
+        self.rd = RunDir(out, create=False) if out is not None else None
         self.user_subs = subscribers
+        self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.resume: dict | None = None
         if self.rd is not None:
-            self.rd.check_config(config.to_dict())  # refuses a changed config, writes nothing
-            if self.rd.has_checkpoint():
-                self.resume = self.rd.load_checkpoint()
-                _check_resume(self.resume, config)
+            self.rd.claim()  # one writer per run dir; a refusal below leaves nothing behind
+            try:
+                self.rd.check_config(config.to_dict())  # refuses a changed config
+                if self.rd.has_checkpoint():
+                    self.resume = self.rd.load_checkpoint(run_id=run_id_of(config))
+                    _check_resume(self.resume, config)
+            except BaseException:
+                self.rd.release()
+                raise
 
     # -- set-up -----------------------------------------------------------------------------
     def _start(self) -> None:
@@ -144,10 +162,10 @@ class _Run:
         if self.resume is None:
             if self.rd is not None:
                 self.rd.write_config(cfg.to_dict())
-                subs.insert(0, self.rd.recorder(keep_before_seq=0))
+                subs.insert(0, self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
             self.emit = _Emitter(run_id_of(cfg), 0, subs)
             self.loop = self.strategy.start(cfg)
-            self.emit(ev.SearchStarted, self._started_fields())
+            self.emit(SearchStarted, self._started_fields())
             if cfg.warmup_steps:
                 log.info("warm-up: %d uniform single-path steps", cfg.warmup_steps)
                 self.trainer.warm_up(cfg.warmup_steps, self.rng, self.stop.is_set)
@@ -157,16 +175,18 @@ class _Run:
         _set_rng_state(self.rng, st["rng"])
         self.loop = self.strategy.state_from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
-        recorder = self.rd.recorder(keep_before_seq=st["seq"])
+        recorder = self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
         self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
         old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
+        if old and isinstance(old[0], SearchStarted):  # viewers learn the run was resumed
+            old[0] = dataclasses.replace(old[0], resumed=True)  # (the log keeps its own)
         for event in old:  # live viewers get the full stream
             self.emit.deliver(event, [s for s in self.emit.subscribers if s is not recorder])
         self.emit.events.extend(old)
         ck = st["checkpointed"]
         log.info("resuming (%d of %d samples done)",
-                 sum(isinstance(e, ev.SampleTrained) for e in old), cfg.n_samples)
-        self.emit(ev.Checkpointed, ck)  # the event the checkpoint was taken for
+                 sum(isinstance(e, SampleTrained) for e in old), cfg.n_samples)
+        self.emit(Checkpointed, ck)  # the event the checkpoint was taken for
 
     def _started_fields(self) -> dict:
         cfg = self.config
@@ -180,6 +200,8 @@ class _Run:
             return self._execute()
         finally:
             torch.set_num_threads(threads)
+            if self.rd is not None:
+                self.rd.release()
 
     def _execute(self) -> SearchResult:
         survivors, status, error = None, "stopped", None
@@ -189,7 +211,7 @@ class _Run:
             if survivors is not None:
                 status = "completed"
         except (Stopped, KeyboardInterrupt):
-            if not hasattr(self, "emit"):  # interrupted while loading: nothing started
+            if self.emit is None:  # interrupted while loading: nothing started
                 raise
             status = "stopped"
         except BaseException as exc:
@@ -200,8 +222,7 @@ class _Run:
         return self._result(status, genotype, survivors)
 
     def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        out = self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
-        return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)
+        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
 
     def progress(self, rnd: int, t: int, s: int):
         """The trainer's per-step callback: Progress events at fixed steps of a sample."""
@@ -209,7 +230,7 @@ class _Run:
 
         def on_step(step: int, steps: int, c: float, p: float) -> None:
             if step % every == 0 or step == steps:
-                self.emit(ev.Progress, {"round": rnd, "t": t, "s": s, "step": step,
+                self.emit(Progress, {"round": rnd, "t": t, "s": s, "step": step,
                                         "steps": steps, "child_loss": c, "parent_loss": p})
 
         return on_step
@@ -222,45 +243,38 @@ class _Run:
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
             "elapsed": self._elapsed(), "loop": st.to_dict(), "rng": _rng_state(self.rng),
             "trainer": self.trainer.state_dict(), "config": self.config.to_dict(),
-        })
-        self.emit(ev.Checkpointed, fields)
+        }, run_id=self.emit.run_id)
+        self.emit(Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
         geno, edges = self.strategy.derive(self.loop, self.emit.events, survivors, self.config)
-        self.emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
+        self.emit(GenotypeDerived, {"genotype": str(geno), "edges": edges})
         if self.rd is not None:
-            child, parent = last_round_accuracy(self.emit.events)
+            child, parent = last_round_accuracy(self._samples())
             self.rd.write_genotype(geno, {"edges": edges, "child_acc": child,
                                           "parent_acc": parent, "run_id": self.emit.run_id})
         return geno
+
+    def _samples(self) -> list[SampleTrained]:
+        return [e for e in self.emit.events if isinstance(e, SampleTrained)]
 
     def _elapsed(self) -> float:
         return self.elapsed0 + time.time() - self.t0
 
     def _finish(self, status: str, error: str | None) -> None:
-        if not hasattr(self, "emit"):  # failed before the first event: nothing to close
+        if self.emit is None:  # failed before the first event: nothing to close
             return
-        self.emit(ev.SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
+        self.emit(SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
         for sub in self.emit.subscribers:
             if hasattr(sub, "close"):
                 sub.close()
 
     def _result(self, status: str, genotype: Genotype | None, survivors) -> SearchResult:
-        child, parent = last_round_accuracy(self.emit.events)
+        child, parent = last_round_accuracy(self._samples())
         return SearchResult(status=status, genotype=genotype,
                             out=self.rd.path if self.rd else None, events=self.emit.events,
                             child_acc=child, parent_acc=parent, survivors=survivors,
                             seconds=self._elapsed(), config=self.config)
-
-
-def last_round_accuracy(events: Iterable[ev.Event]) -> tuple[float | None, float | None]:
-    """Mean child and parent validation accuracy over the last round that has samples."""
-    samples = [e for e in events if isinstance(e, ev.SampleTrained)]
-    if not samples:
-        return None, None
-    last = [e for e in samples if e.round == samples[-1].round]
-    return (sum(e.child_acc for e in last) / len(last),
-            sum(e.parent_acc for e in last) / len(last))
 
 
 # -- RNG state as plain containers (torch.load(weights_only=True) reads them) ---------------
@@ -296,5 +310,5 @@ def _check_resume(state: dict, config: SearchConfig) -> None:
     missing = [k for k in needed if k not in state]
     if missing:
         raise RunDirError(f"checkpoint lacks {', '.join(missing)}; delete it to start afresh")
-    if state.get("config") not in (None, config.to_dict()):
-        raise RunDirError("checkpoint was written by another config; delete it to start afresh")
+    if state.get("config") is not None:
+        check_same_config(state["config"], config.to_dict(), "checkpoint")

@@ -240,7 +240,7 @@ def _point(study: str, run_id: str, config: dict, training: dict) -> None:
 
 def _train(run_dir: Path, config: dict, protocol) -> None:
     from .engine import resolve_device
-    from .rundir import atomic_write_text, load_run
+    from .runs import atomic_write_text, load_run
     from .standalone import train_standalone
 
     result = train_standalone(load_run(run_dir).genotype, protocol,
@@ -260,7 +260,7 @@ def _record(root: Path, record: dict) -> None:
 
 
 def _search_status(run_dir: Path) -> str:
-    from .rundir import load_run
+    from .runs import load_run
 
     try:
         return load_run(run_dir).status
@@ -349,8 +349,8 @@ def conv_ops(genotype) -> int:
 
 def collect(spec: StudySpec, out: str | os.PathLike) -> list[dict]:
     """One row per grid point, from the run directories; what is not done yet stays empty."""
-    from . import events as ev
-    from .rundir import load_run
+    from . import events
+    from .runs import load_run
 
     root = Path(out)
     rows = []
@@ -364,7 +364,7 @@ def collect(spec: StudySpec, out: str | os.PathLike) -> list[dict]:
         except RunDirError:
             rows.append(row)
             continue
-        finished = [e for e in run.events if isinstance(e, ev.SearchFinished)]
+        finished = [x for x in run.events if isinstance(x, events.SearchFinished)]
         if run.status == "completed" and run.genotype is not None:
             row.update(genotype=str(run.genotype), search_seconds=round(finished[-1].seconds, 3),
                        conv_ops=conv_ops(run.genotype))
@@ -378,7 +378,7 @@ def collect(spec: StudySpec, out: str | os.PathLike) -> list[dict]:
 def write_results(rows: list[dict], path: str | os.PathLike) -> None:
     import io
 
-    from .rundir import atomic_write_text
+    from .runs import atomic_write_text
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")

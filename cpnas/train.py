@@ -8,9 +8,9 @@ per rank, rank 0 alone writing events and checkpoints) can wrap it later.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -20,9 +20,11 @@ from .binary import BinaryConv2d
 from .config import SearchConfig
 from .data import Dataset
 from .genotype import Genotype
+from .loop import SampleResult
 from .loss import CenterLoss, ConvPair, child_loss
 from .model import FixedNet, SuperNet
 from .ops import OpSpec, convs
+from .runs.checkpoint import pack_tensors, unpack_tensors
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -53,14 +55,6 @@ class Batches:
 
 class Stopped(Exception):
     """Raised between steps when a stop was asked for; the partial sample is abandoned."""
-
-
-@dataclass(frozen=True)
-class SampleOutcome:
-    child_loss: float
-    parent_loss: float
-    child_acc: float
-    parent_acc: float
 
 
 class CPTrainer:
@@ -148,8 +142,9 @@ class CPTrainer:
 
     def train_sample(self, arch: Mapping[str, str],
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
-                     should_stop: Callable[[], bool] = lambda: False) -> SampleOutcome:
+                     should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
         """Train both nets on ``arch`` for one sample epoch, then validate both."""
+        t0 = time.perf_counter()
         steps = self.steps_per_sample
         c_sum = p_sum = 0.0
         for i, idx in enumerate(self.batches.take(steps)):
@@ -159,7 +154,8 @@ class CPTrainer:
             c_sum, p_sum = c_sum + c, p_sum + p
             on_step(i + 1, steps, c, p)
         c_acc, p_acc = self.accuracy(arch)
-        return SampleOutcome(c_sum / steps, p_sum / steps, c_acc, p_acc)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_sum / steps,
+                            parent_loss=p_sum / steps, seconds=time.perf_counter() - t0)
 
     def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
         """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""
@@ -191,74 +187,6 @@ class CPTrainer:
         self.parent_opt.load_state_dict(state["parent_opt"])
         self.centers.load_state_dict(state["centers"])
         self.batches.generator.set_state(state["data_order"])
-
-
-_PACKED = "packed_tensors"
-_SLOT = "\x00tensor"  # stands where a tensor was; tensors refill in traversal order
-
-
-def pack_tensors(tree: Any) -> dict:
-    """``tree`` with every tensor replaced by ``_SLOT``, plus one flat buffer per dtype.
-
-    Plain containers only (dict, list, tuple), so ``torch.load(weights_only=True)`` reads
-    it; the shapes travel as one int64 tensor, so the checkpoint's plain-value check walks
-    few objects.
-    """
-    found: list[torch.Tensor] = []
-
-    def strip(obj: Any) -> Any:
-        if isinstance(obj, torch.Tensor):
-            found.append(obj.detach())
-            return _SLOT
-        if isinstance(obj, dict):
-            return _like(obj, ((k, strip(v)) for k, v in obj.items()))
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(strip(v) for v in obj)
-        return obj
-
-    skeleton = strip(tree)
-    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in found})
-    code = {d: i for i, d in enumerate(dtypes)}
-    shapes: list[int] = []  # per tensor: dtype code, ndim, dims...
-    for t in found:
-        shapes += [code[str(t.dtype).removeprefix("torch.")], t.dim(), *t.shape]
-    buffers = {d: torch.cat([t.reshape(-1) for t in found
-                             if str(t.dtype).removeprefix("torch.") == d]) for d in dtypes}
-    return {_PACKED: 1, "skeleton": skeleton, "dtypes": dtypes,
-            "shapes": torch.tensor(shapes, dtype=torch.int64), "buffers": buffers}
-
-
-def _like(d: dict, items) -> dict:
-    out = type(d)(items)
-    if hasattr(d, "_metadata"):  # a module state_dict's versions (load_state_dict reads them)
-        out._metadata = d._metadata  # type: ignore[attr-defined]
-    return out
-
-
-def unpack_tensors(state: Mapping) -> Any:
-    if _PACKED not in state:
-        return state
-    dtypes, buffers = state["dtypes"], state["buffers"]
-    spec = iter(state["shapes"].tolist())
-    offsets = dict.fromkeys(dtypes, 0)
-
-    def take() -> torch.Tensor:
-        dtype = dtypes[next(spec)]
-        shape = [next(spec) for _ in range(next(spec))]
-        n, start = math.prod(shape), offsets[dtype]
-        offsets[dtype] = start + n
-        return buffers[dtype][start:start + n].reshape(shape).clone()
-
-    def fill(obj: Any) -> Any:
-        if isinstance(obj, str) and obj == _SLOT:
-            return take()
-        if isinstance(obj, dict):
-            return _like(obj, ((k, fill(v)) for k, v in obj.items()))
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(fill(v) for v in obj)
-        return obj
-
-    return fill(state["skeleton"])
 
 
 def _set_mode(net: nn.Module, training: bool) -> None:

@@ -19,7 +19,7 @@ from cpnas import events as ev
 from cpnas.config import SearchConfig
 from cpnas.engine import run_id_of
 from cpnas.errors import ConfigError, RunDirError
-from cpnas.rundir import read_events
+from cpnas.runs import read_events
 from cpnas.study import (
     COLUMNS,
     NAMES,

@@ -13,7 +13,7 @@ the cell is chosen (docs/study.md):
 
 This module holds the names only (``import cpnas`` stays light); :func:`get` loads one.
 A strategy object has ``trainer(config, data, device)``, ``start(config)``,
-``state_from_dict(d)``, ``run(ctx)`` and ``derive(state, events, survivors, config)``;
+``state_from_dict(d)``, ``run(ctx)`` and ``derive(state, stream, survivors, config)``;
 ``ctx`` is the engine's run (config, trainer, emit, rng, stop, evaluate, checkpoint).
 """
 

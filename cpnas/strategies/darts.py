@@ -20,13 +20,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .. import events as ev
+from .. import events
 from ..genotype import derive_genotype
+from ..loop import SampleResult
 from ..model import SuperNet
 from ..ops import OpSpec
 from ..space import cell_edges, parse_edge_id
@@ -34,14 +36,6 @@ from ..train import Batches, Stopped, make_optimizer, pack_tensors, unpack_tenso
 from .random import emit_sample
 
 ARCH_LR, ARCH_BETAS, ARCH_WD = 3e-4, (0.5, 0.999), 1e-3  # DARTS's architecture optimizer
-
-
-@dataclass(frozen=True)
-class DartsOutcome:
-    child_loss: float
-    child_acc: float
-    parent_loss: float = math.nan
-    parent_acc: float = math.nan
 
 
 class DartsTrainer:
@@ -140,7 +134,9 @@ class DartsTrainer:
                     for i in range(0, len(y), chunk))
         return right / max(1, len(y))
 
-    def train_sample(self, on_step, should_stop) -> DartsOutcome:
+    def train_sample(self, on_step, should_stop) -> SampleResult:
+        """Train for one sample's steps, then validate the mixed net (no parent: NaN)."""
+        t0 = time.time()
         steps = self.steps_per_sample
         total = 0.0
         for i, (idx, vidx) in enumerate(zip(self.batches.take(steps), self.val_batches.take(steps))):
@@ -149,7 +145,8 @@ class DartsTrainer:
             loss = self.step(idx, vidx)
             total += loss
             on_step(i + 1, steps, loss, math.nan)
-        return DartsOutcome(child_loss=total / steps, child_acc=self.accuracy())
+        return SampleResult(child_acc=self.accuracy(), parent_acc=math.nan,
+                            child_loss=total / steps, seconds=time.time() - t0)
 
     def scores(self) -> tuple[dict, dict]:
         """alpha and softmax(alpha) as edge id -> op -> value (RoundScored's zbar and ev)."""
@@ -213,7 +210,7 @@ class Darts:
         while len(ops) - st.round > 1:  # rounds K, K-1, ..., 2, as in Algorithm 9
             k = len(ops) - st.round
             if not st.started:
-                ctx.emit(ev.RoundStarted, {"round": st.round, "K": k,
+                ctx.emit(events.RoundStarted, {"round": st.round, "K": k,
                                            "alive": {e: list(ops) for e in space.edges}})
                 st.started = True
             while st.t < cfg.repeats:
@@ -228,7 +225,7 @@ class Darts:
                     st.s, st.t = 0, st.t + 1
                 ctx.checkpoint(st, rnd, t, s)
             zbar, evs = tr.scores()
-            ctx.emit(ev.RoundScored, {"round": st.round, "zbar": zbar, "ev": evs})
+            ctx.emit(events.RoundScored, {"round": st.round, "zbar": zbar, "ev": evs})
             st.round, st.t, st.s, st.started = st.round + 1, 0, 0, False
         return self._argmax(tr, cfg, keep_none=False)
 
@@ -238,8 +235,8 @@ class Darts:
         return {e: max((o for o in per if keep_none or o != "none"), key=per.__getitem__)
                 for e, per in evs.items()}
 
-    def derive(self, state, events, survivors, config):
-        last = [e for e in events if isinstance(e, ev.RoundScored)][-1]
+    def derive(self, state, stream, survivors, config):
+        last = [x for x in stream if isinstance(x, events.RoundScored)][-1]
         weight = {e: last.ev[e][op] for e, op in survivors.items()}
         geno = derive_genotype(survivors, weight, config.nodes, config.genotype_mode)
         kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}

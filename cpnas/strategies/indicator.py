@@ -23,8 +23,8 @@ class CPNAS:
         return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.evaluate, ctx.emit, ctx.rng,
                         should_stop=ctx.stop.is_set, state=ctx.loop, on_sample=ctx.checkpoint)
 
-    def derive(self, state, events, survivors, config):
-        return derive_from_events(events, survivors, config.nodes, config.genotype_mode)
+    def derive(self, state, stream, survivors, config):
+        return derive_from_events(stream, survivors, config.nodes, config.genotype_mode)
 
 
 STRATEGY = CPNAS()

@@ -17,10 +17,10 @@ import copy
 import dataclasses
 from dataclasses import dataclass, field
 
-from .. import events as ev
+from .. import events
 from ..genotype import Genotype, parse_genotype
-from ..loop import indicator, softmax
 from ..randomcells import random_genotype, uniform_arch
+from ..scoring import indicator, round_scores
 from ..space import SearchSpace, edge_id
 from ..train import CPTrainer
 
@@ -56,7 +56,7 @@ class RandomSearch:
     def run(self, ctx) -> dict[str, str] | None:
         st, cfg, space = ctx.loop, ctx.config, ctx.config.space
         if not st.started:
-            ctx.emit(ev.RoundStarted, {"round": 0, "K": len(space.ops),
+            ctx.emit(events.RoundStarted, {"round": 0, "K": len(space.ops),
                                        "alive": {e: list(space.ops) for e in space.edges}})
             st.started = True
         while st.done < cfg.n_samples:
@@ -85,12 +85,11 @@ class RandomSearch:
                 zs[e].setdefault(op, []).append(z)
             if best_z is None or z > best_z:
                 best, best_z = geno, z
-        zbar = {e: {o: sum(v) / len(v) for o, v in per.items()} for e, per in zs.items()}
-        ctx.emit(ev.RoundScored, {"round": 0, "zbar": zbar,
-                                  "ev": {e: softmax(per) for e, per in zbar.items()}})
+        zbar, evs = round_scores(zs)
+        ctx.emit(events.RoundScored, {"round": 0, "zbar": zbar, "ev": evs})
         st.best, st.best_z, st.scored = str(best), best_z, zbar
 
-    def derive(self, state: RandomState, events, survivors, config):
+    def derive(self, state: RandomState, stream, survivors, config):
         return _kept(parse_genotype(state.best), survivors, state.best_z)
 
 
@@ -141,11 +140,11 @@ def _kept(geno: Genotype, survivors: dict[str, str], z: float | None):
 
 def emit_sample(emit, rnd: int, t: int, s: int, arch: dict[str, str], res, z: float) -> None:
     """SampleTrained for one trained sample and its score ``z``."""
-    emit(ev.SampleTrained, {
+    emit(events.SampleTrained, {
         "round": rnd, "t": t, "s": s, "arch": arch,
         "child_loss": res.child_loss, "parent_loss": res.parent_loss,
         "child_acc": res.child_acc, "parent_acc": res.parent_acc,
-        "z": z,
+        "z": z, "seconds": res.seconds,
     })
 
 
