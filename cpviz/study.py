@@ -151,7 +151,7 @@ def beta_chart(data: Any, metric: str = "test_acc") -> Any:
             s = g.stats[key]
             fig.add_hline(y=s.mean * scale, row=1, col=col, line_dash="dash",
                           line_color=OKABE_ITO.get(colour, "#999999"),
-                          annotation_text=name if col == 1 else None)
+                          annotation_text=name, annotation_position="top left")
             if s.n > 1 and name == "random":
                 fig.add_hrect(y0=(s.mean - s.std) * scale, y1=(s.mean + s.std) * scale,
                               row=1, col=col, fillcolor=OKABE_ITO["green"], opacity=0.12,
