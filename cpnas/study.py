@@ -343,8 +343,11 @@ def _list(text: str | None, kind: type, name: str) -> tuple:
 
 
 def conv_ops(genotype) -> int:
-    """Edges of a genotype (both cells) that hold a convolution."""
-    return sum("conv" in op for cell in ("normal", "reduce") for op, _ in getattr(genotype, cell))
+    """Edges of a genotype (both cells) whose op is a convolution (the registry's families)."""
+    from .registry import CONV_FAMILIES, display_facts
+
+    return sum(display_facts(op).family in CONV_FAMILIES
+               for cell in ("normal", "reduce") for op, _ in getattr(genotype, cell))
 
 
 def collect(spec: StudySpec, out: str | os.PathLike) -> list[dict]:

@@ -79,6 +79,14 @@ def test_the_beta_sweep_shares_searches_with_child_and_parent_only():
     assert len(set(ids.values())) == 8 * 3  # 5 betas + random + random-pick + darts, 3 seeds
 
 
+def test_conv_ops_counts_the_convolution_edges_of_both_cells():
+    from cpnas.genotype import DARTS_V2, PC_DARTS
+    from cpnas.study import conv_ops
+
+    assert conv_ops(DARTS_V2) == 6  # 5 sep + 1 dil in the normal cell, pools and skips in reduce
+    assert conv_ops(PC_DARTS) == 13
+
+
 def test_quick_keeps_every_strategy_and_two_seeds():
     q = quick(StudySpec(seeds=(4, 5, 6)))
     assert q.strategies == NAMES and q.seeds == (4, 5)
