@@ -152,7 +152,7 @@ def test_config_json_carries_its_format_version(tmp_path: Path) -> None:
     rd = RunDir(tmp_path / "r")
     rd.write_config({"nodes": 2})
     assert json.loads(rd.config_path.read_text())["config_version"] == config_mod.CONFIG_VERSION
-    assert rd.read_config() == {"nodes": 2}
+    assert rd.read_config() == {**config_mod.LEGACY, "nodes": 2}  # LEGACY keys filled
 
 
 # -- integrity --------------------------------------------------------------------------------

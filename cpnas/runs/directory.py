@@ -60,6 +60,7 @@ def check_same_config(old: dict, new: dict, where: str) -> None:
     """Refuse ``new`` unless it equals the stored ``old`` key by key (LEGACY keys filled)."""
     try:
         old = stored_config(old, where)
+        new = stored_config(new, where)  # a key unset on either side takes its LEGACY value
     except ConfigError as exc:
         raise RunDirError(str(exc)) from None
     diff = _config_diff(old, new)
