@@ -28,13 +28,13 @@ from typing import Any
 
 from .config import SearchConfig
 from .errors import ConfigError, RunDirError
+from .runs.directory import STANDALONE_NAME as STANDALONE
 from .strategies import NAMED_BETAS, STRATEGIES
 
 log = logging.getLogger("cpnas")
 
 NAMES: tuple[str, ...] = (*STRATEGIES, *NAMED_BETAS)  # what --strategies accepts
 SWEPT = ("cpnas",)  # names whose rows take beta_P from --betas; the others leave it empty
-STANDALONE = "standalone.json"  # the stand-alone result, in the run directory
 COLUMNS = ("strategy", "beta", "seed", "genotype", "search_seconds", "test_acc", "test_acc_fp",
            "conv_ops", "run_dir")
 

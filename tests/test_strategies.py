@@ -135,6 +135,8 @@ def test_darts_scores_are_the_softmax_of_its_weights(runs):
             want = softmax(alpha)
             assert all(math.isclose(e.ev[edge][o], want[o], rel_tol=1e-6) for o in alpha)
     assert not [e for e in res.events if isinstance(e, ev.OpPruned)]  # DARTS keeps every op
+    for e in res.samples:  # no parent: its fields repeat the child's, z is the child's accuracy
+        assert e.parent_acc == e.child_acc == e.z and e.parent_loss == e.child_loss
     derived = [e for e in res.events if isinstance(e, ev.GenotypeDerived)][0]
     last = scored[-1]
     for edge, info in derived.edges.items():  # the best op other than none, by weight
@@ -194,7 +196,7 @@ def test_a_stopped_search_resumes_to_the_same_result(strategy, runs, tmp_path):
     for e in strip + again:
         for key in ("run_id", "seq", "path", "resumed"):  # resumed: the resumed stream says so
             e.pop(key, None)
-    def text(events):  # NaN (no parent in darts) compares equal as text
+    def text(events):  # as JSON text, so floats compare exactly as written
         return [json.dumps(e, sort_keys=True) for e in events if e["type"] != "SearchFinished"]
 
     assert text(again) == text(strip)

@@ -233,3 +233,9 @@ def test_a_killed_study_run_again_redoes_nothing_that_was_finished(tmp_path):
         assert (row["beta"] is None) == (row["strategy"] != "cpnas")
     run_study(TINY, study, jobs=1)  # a third time: nothing left to do
     assert _records(study) == after
+    from cpnas.runs import RunDir
+
+    for rid in order:  # standalone.json is the toolkit's: the run directory stays usable
+        rd = RunDir(study / "searches" / rid)
+        rd.claim()
+        rd.release()

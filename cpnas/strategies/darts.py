@@ -9,7 +9,8 @@ the child: 1-bit weights and activations in the cells, the same options as CP-NA
 Budget: the same number of weight steps on training images as a CP-NAS search of the same
 config (``n_samples`` samples of ``steps_per_sample`` steps), split into the same rounds
 and samples, so the events line up: after each sample, SampleTrained (``arch`` is the
-argmax op per edge, ``child_acc`` the mixed net's validation accuracy, no parent); after
+argmax op per edge, ``child_acc`` the mixed net's validation accuracy; there is no parent,
+so the parent fields repeat the child's and the gap is 0); after
 each round, RoundScored with ``zbar`` = alpha and ``ev`` = softmax(alpha). Nothing is
 pruned: DARTS keeps every op to the end. The genotype keeps, per node, the two edges whose
 best non-``none`` op has the highest weight (DARTS's rule).
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import time
 from dataclasses import dataclass
 
@@ -135,7 +135,9 @@ class DartsTrainer:
         return right / max(1, len(y))
 
     def train_sample(self, on_step, should_stop) -> SampleResult:
-        """Train for one sample's steps, then validate the mixed net (no parent: NaN)."""
+        """Train for one sample's steps, then validate the mixed net. There is no parent:
+        the parent fields repeat the child's (events hold finite numbers only), so the gap
+        is 0 and z is the child's accuracy."""
         t0 = time.time()
         steps = self.steps_per_sample
         total = 0.0
@@ -144,9 +146,10 @@ class DartsTrainer:
                 raise Stopped
             loss = self.step(idx, vidx)
             total += loss
-            on_step(i + 1, steps, loss, math.nan)
-        return SampleResult(child_acc=self.accuracy(), parent_acc=math.nan,
-                            child_loss=total / steps, seconds=time.time() - t0)
+            on_step(i + 1, steps, loss, loss)
+        acc = self.accuracy()
+        return SampleResult(child_acc=acc, parent_acc=acc, child_loss=total / steps,
+                            parent_loss=total / steps, seconds=time.time() - t0)
 
     def scores(self) -> tuple[dict, dict]:
         """alpha and softmax(alpha) as edge id -> op -> value (RoundScored's zbar and ev)."""

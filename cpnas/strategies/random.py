@@ -132,7 +132,7 @@ def genotype_arch(genotype: Genotype, space: SearchSpace) -> dict[str, str]:
 
 def _kept(geno: Genotype, survivors: dict[str, str], z: float | None):
     """The genotype and the GenotypeDerived ``edges`` payload: every edge of the path."""
-    score = float("nan") if z is None else z
+    score = 0.0 if z is None else z  # random-pick scores nothing (events hold no NaN)
     edges = {e: {"op": op, "ev": score, "zbar": score, "selected": op != "none"}
              for e, op in survivors.items()}
     return geno, edges
