@@ -126,13 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def search_config(args: argparse.Namespace):
-    from .config import SearchConfig, read_json
+    from .config import SearchConfig, read_json, stored_config
+    from .runs.directory import LOG_NAME
 
     values: dict[str, Any] = {}
     if args.config:
         values = read_json(args.config)
         if not isinstance(values, dict):
             raise ConfigError("config: the file must hold a JSON object")
+        if (Path(args.config).parent / LOG_NAME).is_file():  # a run's own record: keys added
+            values = stored_config(values, str(args.config))  # since take their LEGACY value
     for _, key, _, _ in _SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
@@ -250,15 +253,22 @@ def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
     """The final training's options: flags, else the run's config, else defaults; each
     checked against its bounds (a 0 is refused, not taken for "unset")."""
     from . import limits
-    from .config import check_int
+    from .config import LEGACY, SearchConfig, check_int
 
     def pick(name: str, default: int) -> int:
         value = getattr(args, name)
         return value if value is not None else run_cfg.get(name, default)
 
+    def setting(key: str) -> Any:  # the run's (a run older than the key: LEGACY), else default
+        if not run_cfg:
+            return getattr(SearchConfig, key)
+        return run_cfg.get(key, LEGACY.get(key, getattr(SearchConfig, key)))
+
     opts = {"channels": pick("channels", 8), "cells": pick("cells", 3), "seed": pick("seed", 0),
-            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
-            "shortcut": bool(run_cfg.get("shortcut", True))}
+            "fp_preprocess": bool(setting("fp_preprocess")), "shortcut": bool(setting("shortcut")),
+            "distinct_inputs": bool(setting("distinct_inputs")), "data_seed": setting("data_seed")}
+    if args.cp_loss:  # the search's Eq. 4.17 weights
+        opts.update(cp_loss=True, theta=float(setting("theta")), lam=float(setting("lam")))
     for name, low, high in (("channels", 1, limits.MAX_CHANNELS), ("cells", 1, limits.MAX_CELLS),
                             ("seed", 0, limits.MAX_SEED)):
         check_int(name, opts[name], low, high)
@@ -269,7 +279,6 @@ def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> int:
     import json
 
-    from .config import LEGACY, SearchConfig
     from .data import check_spec, load_data
     from .engine import resolve_device
     from .resolve import check_buildable, resolve
@@ -280,20 +289,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     resolved = resolve(args.genotype)
     genotype, run_cfg, run_dir = resolved.require(), resolved.config, resolved.run_dir
     check_buildable(genotype)  # before any data is loaded
-
-    def setting(key: str):  # the run's value; a key older runs lack: its LEGACY value
-        if not run_cfg:
-            return getattr(SearchConfig, key)
-        return run_cfg.get(key, LEGACY.get(key, getattr(SearchConfig, key)))
-
     data_spec = args.data or run_cfg.get("data", "digits")
     opts = train_options(args, run_cfg)
-    seed = opts.pop("seed")
-    split_seed = seed if setting("data_seed") is None else int(setting("data_seed"))
-    opts.update(fp_preprocess=bool(setting("fp_preprocess")), shortcut=bool(setting("shortcut")),
-                distinct_inputs=bool(setting("distinct_inputs")))
-    if args.cp_loss:
-        opts.update(cp_loss=True, theta=float(setting("theta")), lam=float(setting("lam")))
+    seed, data_seed = opts.pop("seed"), opts.pop("data_seed")
+    split_seed = seed if data_seed is None else int(data_seed)  # the search's split
     check_spec(data_spec)
     out = Path(args.out) if args.out else run_dir
     if out is not None:  # found out now, not after minutes of training

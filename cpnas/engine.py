@@ -270,9 +270,7 @@ class _Run:
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
-    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
-
+    # -- the strategies' context (cpnas.strategies): the run's hooks ------------------------
     def progress(self, rnd: int, t: int, s: int):
         """The trainer's per-step callback: Progress events at fixed steps of a sample."""
         every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
@@ -284,9 +282,20 @@ class _Run:
 
         return on_step
 
+    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
+
+    def train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
+        return self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop.is_set)
+
+    def validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        t0 = time.perf_counter()
+        c_acc, p_acc = self.trainer.accuracy(arch)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, seconds=time.perf_counter() - t0)
+
     def checkpoint(self, st, rnd: int, t: int, s: int) -> None:
-        if self.rd is None:
-            return
+        if self.rd is None or getattr(st, "pending", None) is not None:
+            return  # sweep scoring checkpoints once per sweep, after its last sample
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
         self.rd.save_checkpoint({
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,

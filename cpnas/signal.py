@@ -79,17 +79,20 @@ def _centered_ranks(values: Sequence[float]) -> list[float]:
     return [float(v) - m for v in r]
 
 
-def position_bias(samples: Iterable) -> float:
+def position_bias(samples: Iterable, within: str = "round") -> float:
     """Pooled within-round Spearman rho between z and the sample's position in its round.
 
-    ``samples`` are SampleTrained events (or anything with ``round`` and ``z``) in the
-    order they ran. Ranks are taken inside each round and centred, then pooled, so the
+    ``samples`` are SampleTrained events (or anything with ``round``, ``t`` and ``z``) in
+    the order they ran. Ranks are taken inside each round and centred, then pooled, so the
     training-time trend *across* rounds does not count; only a trend inside one round,
-    where pruning compares ops, does. nan when no round has two samples.
+    where pruning compares ops, does. ``within="sweep"`` ranks inside each sweep instead:
+    every op has one sample per sweep, so a trend from sweep to sweep shifts every op alike
+    and only a trend inside a sweep can bias the prune. nan when no group has two samples.
     """
-    by_round: dict[int, list[float]] = {}
+    by_round: dict[tuple, list[float]] = {}
     for s in samples:
-        by_round.setdefault(s.round, []).append(float(s.z))
+        key = (s.round,) if within == "round" else (s.round, s.t)
+        by_round.setdefault(key, []).append(float(s.z))
     num = sz = sp = 0.0
     for zs in by_round.values():
         if len(zs) < 2:
@@ -178,7 +181,9 @@ def run_metrics(events: Sequence) -> dict[str, float]:
     samples = [e for e in events if isinstance(e, SampleTrained)]
     scored = [e for e in events if isinstance(e, RoundScored)]
     pruned = [e for e in events if isinstance(e, OpPruned)]
-    out = {"position_bias": position_bias(samples), "sample_prune_share": sample_prune_share(events),
+    out = {"position_bias": position_bias(samples),
+           "position_bias_sweep": position_bias(samples, within="sweep"),
+           "sample_prune_share": sample_prune_share(events),
            "early_vs_late": math.nan}
     if scored and pruned:
         alive: dict[str, set[str]] = {}

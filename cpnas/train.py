@@ -145,6 +145,15 @@ class CPTrainer:
                      should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
         """Train both nets on ``arch`` for one sample epoch, then validate both."""
         t0 = time.perf_counter()
+        c_loss, p_loss = self.train_steps(arch, on_step, should_stop)
+        c_acc, p_acc = self.accuracy(arch)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_loss,
+                            parent_loss=p_loss, seconds=time.perf_counter() - t0)
+
+    def train_steps(self, arch: Mapping[str, str],
+                    on_step: Callable[[int, int, float, float], None] = lambda *a: None,
+                    should_stop: Callable[[], bool] = lambda: False) -> tuple[float, float]:
+        """One sample epoch of CP steps on ``arch``; the mean child and parent training loss."""
         steps = self.steps_per_sample
         c_sum = p_sum = 0.0
         for i, idx in enumerate(self.batches.take(steps)):
@@ -153,9 +162,7 @@ class CPTrainer:
             c, p = self.step(arch, idx)
             c_sum, p_sum = c_sum + c, p_sum + p
             on_step(i + 1, steps, c, p)
-        c_acc, p_acc = self.accuracy(arch)
-        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_sum / steps,
-                            parent_loss=p_sum / steps, seconds=time.perf_counter() - t0)
+        return c_sum / steps, p_sum / steps
 
     def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
         """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""

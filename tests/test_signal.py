@@ -37,7 +37,7 @@ def test_kendall_tau_and_its_bootstrap_interval():
 
 
 def _samples(rounds):
-    return [NS(round=r, z=z) for r, zs in enumerate(rounds) for z in zs]
+    return [NS(round=r, t=0, z=z) for r, zs in enumerate(rounds) for z in zs]
 
 
 def test_position_bias_only_counts_order_inside_a_round():
@@ -47,6 +47,10 @@ def test_position_bias_only_counts_order_inside_a_round():
     # opposite trends in two rounds cancel when pooled
     assert position_bias(_samples([[1, 2, 3], [3, 2, 1]])) == pytest.approx(0.0)
     assert math.isnan(position_bias(_samples([[1]])))
+    # two sweeps of one round, each flat inside, the second higher: a round trend, no sweep trend
+    two = [NS(round=0, t=t, z=z) for t, zs in enumerate([[1, 2, 1.5], [5, 4, 4.5]]) for z in zs]
+    assert position_bias(two) > 0.5
+    assert position_bias(two, within="sweep") == pytest.approx(0.0)
 
 
 def test_decision_stability_kappa_against_chance():

@@ -3,10 +3,12 @@
 import hashlib
 import json
 import random
+from types import SimpleNamespace as NS  # noqa: F401  (the DARTS rule test)
 
 import pytest
 import torch
 
+from cpnas import events as ev
 from cpnas.config import LEGACY, SearchConfig
 from cpnas.data import load_data
 from cpnas.engine import run_id_of
@@ -99,3 +101,106 @@ def test_final_training_with_the_cp_loss():
     assert cp.train_loss != plain.train_loss  # another objective, another run
     fp = train_genotype(DARTS_V2, data, binary=False, cp_loss=True, **kw)  # no parent for FP
     assert fp.train_loss == train_genotype(DARTS_V2, data, binary=False, **kw).train_loss
+
+
+# -- after the loop's named steps: sweep scoring and the DARTS genotype rule ------------------
+
+
+def _sweep_run(repeats, stop_after=None, state=None, rng=None):
+    from cpnas.loop import SampleResult, run_loop
+
+    space = SearchSpace(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2)
+    calls, out, done = [], [], [0]
+    quality = {"none": 0.0, "skip_connect": 0.3, "sep_conv_3x3": 0.6}
+
+    def train(rnd, t, s, arch):
+        calls.append(("train", rnd, t, s))
+        return 1.0 + s, 2.0 + s
+
+    def evaluate(rnd, t, s, arch):
+        calls.append(("score", rnd, t, s))
+        q = sum(quality[o] for o in arch.values()) / len(arch)
+        return SampleResult(0.3 + q + 0.01 * s, 0.5 + q)
+
+    def emit(cls, fields):
+        out.append((cls, fields))
+        done[0] += cls is ev.SampleTrained
+
+    surv = run_loop(space, repeats, 0.5, evaluate, emit, rng or random.Random(0),
+                    should_stop=lambda: stop_after is not None and done[0] >= stop_after,
+                    state=state, train=train)
+    return surv, calls, out
+
+
+@pytest.mark.parametrize("repeats", [1, 2, 3])
+def test_sweep_scoring_trains_a_sweep_then_scores_it_and_keeps_the_invariants(repeats):
+    surv, calls, out = _sweep_run(repeats)
+    assert [c[0] for c in calls[:6]] == ["train"] * 3 + ["score"] * 3
+    samples = [f for c, f in out if c is ev.SampleTrained]
+    assert [s["child_loss"] for s in samples[:3]] == [1.0, 2.0, 3.0]
+    by_sweep: dict = {}
+    for s in samples:
+        by_sweep.setdefault((s["round"], s["t"]), []).append(s["arch"])
+    assert len(by_sweep) == 2 * repeats
+    for archs in by_sweep.values():  # sampling without replacement: each op once per sweep
+        for e in archs[0]:
+            assert len({a[e] for a in archs}) == len(archs)
+    scored = None
+    for c, f in out:  # argmin pruning
+        if c is ev.RoundScored:
+            scored = f["ev"]
+        if c is ev.OpPruned:
+            assert scored[f["edge"]][f["op"]] == min(scored[f["edge"]].values())
+    assert set(surv.values()) <= {"skip_connect", "sep_conv_3x3", "none"}
+
+
+def test_sweep_scoring_resumes_mid_sweep_without_retraining():
+    from cpnas.loop import LoopState
+
+    full = _sweep_run(2)
+    st = LoopState.start(SearchSpace(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2))
+    rng = random.Random(0)  # the engine checkpoints its state; here it simply carries on
+    _, calls1, out1 = _sweep_run(2, stop_after=2, state=st, rng=rng)
+    assert st.pending is not None and st.s == 2  # trained, one sample left to score
+    state = LoopState.from_dict(st.to_dict())
+    surv, calls2, out2 = _sweep_run(2, state=state, rng=rng)
+    assert calls2[0] == ("score", 0, 0, 2)  # no retraining of the sweep
+    strip = [(c, f) for c, f in out1 + out2 if c is not ev.RoundStarted]
+    assert [f.get("z") for c, f in strip] == [f.get("z") for c, f in full[2] if c is not ev.RoundStarted]
+    assert surv == full[0]
+def test_darts_rule_every_node_two_inputs_none_survivors_offer_their_last_pruned_op():
+    from cpnas.scoring import darts_genotype, edge_strengths
+
+    ops = ("none", "skip_connect", "sep_conv_3x3")
+    survivors = {"normal:0->2": "none", "normal:1->2": "sep_conv_3x3", "normal:0->3": "none",
+                 "normal:1->3": "none", "normal:2->3": "skip_connect"}
+    survivors.update({e.replace("normal", "reduce"): "sep_conv_3x3" for e in list(survivors)})
+    last_out = {"normal:0->2": "skip_connect", "normal:0->3": "sep_conv_3x3",
+                "normal:1->3": "skip_connect"}
+    pruned = []
+    for e, surv in survivors.items():
+        others = [o for o in ops if o != surv]
+        order = ([o for o in others if o != last_out[e]] + [last_out[e]]) if e in last_out else others
+        pruned += [NS(round=r, edge=e, op=o) for r, o in enumerate(order)]
+    samples = [NS(arch={"normal:0->3": "sep_conv_3x3"}, z=0.9),
+               NS(arch={"normal:1->3": "skip_connect"}, z=0.1)]
+    st = edge_strengths(samples, pruned, survivors)
+    assert st["normal:0->2"][0] == "skip_connect" and st["normal:1->2"][0] == "sep_conv_3x3"
+    assert st["normal:2->3"][1][0] == 2  # a survivor ranks past the last round
+    g = darts_genotype(samples, pruned, survivors, nodes=2)
+    assert "arity" not in str(g)
+    assert g.nodes("normal") == [[("skip_connect", 0), ("sep_conv_3x3", 1)],
+                                 [("sep_conv_3x3", 0), ("skip_connect", 2)]]
+    assert all(len(n) == 2 for c in ("normal", "reduce") for n in g.nodes(c))
+
+
+def test_cpnas_train_cp_loss_flag_and_the_run_settings(tmp_path, capsys):
+    from cpnas.cli import main
+
+    argv = ["train", "DARTS_V2", "--cp-loss", "--epochs", "1", "--channels", "4", "--cells", "2",
+            "--device", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "train.json").read_text())
+    assert report["cp_loss"] is True and report["theta"] == SearchConfig().theta
+    assert report["distinct_inputs"] is True and report["data_seed"] == 0  # today's defaults
+    assert 0.0 <= report["binary"]["test_acc"] <= 1.0

@@ -241,7 +241,10 @@ class Darts:
     def derive(self, state, stream, survivors, config):
         last = [x for x in stream if isinstance(x, events.RoundScored)][-1]
         weight = {e: last.ev[e][op] for e, op in survivors.items()}
-        geno = derive_genotype(survivors, weight, config.nodes, config.genotype_mode)
+        # the survivors are each edge's best op other than none, so the "darts" rule and
+        # "top2" coincide here: two edges per node by weight
+        mode = "all" if config.genotype_mode == "all" else "top2"
+        geno = derive_genotype(survivors, weight, config.nodes, mode)
         kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
         edges = {e: {"op": op, "ev": weight[e], "zbar": last.zbar[e][op],
                      "selected": parse_edge_id(e) in kept} for e, op in survivors.items()}

@@ -20,8 +20,10 @@ class CPNAS:
 
     def run(self, ctx) -> dict[str, str] | None:
         cfg = ctx.config
-        return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.evaluate, ctx.emit, ctx.rng,
-                        should_stop=ctx.stop.is_set, state=ctx.loop, on_sample=ctx.checkpoint)
+        sweep = cfg.score_per_sweep  # train a sweep, then score it on one set of weights
+        return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.validate if sweep else ctx.evaluate,
+                        ctx.emit, ctx.rng, should_stop=ctx.stop.is_set, state=ctx.loop,
+                        on_sample=ctx.checkpoint, train=ctx.train if sweep else None)
 
     def derive(self, state, stream, survivors, config):
         return derive_from_events(stream, survivors, config.nodes, config.genotype_mode)

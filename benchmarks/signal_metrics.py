@@ -14,17 +14,10 @@ Across seeds: **decision stability** (kappa of per-edge survivors against chance
 with ``--found``, the found cells trained stand-alone (``cpnas.standalone.Protocol``)
 against the random cells (Welch t-test over per-seed accuracies).
 
-    OMP_NUM_THREADS=1 python benchmarks/signal.py --seeds 0 1 --found --control
+    OMP_NUM_THREADS=1 python benchmarks/signal_metrics.py --seeds 0 1 --found --control
 """
 
-# ruff: noqa: E402  (the path fix below must run before the imports)
 from __future__ import annotations
-
-import sys
-
-# This file is named after its subject, which shadows the standard library's ``signal``
-# (imported by subprocess, hence by torch) when run as a script: drop its folder from the path.
-sys.path[:] = [p for p in sys.path if p != __import__("os").path.dirname(__file__)]
 
 import argparse
 import json
@@ -44,6 +37,7 @@ from cpnas.signal import (
     decision_stability,
     early_vs_late,
     genotype_arch,
+    kendall_tau,
     run_metrics,
     survivors_of,
     tau_with_ci,
@@ -51,8 +45,8 @@ from cpnas.signal import (
 from cpnas.standalone import Protocol, standalone_table
 
 TRUTH = Path(__file__).parent / "data" / "groundtruth.json"
-# The teaching default before issue 10: T = 1, one epoch (4 steps) per sample, no warm-up.
-OLD = dict(LEGACY, repeats=1, sample_steps=None, genotype_mode="top2")
+# The teaching default before issue 10: T = 1, one epoch (4 steps of 256) per sample, no warm-up.
+OLD = dict(LEGACY, repeats=1, sample_steps=None, batch_size=256, genotype_mode="top2")
 
 
 def load_truth():
@@ -66,38 +60,46 @@ def load_truth():
             [r["mean"] for r in data["results"]], [a for r in data["results"] for a in r["test"]])
 
 
-class _Round0Scorer:
-    """At round 0's RoundScored, z of the reference genotypes with the search's own supernets."""
+class _RoundScorer:
+    """At every RoundScored, z of the reference genotypes with the search's own supernets.
+
+    Round 0's is the headline figure; the later rounds give tau against search time.
+    """
 
     def __init__(self, run, genotypes, beta: float) -> None:
-        self.run, self.genotypes, self.beta, self.z = run, genotypes, beta, None
+        self.run, self.genotypes, self.beta = run, genotypes, beta
+        self.rounds: list[dict] = []  # round, search cpu seconds so far, z per genotype
         self.seconds = self.cpu = 0.0  # spent scoring: not search time
+        self.c0 = time.process_time()
 
     def on_event(self, event) -> None:
-        if isinstance(event, ev.RoundScored) and event.round == 0:
+        if isinstance(event, ev.RoundScored):
             t0, c0 = time.time(), time.process_time()
-            self._score()
-            self.seconds, self.cpu = time.time() - t0, time.process_time() - c0
+            tr = self.run.trainer
+            accs = [tr.accuracy(genotype_arch(g, tr.config.space)) for g in self.genotypes]
+            self.rounds.append({"round": event.round, "cpu": c0 - self.c0 - self.cpu,
+                                "z": [self.beta * (p - c) + c for c, p in accs]})
+            self.seconds += time.time() - t0
+            self.cpu += time.process_time() - c0
 
-    def _score(self) -> None:
-        tr = self.run.trainer
-        accs = [tr.accuracy(genotype_arch(g, tr.config.space)) for g in self.genotypes]
-        self.z = [self.beta * (p - c) + c for c, p in accs]
+    @property
+    def z(self):
+        return self.rounds[0]["z"]
 
 
 def one_search(cfg: SearchConfig, genotypes, truth) -> dict:
     run = engine._Run(cfg, [], None, None)
-    scorer = _Round0Scorer(run, genotypes, cfg.beta)
+    scorer = _RoundScorer(run, genotypes, cfg.beta)
     run.user_subs.append(scorer)
     t0, c0 = time.time(), time.process_time()
     res = run.execute()
     events = res.events
     out = {"seconds": round(time.time() - t0 - scorer.seconds, 1),
-           "cpu": round(time.process_time() - c0 - scorer.cpu, 1),"child": res.child_acc, "parent": res.parent_acc,
+           "cpu": round(time.process_time() - c0 - scorer.cpu, 1), "child": res.child_acc, "parent": res.parent_acc,
            "genotype": str(res.genotype), "survivors": survivors_of(events), **run_metrics(events)}
-    out["z"] = scorer.z
-    tau = tau_with_ci(scorer.z, truth) if truth else None
-    out.update(tau=tau.tau if tau else float("nan"), tau_ci=[tau.low, tau.high] if tau else [0, 0])
+    out.update(z=scorer.z, rounds=scorer.rounds, tau=math.nan, tau_ci=[math.nan, math.nan])
+    if truth:
+        add_taus(out, truth)
     return out
 
 
@@ -125,6 +127,15 @@ def control(cfg: SearchConfig, rounds: int) -> float:
     return early_vs_late(zbars[0], zbars[-1])
 
 
+def add_taus(run: dict, truth: list[float]) -> None:
+    """Kendall tau (round 0, with CI) and tau by round, from a run's stored z's."""
+    tau = tau_with_ci(run["z"], truth)
+    run.update(tau=tau.tau, tau_ci=[tau.low, tau.high])
+    if "rounds" in run:  # the committed report keeps tau_by_round, not the z lists
+        run["tau_by_round"] = [[r["round"], round(r["cpu"], 1), kendall_tau(r["z"], truth)]
+                               for r in run["rounds"]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -135,54 +146,88 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
                     help="override the new default (to try candidates)")
     ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--rescore", metavar="JSON", help="recompute the taus of a stored --json")
+    ap.add_argument("--table", nargs="+", metavar="JSON",
+                    help="start from reports stored by earlier runs (their defaults are not rerun)")
     args = ap.parse_args()
     genotypes, truth, random_runs = load_truth()
+    if args.rescore:
+        stored = json.loads(Path(args.rescore).read_text())
+        for name, runs in stored.items():
+            for r in runs if isinstance(runs, list) else runs["runs"]:
+                add_taus(r, truth)
+                print(name, f"tau {r['tau']:+.3f} [{r['tau_ci'][0]:+.2f}, {r['tau_ci'][1]:+.2f}]",
+                      "by round (round, cpu s, tau):", [[a, b, round(c, 2)] for a, b, c in r["tau_by_round"]])
+        return
     overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
     configs = {"old": SearchConfig(device="cpu", **OLD),
                "new": SearchConfig(device="cpu", **overrides)}
     report: dict = {}
+    for path in args.table or []:  # reports stored by earlier runs (--json)
+        report.update(json.loads(Path(path).read_text()))
+        for entry in report.values():
+            for r in entry["runs"] if truth else []:
+                add_taus(r, truth)
     for name, base in configs.items():
-        if args.only and name != args.only:
+        if name in report or (args.only and name != args.only):
             continue
-        runs = []
-        for seed in args.seeds:
-            cfg = SearchConfig.from_dict({**base.to_dict(), "seed": seed})
-            runs.append(one_search(cfg, genotypes, truth))
-            r = runs[-1]
-            if args.json:  # as it goes: a long benchmark keeps what it measured
-                Path(args.json).write_text(json.dumps({**report, name: runs}, default=str))
-            print(f"{name} seed {seed}: {r['seconds']} s ({r['cpu']} s cpu), tau {r['tau']:+.2f} "
-                  f"[{r['tau_ci'][0]:+.2f}, {r['tau_ci'][1]:+.2f}], position {r['position_bias']:+.2f}, "
-                  f"early/late {r['early_vs_late']:+.2f}, round-0 sample share "
-                  f"{r['sample_prune_share']:.2f}, child {r['child']:.3f} parent {r['parent']:.3f}",
-                  flush=True)
-        entry: dict = {"runs": runs, "kappa": math.nan, "agreement": math.nan, "chance": math.nan}
-        if len(runs) > 1:
-            stab = decision_stability([r["survivors"] for r in runs])
-            entry.update(kappa=stab.kappa, agreement=stab.agreement, chance=stab.chance,
-                         histogram=stab.histogram)
-        if args.found:
-            found = standalone_table([parse_genotype(r["genotype"]) for r in runs], Protocol())
-            entry["found"] = [f.to_dict() for f in found]
-            accs = [a for f in found for a in f.test]
-            from scipy.stats import ttest_ind
-
-            t = ttest_ind(accs, random_runs, equal_var=False)
-            entry["welch"] = {"found_mean": statistics.fmean(accs),
-                              "random_mean": statistics.fmean(random_runs),
-                              "t": float(t.statistic), "p": float(t.pvalue)}
-        if args.control and name == "new":
+        report[name] = measure(name, base, args.seeds, genotypes, truth, args.json, report)
+    for name, entry in report.items():
+        if args.found and "welch" not in entry:
+            entry.update(found_cells(entry, random_runs))
+        if args.control and name == "new" and "control_early_vs_late" not in entry:
             entry["control_early_vs_late"] = control(configs["new"], args.control)
-        report[name] = entry
     _print_table(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str) + "\n")
 
 
+def measure(name, base, seeds, genotypes, truth, json_path, report) -> dict:
+    runs = []
+    for seed in seeds:
+        cfg = SearchConfig.from_dict({**base.to_dict(), "seed": seed})
+        runs.append(one_search(cfg, genotypes, truth))
+        r = runs[-1]
+        if json_path:  # as it goes: a long benchmark keeps what it measured
+            Path(json_path).write_text(json.dumps({**report, name: {"runs": runs}}, default=str))
+        print(f"{name} seed {seed}: {r['seconds']} s ({r['cpu']} s cpu), tau {r['tau']:+.2f} "
+              f"[{r['tau_ci'][0]:+.2f}, {r['tau_ci'][1]:+.2f}], position {r['position_bias']:+.2f}, "
+              f"early/late {r['early_vs_late']:+.2f}, round-0 sample share "
+              f"{r['sample_prune_share']:.2f}, child {r['child']:.3f} parent {r['parent']:.3f}",
+              flush=True)
+    entry: dict = {"config": base.to_dict(), "runs": runs, "kappa": math.nan,
+                   "agreement": math.nan, "chance": math.nan}
+    if len(runs) > 1:
+        stab = decision_stability([r["survivors"] for r in runs])
+        entry.update(kappa=stab.kappa, agreement=stab.agreement, chance=stab.chance,
+                     histogram=stab.histogram)
+    return entry
+
+
+def found_cells(entry: dict, random_runs: list[float]) -> dict:
+    """The found cells trained stand-alone, against the random cells (Welch t-test)."""
+    from scipy.stats import ttest_ind
+
+    found = standalone_table([parse_genotype(r["genotype"]) for r in entry["runs"]], Protocol())
+    accs = [a for f in found for a in f.test]
+    t = ttest_ind(accs, random_runs, equal_var=False)
+    return {"found": [f.to_dict() for f in found],
+            "welch": {"found_mean": statistics.fmean(accs), "random_mean": statistics.fmean(random_runs),
+                      "t": float(t.statistic), "p": float(t.pvalue)}}
+
+
+def _sweep_bias(entry: dict) -> str:
+    runs = entry["runs"]
+    if all("position_bias_sweep" in r for r in runs):
+        return f"{statistics.fmean(r['position_bias_sweep'] for r in runs):+.2f}"
+    if entry.get("config", {}).get("repeats", 1) == 1 and all("position_bias" in r for r in runs):
+        return f"{statistics.fmean(r['position_bias'] for r in runs):+.2f}"  # T = 1: the same
+    return "n/a"  # a report from before the metric
+
+
 def _print_table(report: dict) -> None:
-    def mean(entry, key):
-        vals = [r[key] for r in entry["runs"]]
-        return statistics.fmean(vals)
+    def mean(entry, key, fallback=None):  # fallback: a key older reports lack (T = 1: equal)
+        return statistics.fmean(r.get(key, r.get(fallback)) for r in entry["runs"])
 
     names = list(report)
     rows = [
@@ -190,6 +235,7 @@ def _print_table(report: dict) -> None:
         ("  95% CI per seed", lambda e: " ".join(f"[{r['tau_ci'][0]:+.2f},{r['tau_ci'][1]:+.2f}]"
                                                 for r in e["runs"])),
         ("position bias (pooled within-round rho)", lambda e: f"{mean(e, 'position_bias'):+.2f}"),
+        ("  within sweeps (what can bias a prune)", _sweep_bias),
         ("survivor agreement / chance / kappa",
          lambda e: f"{e['agreement']:.2f} / {e['chance']:.2f} / {e['kappa']:+.2f}"),
         ("early vs late (round 0 vs elimination)", lambda e: f"{mean(e, 'early_vs_late'):+.2f}"),
@@ -202,6 +248,11 @@ def _print_table(report: dict) -> None:
                                                           f"{e['welch']['random_mean']:.4f}, Welch p "
                                                           f"{e['welch']['p']:.3f}") if "welch" in e else "-"),
     ]
+    print("\nKendall tau against search CPU time (the search's own supernets, end of each round):")
+    for n in names:
+        for seed, r in enumerate(report[n]["runs"]):
+            pts = ", ".join(f"{c:.0f} s {t:+.2f}" for _, c, t in r.get("tau_by_round", []))
+            print(f"  {n} run {seed}: {pts}")
     print("\n| metric | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, fn in rows:
