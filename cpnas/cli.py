@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -19,7 +20,8 @@ log = logging.getLogger("cpnas")
 
 # flag -> config key (None default = not given, so a --config file value stands)
 _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--data", "data", str, "digits | synthetic[:n] | cifar10:<folder> | a CIFAR-10 folder"),
+    ("--data", "data", str, "digits | synthetic[:n] | cifar10 | mnist | fashion-mnist (downloaded "
+                            "into the cache on first use) | <kind>:<folder> | a CIFAR-10 folder"),
     ("--ops", "ops", str, "comma-separated op names (default: the 8 DARTS ops)"),
     ("--nodes", "nodes", int, "intermediate nodes per cell (default 4)"),
     ("--cells", "cells", int, "cells in the network (default 2)"),
@@ -68,6 +70,7 @@ def _add_search(sub) -> None:
         p.add_argument(flag, dest=key, type=_number(kind, key) if kind is not str else str,
                        default=None, help=text)
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    _add_data_dir(p)
     p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_search)
@@ -84,8 +87,16 @@ def _add_train(sub) -> None:
     p.add_argument("--cells", type=_number(int, "cells"), default=None)
     p.add_argument("--seed", type=_number(int, "seed"), default=None)
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    _add_data_dir(p)
     p.add_argument("--out", help="write train.json here (default: into the run directory)")
     p.set_defaults(func=cmd_train)
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    from .download import CACHE_ENV
+
+    p.add_argument("--data-dir", help=f"cache folder of downloaded datasets (sets ${CACHE_ENV}; "
+                                      "default ~/.cache/cpnas)")
 
 
 def _load_plugins(sub) -> None:
@@ -104,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 2
+        if getattr(args, "data_dir", None):
+            from .download import CACHE_ENV
+
+            os.environ[CACHE_ENV] = args.data_dir
         return int(args.func(args) or 0)
     except CpnasError as exc:
         print(f"error: {exc}", file=sys.stderr)
