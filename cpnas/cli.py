@@ -34,6 +34,14 @@ _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--theta", "theta", float, "filter MSE weight, Eq. 4.17 (0 = off)"),
     ("--lam", "lam", float, "center loss weight, Eq. 4.17 (0 = off)"),
     ("--seed", "seed", int, "random seed (default 0)"),
+    ("--optimizer", "optimizer", str, "adam | sgd"),
+    ("--momentum", "momentum", float, "SGD momentum (default 0.9)"),
+    ("--weight-decay", "weight_decay", float, "weight decay (default: Adam 0, SGD 3e-4)"),
+    ("--lr-schedule", "lr_schedule", str, "constant | cosine (over the whole search)"),
+    ("--lr-min", "lr_min", float, "where the cosine schedule ends (default 0)"),
+    ("--lr-warmup-steps", "lr_warmup_steps", int, "linear learning-rate warm-up steps"),
+    ("--val-fraction", "val_fraction", float, "share of the non-test images that score the "
+                                              "search (default 0.25)"),
 ]
 
 
@@ -65,10 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_search(sub) -> None:
     p = sub.add_parser("search", help="search a cell with CP-NAS (resumes a run dir with a checkpoint)")
-    p.add_argument("--config", help="JSON file with config keys (flags override it)")
+    p.add_argument("--config", help="a preset name (cifar10-paper, teaching) or a JSON file of "
+                                    "config keys; flags override it")
     for flag, key, kind, text in _SEARCH_FLAGS:
         p.add_argument(flag, dest=key, type=_number(kind, key) if kind is not str else str,
                        default=None, help=text)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random crop + horizontal flip of training batches (default off)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
     _add_data_dir(p)
     p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
@@ -132,18 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def search_config(args: argparse.Namespace):
-    from .config import SearchConfig, read_json
+    from .config import SearchConfig, read_config_source
 
-    values: dict[str, Any] = {}
-    if args.config:
-        values = read_json(args.config)
-        if not isinstance(values, dict):
-            raise ConfigError("config: the file must hold a JSON object")
+    values: dict[str, Any] = read_config_source(args.config) if args.config else {}
     for _, key, _, _ in _SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
-    if args.device is not None:
-        values["device"] = args.device
+    for key in ("device", "augment"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
     return SearchConfig.from_dict(values)
 
 

@@ -14,18 +14,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .data import check_spec
+from .data import VAL_FRACTION, check_spec
 from .errors import ConfigError
+from .optim import SCHEDULES
 from .space import PRIMITIVES, SearchSpace
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
 GENOTYPE_MODES = ("top2", "all")
+PRECISIONS = ("fp32", "bf16")
 
 # Keys added after the first release, each with the value that reproduces the behaviour from
 # before it existed. A stored config.json that lacks such a key takes this value, and the run
 # id leaves out a key that holds it, so runs written by an older release keep their ids.
-LEGACY: dict[str, Any] = {}
+LEGACY: dict[str, Any] = {
+    # the paper-scale training recipe (docs/scale.md): before it, SGD had momentum 0.9 and
+    # weight decay 3e-4 built in, Adam none; the learning rate was constant, nothing was
+    # augmented and a quarter of the non-test images were the validation split.
+    "momentum": 0.9,
+    "weight_decay": None,
+    "lr_schedule": "constant",
+    "lr_min": 0.0,
+    "lr_warmup_steps": 0,
+    "augment": False,
+    "val_fraction": 0.25,
+    # freeing pruned ops changes no number (they never run again), so old ids stand
+    "free_pruned": True,
+    # GPU readiness (docs/scale.md): before them, float32, NCHW on CUDA, torch's default kernels
+    "precision": "fp32",
+    "channels_last": False,
+    "deterministic": False,
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,18 @@ class SearchConfig:
     bn_batch_stats: bool = True  # BN statistics from the evaluated batch, not running stats
     fp_preprocess: bool = True  # the cells' 1x1 preprocessing convs stay full precision
     genotype_mode: str = "top2"  # "top2" (DARTS) or "all" (every non-none edge)
+    # -- the paper-scale training recipe (docs/scale.md; presets in cpnas/presets) ----------
+    momentum: float = 0.9  # SGD only
+    weight_decay: float | None = None  # None: Adam 0, SGD 3e-4 (DARTS)
+    lr_schedule: str = "constant"  # or "cosine", over the whole search's steps
+    lr_min: float = 0.0  # where the cosine ends
+    lr_warmup_steps: int = 0  # linear learning-rate warm-up (not a supernet warm-up)
+    augment: bool = False  # random crop (pad side/8) + horizontal flip, on the device
+    val_fraction: float = VAL_FRACTION  # of the non-test images, scores the search
+    free_pruned: bool = True  # drop pruned ops' weights + optimizer state (False keeps them)
+    precision: str = "fp32"  # or "bf16": autocast of the forward passes (CUDA and CPU)
+    channels_last: bool = False  # NHWC tensors on CUDA (the CPU path is NHWC already)
+    deterministic: bool = False  # deterministic kernels: exact resume on CUDA too
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -72,12 +103,31 @@ class SearchConfig:
         _choice("device", self.device, DEVICES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
-        for name in ("shortcut", "bn_batch_stats", "fp_preprocess"):
+        self._check_recipe()
+        for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "augment",
+                     "free_pruned", "channels_last", "deterministic"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.data, str):
             raise ConfigError(f"data: must be text, got {self.data!r}")
         check_spec(self.data)  # DataError naming "data:" for a missing folder
+
+    def _check_recipe(self) -> None:
+        for name in ("momentum", "lr_min", "val_fraction"):
+            object.__setattr__(self, name, _number(name, getattr(self, name)))
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum: must be in [0, 1), got {self.momentum}")
+        if self.weight_decay is not None:
+            object.__setattr__(self, "weight_decay", _number("weight_decay", self.weight_decay))
+            if self.weight_decay < 0:
+                raise ConfigError(f"weight_decay: must be >= 0, got {self.weight_decay}")
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _choice("precision", self.precision, PRECISIONS)
+        if not 0 <= self.lr_min <= self.lr:
+            raise ConfigError(f"lr_min: must be in [0, lr={self.lr}], got {self.lr_min}")
+        _int_at_least("lr_warmup_steps", self.lr_warmup_steps, 0)
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction: must be in (0, 1), got {self.val_fraction}")
 
     # -- derived ------------------------------------------------------------------------------
     @property
@@ -109,6 +159,29 @@ class SearchConfig:
     @classmethod
     def from_json_file(cls, path: str | Path) -> SearchConfig:
         return cls.from_dict(read_json(path))
+
+
+def preset_names() -> list[str]:
+    """The presets shipped in ``cpnas/presets`` (package data, so a pip install has them)."""
+    from importlib.resources import files
+
+    return sorted(p.name[:-5] for p in files("cpnas.presets").iterdir() if p.name.endswith(".json"))
+
+
+def read_config_source(source: str) -> dict:
+    """The config keys of ``source``: a JSON file's path, or the name of a shipped preset."""
+    from importlib.resources import files
+
+    if not Path(source).expanduser().exists() and source in preset_names():
+        text = files("cpnas.presets").joinpath(f"{source}.json").read_text(encoding="utf-8")
+        return json.loads(text)
+    if not Path(source).expanduser().exists() and "/" not in source and not source.endswith(".json"):
+        raise ConfigError(f"config: no file {source!r} and no preset of that name "
+                          f"(presets: {', '.join(preset_names())})")
+    values = read_json(Path(source).expanduser())
+    if not isinstance(values, dict):
+        raise ConfigError("config: the file must hold a JSON object")
+    return values
 
 
 def read_json(path: str | Path) -> Any:

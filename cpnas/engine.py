@@ -129,7 +129,7 @@ class _Run:
     def _start(self) -> None:
         cfg = self.config
         self.device = resolve_device(cfg.device)
-        self.data = load_data(cfg.data, cfg.seed).to(self.device)
+        self.data = load_data(cfg.data, cfg.seed, cfg.val_fraction).to(self.device)
         if self.device.type == "cpu" and self.data.x_train.shape[-1] <= SMALL_IMAGE:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
@@ -147,9 +147,10 @@ class _Run:
             self.emit(ev.SearchStarted, self._started_fields())
             return
         st = self.resume
+        self.loop = LoopState.from_dict(st["loop"])
+        self.trainer.keep_only(self.loop.alive)  # the checkpoint holds the alive ops only
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
-        self.loop = LoopState.from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
         recorder = self.rd.recorder(keep_before_seq=st["seq"])
         self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
@@ -206,6 +207,7 @@ class _Run:
                 self.emit(ev.Progress, {"round": rnd, "t": t, "s": s, "step": step,
                                         "steps": steps, "child_loss": c, "parent_loss": p})
 
+        self.trainer.keep_only(self.loop.alive)  # free what the last round pruned
         out = self.trainer.train_sample(arch, on_step, self.stop.is_set)
         self._sample_seconds = time.time() - t_start
         return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)

@@ -8,7 +8,8 @@ per rank, rank 0 alone writing events and checkpoints) can wrap it later.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +20,14 @@ from torch import nn
 from .binary import BinaryConv2d
 from .config import SearchConfig
 from .data import Dataset
+from .distributed import SINGLE, Dist, sync_batchnorm
+from .errors import ConfigError
 from .genotype import Genotype
 from .loss import CenterLoss, ConvPair, child_loss
 from .model import FixedNet, SuperNet
 from .ops import OpSpec, convs
-
-
-def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=3e-4)
+from .optim import apply_crop_flip, draw_crop_flip, lr_at, make_optimizer, set_lr
+from .space import edge_id
 
 
 class Batches:
@@ -51,6 +50,25 @@ class Batches:
         return out[:steps]
 
 
+PROGRESS_PER_SAMPLE = 4  # Progress events per sample, at fixed steps (deterministic)
+
+
+def progress_every(steps: int) -> int:
+    return max(1, steps // PROGRESS_PER_SAMPLE)
+
+
+def set_determinism(on: bool, device: torch.device) -> None:
+    """``deterministic``: deterministic kernels (cuDNN, cuBLAS, scatter-adds), so a resume is
+    exact on CUDA too; process-wide, as torch's switch is."""
+    if not on:
+        return
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True)
+
+
 class Stopped(Exception):
     """Raised between steps when a stop was asked for; the partial sample is abandoned."""
 
@@ -66,24 +84,74 @@ class SampleOutcome:
 class CPTrainer:
     """One child (1-bit) and one parent (full precision) supernet trained side by side."""
 
-    def __init__(self, config: SearchConfig, data: Dataset, device: torch.device) -> None:
-        self.config, self.data, self.device = config, data, device
+    def __init__(self, config: SearchConfig, data: Dataset, device: torch.device,
+                 dist: Dist = SINGLE) -> None:
+        self.config, self.data, self.device, self.dist = config, data, device, dist
+        if dist.active and min(config.batch_size, len(data.y_train)) % dist.world_size:
+            raise ConfigError(f"batch_size: must be divisible by the {dist.world_size} processes, "
+                              f"got {config.batch_size}")
+        set_determinism(config.deterministic, device)
         spec = OpSpec(binary=False, shortcut=config.shortcut, batch_stats=config.bn_batch_stats)
         with torch.random.fork_rng(devices=[]):  # reproducible init without touching the caller's RNG
             torch.manual_seed(config.seed)
             self.child = self._net(spec, binary=True)
             self.parent = self._net(spec, binary=False)
         self.centers = CenterLoss(data.num_classes, self.child.feature_dim).to(device)
-        self.child_opt = make_optimizer(config.optimizer, self.child.parameters(), config.lr)
-        self.parent_opt = make_optimizer(config.optimizer, self.parent.parameters(), config.lr)
+        self.child_opt = self._optimizer(self.child)
+        self.parent_opt = self._optimizer(self.parent)
         self.batches = Batches(len(data.y_train), config.batch_size, config.seed)
+        self.augment_gen = torch.Generator().manual_seed(config.seed + 1)
+        self.steps_done = 0  # the learning rate is a function of it (cpnas.optim.lr_at)
         self._pairs: dict[tuple, list[ConvPair]] = {}
+
+    def keep_only(self, alive: Mapping[str, Iterable[str]]) -> None:
+        """Free the weights and optimizer state of every op that is no longer alive on its edge
+        (``free_pruned``; the op never runs again, so no number changes). Idempotent; a resume
+        calls it before loading the checkpoint, which holds the alive ops' state only."""
+        if not self.config.free_pruned:
+            return
+        for net, opt in ((self.child, self.child_opt), (self.parent, self.parent_opt)):
+            gone: set[int] = set()
+            for cell in net.cells:
+                for name, ops in cell.edges.items():
+                    keep = alive[edge_id(cell.kind, *map(int, name.split("_")))]
+                    for op in [o for o in ops if o not in keep]:
+                        gone.update(id(p) for p in ops[op].parameters())
+                        del ops[op]
+            if gone:
+                _drop_params(opt, gone)
+        self._pairs = {k: v for k, v in self._pairs.items() if k[3] in alive[k[4]]}
+
+    def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
+        c = self.config
+        return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay)
+
+    def lr(self, step: int) -> float:
+        c = self.config
+        return lr_at(step, self.config.n_samples * self.steps_per_sample, c.lr, c.lr_schedule,
+                     c.lr_min, c.lr_warmup_steps)
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's shard of the global batch ``idx`` on the device, augmented when the
+        config asks (the draws are made for the whole global batch, then sharded)."""
+        rows = self.dist.shard(len(idx))
+        if self.config.augment:
+            draws = draw_crop_flip(len(idx), self.data.x_train.shape[-1], self.augment_gen)
+        idx = idx[rows].to(self.device, non_blocking=True)
+        x, y = self.data.x_train[idx], self.data.y_train[idx]
+        if self.config.augment:
+            x = apply_crop_flip(x, *(d[rows] for d in draws), pad=max(1, x.shape[-1] // 8))
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
 
     def _net(self, spec: OpSpec, binary: bool) -> SuperNet:
         c = self.config
         s = OpSpec(binary=binary, shortcut=spec.shortcut, batch_stats=spec.batch_stats)
-        return SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
-                        c.cells, s, fp_preprocess=c.fp_preprocess).to(self.device)
+        net = SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
+                       c.cells, s, fp_preprocess=c.fp_preprocess)
+        net = sync_batchnorm(net, self.device, self.dist).to(self.device)
+        return net.to(memory_format=torch.channels_last) if c.channels_last else net
 
     @property
     def steps_per_sample(self) -> int:
@@ -98,7 +166,7 @@ class CPTrainer:
             for src, dst, op in chosen:
                 if op == "none":
                     continue
-                key = (i, src, dst, op)
+                key = (i, src, dst, op, edge_id(cc.kind, src, dst))
                 if key not in self._pairs:
                     name = f"{src}_{dst}"
                     self._pairs[key] = _binary_pairs(cc.edges[name][op], pc.edges[name][op])
@@ -108,53 +176,76 @@ class CPTrainer:
                     out.extend(_binary_pairs(getattr(cc, pre), getattr(pc, pre)))
         return out
 
-    def step(self, arch: Mapping[str, str], idx: torch.Tensor) -> tuple[float, float]:
-        """One step of child and parent on the same batch; returns their training losses."""
-        idx = idx.to(self.device)
-        x, y = self.data.x_train[idx], self.data.y_train[idx]
+    def step(self, arch: Mapping[str, str], idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of child and parent on the same batch; returns their training losses as
+        detached device tensors (reading them is a host sync; ``train_sample`` does it at the
+        Progress steps and once at the end of the sample)."""
+        x, y = self.batch(idx)
+        set_lr((self.child_opt, self.parent_opt), self.lr(self.steps_done))
+        self.steps_done += 1
         _set_mode(self.child, True)
         _set_mode(self.parent, True)
         self.child_opt.zero_grad(set_to_none=True)
         self.parent_opt.zero_grad(set_to_none=True)
-        p_logits, _ = self.parent(x, arch)
-        p_loss = F.cross_entropy(p_logits, y)  # L_parent = CE (Eq. 4.18)
-        c_logits, feats = self.child(x, arch)
-        c_loss = child_loss(F.cross_entropy(c_logits, y), self.pairs(arch), feats, y,
-                            self.centers, self.config.theta, self.config.lam)  # Eq. 4.17
+        with self._autocast():
+            p_logits, _ = self.parent(x, arch)
+            p_loss = F.cross_entropy(p_logits, y)  # L_parent = CE (Eq. 4.18)
+            c_logits, feats = self.child(x, arch)
+            c_loss = child_loss(F.cross_entropy(c_logits, y), self.pairs(arch), feats, y,
+                                self.centers, self.config.theta, self.config.lam)  # Eq. 4.17
         (c_loss + p_loss).backward()  # disjoint graphs: the parent's filters are detached
+        self.dist.average_gradients([*self.child.parameters(), *self.parent.parameters()])
         self.child_opt.step()
         self.parent_opt.step()
         if self.config.lam:
-            self.centers.update(feats, y)
-        return float(c_loss.detach()), float(p_loss.detach())
+            self.centers.update(self.dist.gather(feats.detach()), self.dist.gather(y))
+        return c_loss.detach(), p_loss.detach()
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.config.precision == "bf16")
 
     @torch.no_grad()
     def accuracy(self, arch: Mapping[str, str], chunk: int = 1024) -> tuple[float, float]:
-        """Validation accuracy of child and parent on the same arch (Algorithm 9)."""
+        """Validation accuracy of child and parent on the same arch (Algorithm 9); each rank
+        scores its shard of the validation split and the counts are summed."""
         _set_mode(self.child, False)
         _set_mode(self.parent, False)
-        x, y = self.data.x_val, self.data.y_val
-        right = [0, 0]
-        for i in range(0, len(y), chunk):
-            xb, yb = x[i:i + chunk], y[i:i + chunk]
-            for j, net in enumerate((self.child, self.parent)):
-                right[j] += int((net(xb, arch)[0].argmax(1) == yb).sum())
-        return right[0] / len(y), right[1] / len(y)
+        rows = self.dist.shard(len(self.data.y_val))
+        x, y = self.data.x_val[rows], self.data.y_val[rows]
+        right = torch.zeros(2, dtype=torch.int64, device=self.device)
+        with self._autocast():
+            for i in range(0, len(y), chunk):
+                xb, yb = x[i:i + chunk], y[i:i + chunk]
+                for j, net in enumerate((self.child, self.parent)):
+                    right[j] += (net(xb, arch)[0].argmax(1) == yb).sum()
+        c, p = self.dist.sum(right).tolist()  # the one host sync of the validation
+        return c / len(self.data.y_val), p / len(self.data.y_val)
 
     def train_sample(self, arch: Mapping[str, str],
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
                      should_stop: Callable[[], bool] = lambda: False) -> SampleOutcome:
-        """Train both nets on ``arch`` for one sample epoch, then validate both."""
+        """Train both nets on ``arch`` for one sample epoch, then validate both.
+
+        ``on_step`` gets the losses of this rank's shard at the Progress steps only (reading
+        a loss waits for the device); the outcome's losses are the means over every step and
+        every rank, read once at the end of the sample.
+        """
         steps = self.steps_per_sample
-        c_sum = p_sum = 0.0
+        every = progress_every(steps)
+        sums = torch.zeros(2, dtype=torch.float64, device=self.device)  # as Python floats summed
         for i, idx in enumerate(self.batches.take(steps)):
             if should_stop():
                 raise Stopped
             c, p = self.step(arch, idx)
-            c_sum, p_sum = c_sum + c, p_sum + p
-            on_step(i + 1, steps, c, p)
+            sums[0] += c.double()
+            sums[1] += p.double()
+            if (i + 1) % every == 0 or i + 1 == steps:
+                on_step(i + 1, steps, float(c), float(p))
+        self.dist.take_buffers(self.child, self.parent, self.centers)
+        c_mean, p_mean = (self.dist.sum(sums) / (steps * self.dist.world_size)).tolist()
         c_acc, p_acc = self.accuracy(arch)
-        return SampleOutcome(c_sum / steps, p_sum / steps, c_acc, p_acc)
+        return SampleOutcome(c_mean, p_mean, c_acc, p_acc)
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -167,7 +258,9 @@ class CPTrainer:
                              "child_opt": self.child_opt.state_dict(),
                              "parent_opt": self.parent_opt.state_dict(),
                              "centers": self.centers.state_dict(),
-                             "data_order": self.batches.generator.get_state()})
+                             "data_order": self.batches.generator.get_state(),
+                             "augment_order": self.augment_gen.get_state(),
+                             "steps_done": self.steps_done})
 
     def load_state_dict(self, state: Mapping) -> None:
         state = unpack_tensors(state)  # a packed state, or the plain one of older checkpoints
@@ -177,6 +270,9 @@ class CPTrainer:
         self.parent_opt.load_state_dict(state["parent_opt"])
         self.centers.load_state_dict(state["centers"])
         self.batches.generator.set_state(state["data_order"])
+        if "augment_order" in state:  # absent from checkpoints written before it existed
+            self.augment_gen.set_state(state["augment_order"])
+        self.steps_done = int(state.get("steps_done", 0))
 
 
 _PACKED = "packed_tensors"
@@ -245,6 +341,15 @@ def unpack_tensors(state: Mapping) -> Any:
         return obj
 
     return fill(state["skeleton"])
+
+
+def _drop_params(opt: torch.optim.Optimizer, ids: set[int]) -> None:
+    """Remove parameters (by id) and their state from ``opt``; the order of the rest is kept,
+    so an optimizer state_dict saved after the drop loads into a fresh one dropped alike."""
+    for group in opt.param_groups:
+        group["params"] = [p for p in group["params"] if id(p) not in ids]
+    for p in [p for p in opt.state if id(p) in ids]:
+        del opt.state[p]
 
 
 def _set_mode(net: nn.Module, training: bool) -> None:
