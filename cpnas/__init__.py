@@ -1,5 +1,23 @@
-"""cpnas: the CP-NAS search engine (Child-Parent NAS for 1-bit CNNs)."""
+"""cpnas: the CP-NAS search engine (Child-Parent NAS for 1-bit CNNs).
 
+Where each part of the method lives (docs/architecture.md has the whole map):
+
+- the child (1-bit) and the parent (full precision): one supernet definition,
+  :class:`cpnas.model.SuperNet`, built from :mod:`cpnas.ops` with :mod:`cpnas.binary`'s
+  binarized convs for the child; :class:`cpnas.train.CPTrainer` trains them side by side
+  with :mod:`cpnas.loss`'s child-parent loss;
+- the indicator (Eq. 4.15), zbar and ev (Eq. 4.16), the prune choice and the survivor
+  ranking: :mod:`cpnas.scoring` (torch-free; the views call it too);
+- the sampler (sampling without replacement, T sweeps) and the pruning rounds:
+  :func:`cpnas.loop.run_loop`, Algorithm 9 as named steps;
+- the genotype: :func:`cpnas.genotype.derive_genotype` and the DARTS format parser;
+- the whole search with events, checkpoints and resume: :func:`cpnas.search`
+  (:mod:`cpnas.engine`); the event contract: :mod:`cpnas.events`.
+
+``import cpnas`` stays light: torch loads on the first use of the search or the config.
+"""
+
+from . import scoring
 from .errors import ConfigError, CpnasError, DataError, GenotypeError, RunDirError
 from .events import Callback, Event, event_from_json
 from .genotype import DARTS_V2, PC_DARTS, Genotype, derive_genotype, parse_genotype
@@ -24,9 +42,9 @@ def __getattr__(name: str):
 
         return SearchConfig
     if name in ("load_run", "RunDir"):
-        from . import rundir
+        from . import runs
 
-        return getattr(rundir, name)
+        return getattr(runs, name)
     raise AttributeError(f"module 'cpnas' has no attribute {name!r}")
 
 
@@ -52,6 +70,7 @@ __all__ = [
     "parse_edge_id",
     "load_run",
     "parse_genotype",
+    "scoring",
     "search",
 ]
 __version__ = "0.1.0"

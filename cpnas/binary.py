@@ -1,5 +1,5 @@
 """1-bit building blocks: sign with a straight-through estimator, scaled sign weights, and a
-binarized convolution (METHOD.md, "Binarization"); plus the depth-wise convolution both
+binarized convolution (docs/method.md, "Binarization"); plus the depth-wise convolution both
 networks use on tiny CPU feature maps (:func:`conv2d`).
 """
 

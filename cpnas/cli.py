@@ -184,11 +184,18 @@ class ProgressBar(Callback):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from . import distributed
     from .engine import search
 
     config = search_config(args)
-    subs = [] if args.quiet else [ProgressBar(config.n_samples)]
-    result = search(config, subscribers=subs, out=args.out)
+    me = distributed.init(config.device)  # torchrun: join its process group; else rank 0 of 1
+    try:
+        subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
+        result = search(config, subscribers=subs, out=args.out)
+    finally:
+        distributed.shutdown()
+    if not me.is_main:
+        return 0 if result.status == "completed" else 1
     print(summary_table(result))
     if result.status != "completed":
         where = f" --out {args.out}" if args.out else ""
@@ -200,13 +207,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 def summary_table(result) -> str:
     """Per edge: the survivor, its final ev, its search-wide zbar (what the genotype ranks
     by), kept in the genotype, the ops in pruning order."""
-    from . import events as ev
+    from .events import GenotypeDerived, OpPruned
 
     prunes: dict[str, list[str]] = {}
     for e in result.events:
-        if isinstance(e, ev.OpPruned):
+        if isinstance(e, OpPruned):
             prunes.setdefault(e.edge, []).append(f"{e.op}@{e.round}")
-    derived = [e for e in result.events if isinstance(e, ev.GenotypeDerived)]
+    derived = [e for e in result.events if isinstance(e, GenotypeDerived)]
     edges = derived[-1].edges if derived else {}
     lines = [f"{'edge':<14} {'survivor':<14} {'ev':>6} {'zbar':>6} {'kept':<4} {'rounds':>6}  "
              "pruned (op@round)"]
@@ -230,15 +237,15 @@ def summary_table(result) -> str:
 def resolve_genotype(text: str):
     """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
     from .genotype import PUBLISHED, parse_genotype
-    from .rundir import RunDir, load_run
+    from .runs import load_run
 
     path = Path(text)
-    if path.is_dir():
+    if _is_path(path, Path.is_dir):
         run = load_run(path)
         if run.genotype is None:
             raise GenotypeError(f"{path}: the run has no genotype yet (is the search finished?)")
         return run.genotype, run.config, path
-    if path.is_file():
+    if _is_path(path, Path.is_file):
         import json
 
         try:
@@ -252,30 +259,53 @@ def resolve_genotype(text: str):
         return PUBLISHED[text], {}, None
     if "Genotype" not in text and ("/" in text or text.endswith(".json")):
         raise GenotypeError(f"{text}: no such run directory or genotype file")
-    del RunDir
     return parse_genotype(text), {}, None
+
+
+def _is_path(path: Path, test) -> bool:
+    try:
+        return test(path)
+    except OSError:  # a name too long to be a path is genotype text, not a file
+        return False
+
+
+def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
+    """The final training's options: flags, else the run's config, else defaults; each
+    checked against its bounds (a 0 is refused, not taken for "unset")."""
+    from . import limits
+    from .config import check_int
+
+    def pick(name: str, default: int) -> int:
+        value = getattr(args, name)
+        return value if value is not None else run_cfg.get(name, default)
+
+    opts = {"channels": pick("channels", 8), "cells": pick("cells", 3), "seed": pick("seed", 0),
+            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
+            "shortcut": bool(run_cfg.get("shortcut", True))}
+    for name, low, high in (("channels", 1, limits.MAX_CHANNELS), ("cells", 1, limits.MAX_CELLS),
+                            ("seed", 0, limits.MAX_SEED)):
+        check_int(name, opts[name], low, high)
+    check_int("epochs", args.epochs, 1, limits.MAX_STEPS)
+    return opts
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     import json
 
-    from .data import load_data
+    from .data import check_spec, load_data
     from .engine import resolve_device
-    from .rundir import atomic_write_text
+    from .runs import atomic_write_text
+    from .runs.files import check_dir_target
     from .train import train_genotype
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
     data_spec = args.data or run_cfg.get("data", "digits")
-    seed = args.seed if args.seed is not None else int(run_cfg.get("seed", 0))
-    opts = {"channels": args.channels or int(run_cfg.get("channels", 8)),
-            "cells": args.cells or int(run_cfg.get("cells", 3)),
-            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
-            "shortcut": bool(run_cfg.get("shortcut", True))}
-    if args.epochs < 1:
-        raise ConfigError(f"epochs: must be an integer >= 1, got {args.epochs}")
-    from .data import check_spec
-
+    opts = train_options(args, run_cfg)
+    seed = opts.pop("seed")
     check_spec(data_spec)
+    out = Path(args.out) if args.out else run_dir
+    if out is not None:  # found out now, not after minutes of training
+        check_dir_target(out, "output directory")
     device = resolve_device(args.device)
     data = load_data(data_spec, seed)
     report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
@@ -287,7 +317,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc, "val_acc": res.val_acc,
                                                      "epochs": res.epochs}
         print(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
-    out = Path(args.out) if args.out else run_dir
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "train.json", json.dumps(report, indent=2) + "\n")

@@ -1,6 +1,6 @@
 """``SearchConfig``: every knob of a search, validated once, JSON in and out.
 
-Defaults are the teaching search on digits (METHOD.md): 8 ops, 4 nodes, T = 1, so 35
+Defaults are the teaching search on digits (docs/method.md): 8 ops, 4 nodes, T = 1, so 35
 sampled architectures. The "make the 1-bit child learn" choices are fields, so each
 departure from the book's Fig. 4.8 can be switched off (docs/method.md).
 """
@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .data import VAL_FRACTION, check_spec
+from . import limits
 from .errors import ConfigError
-from .optim import SCHEDULES
+from .registry import op_facts
+from .scoring import n_samples
 from .space import PRIMITIVES, SearchSpace
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
 GENOTYPE_MODES = ("top2", "all")
 PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("constant", "cosine")
 
 # Keys added after the first release, each with the value that reproduces the behaviour from
 # before it existed. A stored config.json that lacks such a key takes this value, and the run
@@ -46,6 +48,17 @@ LEGACY: dict[str, Any] = {
     "deterministic": False,
 }
 
+# The format of a config as a run stores it (config.json, checkpoint, SearchStarted). A stored
+# config carries it as "config_version"; one without it is version 1.
+CONFIG_VERSION = 1
+VERSION_KEY = "config_version"
+
+# (key, lowest, highest) of the integer keys; the highest is there so that a size that cannot
+# fit is refused up front, with the limit named, not after minutes of building.
+_INT_BOUNDS = (("nodes", 1, limits.MAX_NODES), ("cells", 1, limits.MAX_CELLS),
+               ("channels", 1, limits.MAX_CHANNELS), ("repeats", 1, limits.MAX_REPEATS),
+               ("batch_size", 1, limits.MAX_BATCH_SIZE), ("seed", 0, limits.MAX_SEED))
+
 
 @dataclass(frozen=True)
 class SearchConfig:
@@ -63,7 +76,7 @@ class SearchConfig:
     lam: float = 0.001  # center loss weight of Eq. 4.17 (0 = off)
     seed: int = 0
     device: str = "auto"
-    # -- "making the 1-bit child learn" (METHOD.md); False restores the book's choice --------
+    # -- "making the 1-bit child learn" (docs/method.md); False restores the book's choice --------
     optimizer: str = "adam"  # the book's DARTS lineage uses "sgd"
     shortcut: bool = True  # Bi-Real real-valued shortcut around stride-1 conv ops
     bn_batch_stats: bool = True  # BN statistics from the evaluated batch, not running stats
@@ -76,7 +89,7 @@ class SearchConfig:
     lr_min: float = 0.0  # where the cosine ends
     lr_warmup_steps: int = 0  # linear learning-rate warm-up (not a supernet warm-up)
     augment: bool = False  # random crop (pad side/8) + horizontal flip, on the device
-    val_fraction: float = VAL_FRACTION  # of the non-test images, scores the search
+    val_fraction: float = 0.25  # of the non-test images (cpnas.data.VAL_FRACTION), scores the search
     free_pruned: bool = True  # drop pruned ops' weights + optimizer state (False keeps them)
     precision: str = "fp32"  # or "bf16": autocast of the forward passes (CUDA and CPU)
     channels_last: bool = False  # NHWC tensors on CUDA (the CPU path is NHWC already)
@@ -85,14 +98,13 @@ class SearchConfig:
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
         if not isinstance(ops, (list, tuple)) or not all(isinstance(o, str) for o in ops):
-            raise ConfigError(f"ops: must be a list of op names, got {self.ops!r}")
+            raise ConfigError(f"ops: must be a list of op names, got {_short(self.ops)}")
         object.__setattr__(self, "ops", tuple(o.strip() for o in ops))
         _check_ops(self.ops)
-        for name in ("nodes", "cells", "channels", "repeats", "batch_size"):
-            _int_at_least(name, getattr(self, name), 1)
-        _int_at_least("seed", self.seed, 0)
+        for name, low, high in _INT_BOUNDS:
+            check_int(name, getattr(self, name), low, high)
         if self.sample_steps is not None:
-            _int_at_least("sample_steps", self.sample_steps, 1)
+            check_int("sample_steps", self.sample_steps, 1, limits.MAX_STEPS)
         for name in ("beta", "theta", "lam", "lr"):
             object.__setattr__(self, name, _number(name, getattr(self, name)))
         for name in ("theta", "lam"):
@@ -107,9 +119,11 @@ class SearchConfig:
         for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "augment",
                      "free_pruned", "channels_last", "deterministic"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name}: must be true or false, got {_short(getattr(self, name))}")
         if not isinstance(self.data, str):
-            raise ConfigError(f"data: must be text, got {self.data!r}")
+            raise ConfigError(f"data: must be text, got {_short(self.data)}")
+        from .data import check_spec  # data.py loads torch; the config itself stays light
+
         check_spec(self.data)  # DataError naming "data:" for a missing folder
 
     def _check_recipe(self) -> None:
@@ -125,7 +139,7 @@ class SearchConfig:
         _choice("precision", self.precision, PRECISIONS)
         if not 0 <= self.lr_min <= self.lr:
             raise ConfigError(f"lr_min: must be in [0, lr={self.lr}], got {self.lr_min}")
-        _int_at_least("lr_warmup_steps", self.lr_warmup_steps, 0)
+        check_int("lr_warmup_steps", self.lr_warmup_steps, 0, limits.MAX_STEPS)
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"val_fraction: must be in (0, 1), got {self.val_fraction}")
 
@@ -137,8 +151,7 @@ class SearchConfig:
     @property
     def n_samples(self) -> int:
         """Sampled architectures in the whole search: T * (K + (K-1) + ... + 2)."""
-        k = len(self.ops)
-        return self.repeats * (k * (k + 1) // 2 - 1)
+        return n_samples(len(self.ops), self.repeats)
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -148,8 +161,11 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> SearchConfig:
+        """A config from keys and values; a stored config's ``config_version`` is checked."""
         if not isinstance(data, dict):
             raise ConfigError(f"config: must be a JSON object, got {type(data).__name__}")
+        data = dict(data)
+        _check_version(data.pop(VERSION_KEY, CONFIG_VERSION))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -184,9 +200,43 @@ def read_config_source(source: str) -> dict:
     return values
 
 
+def stored_config(data: Any, where: str) -> dict[str, Any]:
+    """A config as a run stored it, read the way this release writes it.
+
+    Its format version is checked (a newer one is refused) and dropped, and each key listed
+    in :data:`LEGACY` that it lacks takes its old-behaviour value, so an old run compares
+    equal to, and keeps the run id of, the same config today. ``where`` names the source in
+    the error.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the config must be a JSON object, got {type(data).__name__}")
+    data = dict(data)
+    try:
+        _check_version(data.pop(VERSION_KEY, CONFIG_VERSION))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return {**{k: v for k, v in LEGACY.items() if k not in data}, **data}
+
+
+def to_stored(config: dict[str, Any]) -> dict[str, Any]:
+    """What a run stores: the config with its format version."""
+    return {VERSION_KEY: CONFIG_VERSION, **config}
+
+
+def _check_version(version: Any) -> None:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ConfigError(f"{VERSION_KEY}: must be an integer >= 1, got {version!r}")
+    if version > CONFIG_VERSION:
+        raise ConfigError(f"{VERSION_KEY}: {version} was written by a newer cpnas; this one "
+                          f"reads up to {CONFIG_VERSION} (upgrade cpnas)")
+
+
 def read_json(path: str | Path) -> Any:
     p = Path(path)
     try:
+        if p.stat().st_size > limits.MAX_FILE_BYTES:
+            raise ConfigError(f"config: {str(p)!r} is over {limits.MAX_FILE_BYTES} bytes "
+                              "(MAX_FILE_BYTES); a config is a few hundred")
         return json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config: file {str(p)!r} not found") from None
@@ -194,33 +244,52 @@ def read_json(path: str | Path) -> Any:
         raise ConfigError(f"config: cannot read {str(p)!r} ({exc.__class__.__name__})") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config: {str(p)!r} is not JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise ConfigError(f"config: {str(p)!r} is nested too deeply to be a config") from None
+    except ValueError as exc:  # Python's limit on the digits of an integer
+        raise ConfigError(f"config: {str(p)!r}: {exc}") from None
 
 
 def _check_ops(ops: tuple[str, ...]) -> None:
     if not ops or ops == ("",):
         raise ConfigError("ops: the op set is empty; give at least 2 ops")
-    unknown = [o for o in ops if o not in PRIMITIVES]
-    if unknown:
-        raise ConfigError(f"ops: unknown op {unknown[0]!r} (known: {', '.join(PRIMITIVES)})")
+    for op in ops:
+        try:
+            op_facts(op)
+        except ConfigError as exc:
+            raise ConfigError(f"ops: {exc}") from None
     if len(set(ops)) != len(ops):
         raise ConfigError(f"ops: duplicate op names in {list(ops)}")
     if len(ops) < 2:
         raise ConfigError("ops: give at least 2 ops, or there is nothing to search")
 
 
-def _int_at_least(name: str, value: Any, low: int) -> None:
+def check_int(name: str, value: Any, low: int, high: int) -> None:
+    """Refuse ``value`` unless it is an integer in [low, high]; the message names the bound."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
+        raise ConfigError(f"{name}: must be an integer >= {low}, got {_short(value)}")
+    if value > high:
+        raise ConfigError(f"{name}: {_short(value)} is over the limit of {high} "
+                          "(cpnas.limits)")
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else "a huge number"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{name}: must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ConfigError(f"{name}: must be finite, got {value!r}")
-    return float(value)
+        raise ConfigError(f"{name}: must be a number, got {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too big for a float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"{name}: must be finite, got {_short(value)}")
+    return number
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {value!r}")
+        raise ConfigError(f"{name}: must be one of {', '.join(allowed)}, got {_short(value)}")

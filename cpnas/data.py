@@ -28,10 +28,13 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .limits import MAX_DATASET_SIZE
 
 SPLIT = (0.6, 0.2, 0.2)  # train, validation (scores the search), test (final training only)
 VAL_FRACTION = SPLIT[1] / (SPLIT[0] + SPLIT[1])  # of the non-test images (the default, 0.25)
 KINDS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist")
+# The stratified splits need every class in each of them: 10 classes, test 20% -> 50 images.
+MIN_SYNTHETIC = 50
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,23 @@ def check_spec(spec: str) -> None:
     kind, arg = parse_spec(spec)
     if kind == "digits" and arg:
         raise DataError(f"data: 'digits' takes no argument, got {spec!r}")
-    if kind == "synthetic" and arg is not None and not (arg.isdigit() and int(arg) >= 20):
-        raise DataError(f"data: synthetic size must be an integer >= 20, got {arg!r}")
+    if kind == "synthetic" and arg is not None:
+        if not (arg.isdigit() and len(arg) < 12 and MIN_SYNTHETIC <= int(arg)):
+            raise DataError(f"data: synthetic size must be an integer >= {MIN_SYNTHETIC}, "
+                            f"got {arg[:20]!r}")
+        if int(arg) > MAX_DATASET_SIZE:
+            raise DataError(f"data: synthetic size {arg} is over the limit of "
+                            f"{MAX_DATASET_SIZE} images (cpnas.limits)")
     if kind in ("cifar10", "mnist", "fashion-mnist") and arg:
-        folder = Path(arg).expanduser()
-        if not folder.is_dir():
-            raise DataError(f"data: folder {str(folder)!r} does not exist")
         first = "data_batch_1" if kind == "cifar10" else "train-images-idx3-ubyte"
-        if not any((folder / f).is_file() for f in (first, first + ".gz")):
+        try:
+            folder = Path(arg).expanduser()
+            found = folder.is_dir(), any((folder / f).is_file() for f in (first, first + ".gz"))
+        except (OSError, RuntimeError) as exc:  # a name too long, an unknown ~user
+            raise DataError(f"data: {arg[:80]!r} is not a usable folder ({exc})") from None
+        if not found[0]:
+            raise DataError(f"data: folder {str(folder)!r} does not exist")
+        if not found[1]:
             raise DataError(f"data: {str(folder)!r} holds no {kind} {first!r} file")
 
 
@@ -124,11 +136,18 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int,
            val_fraction: float) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    if x_test is None:  # carve the test split out of the data too
-        x, x_test, y, y_test = train_test_split(
-            x, y, test_size=SPLIT[2], random_state=seed, stratify=y)
-    x_tr, x_val, y_tr, y_val = train_test_split(
-        x, y, test_size=val_fraction, random_state=seed, stratify=y)
+    if len(y) > MAX_DATASET_SIZE:
+        raise DataError(f"data: {name} has {len(y)} images, over the limit of "
+                        f"{MAX_DATASET_SIZE} (cpnas.limits)")
+    try:
+        if x_test is None:  # carve the test split out of the data too
+            x, x_test, y, y_test = train_test_split(
+                x, y, test_size=SPLIT[2], random_state=seed, stratify=y)
+        x_tr, x_val, y_tr, y_val = train_test_split(
+            x, y, test_size=val_fraction, random_state=seed, stratify=y)
+    except ValueError as exc:  # sklearn: too few images of a class for a stratified split
+        raise DataError(f"data: {name} has too few images per class to split it into "
+                        f"train, validation and test ({len(y)} images; {exc})") from None
     mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)
     std = x_tr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
 
@@ -144,6 +163,7 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int,
 
 # -- CIFAR-10 python batches, unpickled safely -----------------------------------------------
 
+CIFAR_CLASSES = 10
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
@@ -169,6 +189,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = _SafeUnpickler(f, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
         raise DataError(f"data: {path} is not a CIFAR-10 batch ({exc})") from None
+    except OSError as exc:  # a directory, unreadable, ...
+        raise DataError(f"data: cannot read {path} ({exc.strerror})") from None
     if not isinstance(batch, dict):
         raise DataError(f"data: {path} is not a CIFAR-10 batch (not a dict)")
     data = batch.get(b"data", batch.get("data"))
@@ -182,6 +204,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"data: {path} has a bad shape ({exc})") from None
     if len(x) != len(y):
         raise DataError(f"data: {path} has {len(x)} images but {len(y)} labels")
+    if y.ndim != 1 or (len(y) and not (0 <= y.min() and y.max() < CIFAR_CLASSES)):
+        raise DataError(f"data: {path} has labels outside 0..{CIFAR_CLASSES - 1}")
     return x, y
 
 

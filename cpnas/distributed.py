@@ -21,6 +21,7 @@ with its shard's statistics ("ghost batch norm", as DDP without SyncBatchNorm do
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,6 +98,15 @@ class Dist:
     def barrier(self) -> None:
         if self.active:
             tdist.barrier()
+
+    @contextlib.contextmanager
+    def main_first(self):
+        """Rank 0 runs the block first (a download into the cache), then the other ranks."""
+        if not self.is_main:
+            self.barrier()
+        yield
+        if self.is_main:
+            self.barrier()
 
 
 SINGLE = Dist()

@@ -3,12 +3,13 @@
 The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
 trains and validates the child and the parent on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
-(:mod:`cpnas.rundir`). Every random draw comes from a generator whose state is in the
+(:mod:`cpnas.runs`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -24,17 +25,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import events as ev
+from . import distributed
 from .config import LEGACY, SearchConfig
 from .data import load_data
+from .events import (
+    Checkpointed,
+    Event,
+    GenotypeDerived,
+    Progress,
+    SampleTrained,
+    SearchFinished,
+    SearchStarted,
+    notify,
+)
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
-from .rundir import RunDir, read_events
+from .runs import RunDir, read_events
+from .runs.directory import check_same_config
+from .scoring import last_round_accuracy
 from .train import CPTrainer, Stopped
 
 log = logging.getLogger("cpnas")
 SMALL_IMAGE = 16  # side length up to which a CPU search runs single-threaded
-PROGRESS_PER_SAMPLE = 4  # Progress events per sample, at fixed steps (deterministic)
 
 
 @dataclass
@@ -42,7 +54,7 @@ class SearchResult:
     status: str  # completed | stopped | failed
     genotype: Genotype | None
     out: Path | None
-    events: list[ev.Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     child_acc: float | None = None  # mean child val accuracy over the last round sampled
     parent_acc: float | None = None
     survivors: dict[str, str] | None = None
@@ -50,8 +62,8 @@ class SearchResult:
     config: SearchConfig | None = None
 
     @property
-    def samples(self) -> list[ev.SampleTrained]:
-        return [e for e in self.events if isinstance(e, ev.SampleTrained)]
+    def samples(self) -> list[SampleTrained]:
+        return [e for e in self.events if isinstance(e, SampleTrained)]
 
 
 class _Emitter:
@@ -59,19 +71,19 @@ class _Emitter:
 
     def __init__(self, run_id: str, seq: int, subscribers: list[Any]) -> None:
         self.run_id, self.seq, self.subscribers = run_id, seq, subscribers
-        self.events: list[ev.Event] = []
+        self.events: list[Event] = []
 
-    def __call__(self, cls: type[ev.Event], fields: dict) -> ev.Event:
+    def __call__(self, cls: type[Event], fields: dict) -> Event:
         event = cls(seq=self.seq, time=time.time(), run_id=self.run_id, **fields)
         self.seq += 1
         self.events.append(event)
         self.deliver(event, self.subscribers)
         return event
 
-    def deliver(self, event: ev.Event, subscribers: Iterable[Any]) -> None:
+    def deliver(self, event: Event, subscribers: Iterable[Any]) -> None:
         for sub in list(subscribers):
             try:
-                ev.notify(sub, event)
+                notify(sub, event)
             except Exception as exc:  # a viewer's bug must never corrupt the run
                 self.subscribers.remove(sub)
                 msg = f"subscriber {sub!r} raised {type(exc).__name__}: {exc}; detached"
@@ -116,35 +128,59 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
 class _Run:
     def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
         self.config, self.stop = config, stop or threading.Event()
-        self.rd = RunDir(out) if out is not None else None
-        self.user_subs = subscribers
+        # under torchrun rank 0 alone owns the run directory and the subscribers
+        self.dist = distributed.current()
+        self.user_subs = subscribers if self.dist.is_main else []
+        self.emit: _Emitter | None = None  # set once the search has started (emits events)
+        self.rd: RunDir | None = None
         self.resume: dict | None = None
-        if self.rd is not None:
-            self.rd.check_config(config.to_dict())  # refuses a changed config, writes nothing
-            if self.rd.has_checkpoint():
-                self.resume = self.rd.load_checkpoint()
-                _check_resume(self.resume, config)
+        refused: BaseException | None = None
+        try:
+            if out is not None and self.dist.is_main:
+                self._open_run_dir(out)
+        except BaseException as exc:
+            refused = exc
+        # every rank resumes from rank 0's checkpoint, or fails with rank 0's refusal
+        refused, self.resume = self.dist.from_main((refused, self.resume))
+        if refused is not None:
+            raise refused
+
+    def _open_run_dir(self, out) -> None:
+        rd = RunDir(out, create=False)
+        rd.claim()  # one writer per run dir; a refusal below leaves nothing behind
+        try:
+            rd.check_config(self.config.to_dict())  # refuses a changed config
+            if rd.has_checkpoint():
+                self.resume = rd.load_checkpoint(run_id=run_id_of(self.config))
+                _check_resume(self.resume, self.config)
+        except BaseException:
+            rd.release()
+            raise
+        self.rd = rd
 
     # -- set-up -----------------------------------------------------------------------------
     def _start(self) -> None:
         cfg = self.config
         self.device = resolve_device(cfg.device)
-        self.data = load_data(cfg.data, cfg.seed, cfg.val_fraction).to(self.device)
+        if self.device.type == "cuda" and self.dist.active:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        with self.dist.main_first():  # rank 0 downloads, the others then read its cache
+            self.data = load_data(cfg.data, cfg.seed, cfg.val_fraction).to(self.device)
         if self.device.type == "cpu" and self.data.x_train.shape[-1] <= SMALL_IMAGE:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
             torch.set_num_threads(1)
-        self.trainer = CPTrainer(cfg, self.data, self.device)
+        self.trainer = CPTrainer(cfg, self.data, self.device, self.dist)
         self.rng = random.Random(cfg.seed)
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
         if self.resume is None:
             if self.rd is not None:
                 self.rd.write_config(cfg.to_dict())
-                subs.insert(0, self.rd.recorder(keep_before_seq=0))
+                subs.insert(0, self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
             self.emit = _Emitter(run_id_of(cfg), 0, subs)
             self.loop = LoopState.start(cfg.space)
-            self.emit(ev.SearchStarted, self._started_fields())
+            self.emit(SearchStarted, self._started_fields())
             return
         st = self.resume
         self.loop = LoopState.from_dict(st["loop"])
@@ -152,22 +188,27 @@ class _Run:
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
         self.elapsed0 = float(st["elapsed"])
-        recorder = self.rd.recorder(keep_before_seq=st["seq"])
-        self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
-        old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
+        recorder = (self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
+                    if self.rd is not None else None)
+        self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs] if recorder else subs)
+        old = self.dist.from_main([e for e in read_events(self.rd.events_path)
+                                   if e.seq < st["seq"]] if self.rd is not None else None)
+        if old and isinstance(old[0], SearchStarted):  # viewers learn the run was resumed
+            old[0] = dataclasses.replace(old[0], resumed=True)  # (the log keeps its own)
         for event in old:  # live viewers get the full stream
             self.emit.deliver(event, [s for s in self.emit.subscribers if s is not recorder])
         self.emit.events.extend(old)
         ck = st["checkpointed"]
         log.info("resuming from round %d, sample %d (%d of %d samples done)",
                  self.loop.round, self.loop.t * self.loop.k + self.loop.s,
-                 sum(isinstance(e, ev.SampleTrained) for e in old), cfg.n_samples)
-        self.emit(ev.Checkpointed, ck)  # the event the checkpoint was taken for
+                 sum(isinstance(e, SampleTrained) for e in old), cfg.n_samples)
+        self.emit(Checkpointed, ck)  # the event the checkpoint was taken for
 
     def _started_fields(self) -> dict:
         cfg = self.config
         return {"config": cfg.to_dict(), "space": cfg.space.to_dict(),
-                "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed}
+                "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed,
+                "world_size": self.dist.world_size}
 
     # -- the search -------------------------------------------------------------------------
     def execute(self) -> SearchResult:
@@ -176,6 +217,8 @@ class _Run:
             return self._execute()
         finally:
             torch.set_num_threads(threads)
+            if self.rd is not None:
+                self.rd.release()
 
     def _execute(self) -> SearchResult:
         survivors, status, error = None, "stopped", None
@@ -188,7 +231,7 @@ class _Run:
             if survivors is not None:
                 status = "completed"
         except (Stopped, KeyboardInterrupt):
-            if not hasattr(self, "emit"):  # interrupted while loading: nothing started
+            if self.emit is None:  # interrupted while loading: nothing started
                 raise
             status = "stopped"
         except BaseException as exc:
@@ -199,18 +242,13 @@ class _Run:
         return self._result(status, genotype, survivors)
 
     def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        t_start = time.time()
-        every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
-
         def on_step(step: int, steps: int, c: float, p: float) -> None:
-            if step % every == 0 or step == steps:
-                self.emit(ev.Progress, {"round": rnd, "t": t, "s": s, "step": step,
-                                        "steps": steps, "child_loss": c, "parent_loss": p})
+            # the trainer calls it at PROGRESS_PER_SAMPLE fixed steps (cpnas.train)
+            self.emit(Progress, {"round": rnd, "t": t, "s": s, "step": step,
+                                 "steps": steps, "child_loss": c, "parent_loss": p})
 
         self.trainer.keep_only(self.loop.alive)  # free what the last round pruned
-        out = self.trainer.train_sample(arch, on_step, self.stop.is_set)
-        self._sample_seconds = time.time() - t_start
-        return SampleResult(out.child_acc, out.parent_acc, out.child_loss, out.parent_loss)
+        return self.trainer.train_sample(arch, on_step, self.stop.is_set)
 
     def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
         if self.rd is None:
@@ -220,46 +258,39 @@ class _Run:
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
             "elapsed": self._elapsed(), "loop": st.to_dict(), "rng": _rng_state(self.rng),
             "trainer": self.trainer.state_dict(), "config": self.config.to_dict(),
-        })
-        self.emit(ev.Checkpointed, fields)
+        }, run_id=self.emit.run_id)
+        self.emit(Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
         geno, edges = derive_from_events(self.emit.events, survivors, self.config.nodes,
                                          self.config.genotype_mode)
-        self.emit(ev.GenotypeDerived, {"genotype": str(geno), "edges": edges})
+        self.emit(GenotypeDerived, {"genotype": str(geno), "edges": edges})
         if self.rd is not None:
-            child, parent = last_round_accuracy(self.emit.events)
+            child, parent = last_round_accuracy(self._samples())
             self.rd.write_genotype(geno, {"edges": edges, "child_acc": child,
                                           "parent_acc": parent, "run_id": self.emit.run_id})
         return geno
+
+    def _samples(self) -> list[SampleTrained]:
+        return [e for e in self.emit.events if isinstance(e, SampleTrained)]
 
     def _elapsed(self) -> float:
         return self.elapsed0 + time.time() - self.t0
 
     def _finish(self, status: str, error: str | None) -> None:
-        if not hasattr(self, "emit"):  # failed before the first event: nothing to close
+        if self.emit is None:  # failed before the first event: nothing to close
             return
-        self.emit(ev.SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
+        self.emit(SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
         for sub in self.emit.subscribers:
             if hasattr(sub, "close"):
                 sub.close()
 
     def _result(self, status: str, genotype: Genotype | None, survivors) -> SearchResult:
-        child, parent = last_round_accuracy(self.emit.events)
+        child, parent = last_round_accuracy(self._samples())
         return SearchResult(status=status, genotype=genotype,
                             out=self.rd.path if self.rd else None, events=self.emit.events,
                             child_acc=child, parent_acc=parent, survivors=survivors,
                             seconds=self._elapsed(), config=self.config)
-
-
-def last_round_accuracy(events: Iterable[ev.Event]) -> tuple[float | None, float | None]:
-    """Mean child and parent validation accuracy over the last round that has samples."""
-    samples = [e for e in events if isinstance(e, ev.SampleTrained)]
-    if not samples:
-        return None, None
-    last = [e for e in samples if e.round == samples[-1].round]
-    return (sum(e.child_acc for e in last) / len(last),
-            sum(e.parent_acc for e in last) / len(last))
 
 
 # -- RNG state as plain containers (torch.load(weights_only=True) reads them) ---------------
@@ -295,5 +326,5 @@ def _check_resume(state: dict, config: SearchConfig) -> None:
     missing = [k for k in needed if k not in state]
     if missing:
         raise RunDirError(f"checkpoint lacks {', '.join(missing)}; delete it to start afresh")
-    if state.get("config") not in (None, config.to_dict()):
-        raise RunDirError("checkpoint was written by another config; delete it to start afresh")
+    if state.get("config") is not None:
+        check_same_config(state["config"], config.to_dict(), "checkpoint")

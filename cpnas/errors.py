@@ -12,6 +12,10 @@ class CpnasError(Exception):
 
     exit_code = 2
 
+    def __str__(self) -> str:
+        # One line, whatever user text the message quotes (a key, a path, a log line).
+        return super().__str__().replace("\r", "\\r").replace("\n", "\\n")
+
 
 class ConfigError(CpnasError):
     """A config key has a bad value. The message names the key."""

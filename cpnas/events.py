@@ -7,7 +7,9 @@ carries ``schema``; a reader refuses a newer major version.
 
 Indices are 0-based: ``round`` 0 is the first round (K = number of ops), ``t`` counts the
 T repeats of a sweep and ``s`` the K samples of one sweep. Edge ids are the stable strings
-of :mod:`cpnas.space` (``normal:0->2``). Treat the payload containers as read-only.
+of :mod:`cpnas.space` (``normal:0->2``). Events are immutable all the way down: payload
+dicts and lists are copied into :class:`FrozenDict` / :class:`FrozenList` (still a dict and a
+list to read, JSON and compare), so a subscriber cannot change what the next one sees.
 """
 
 from __future__ import annotations
@@ -26,6 +28,42 @@ Arch = dict[str, str]  # edge id -> op name
 EdgeScores = dict[str, dict[str, float]]  # edge id -> op name -> score
 
 
+class _Frozen:
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{type(self).__name__}: events are immutable; copy the payload to change it")
+
+
+class FrozenDict(_Frozen, dict):
+    """A dict that refuses every change."""
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _Frozen._refuse
+    __ior__ = _Frozen._refuse
+
+    def __reduce__(self):  # pickle and deepcopy rebuild it whole
+        return (FrozenDict, (dict(self),))
+
+
+class FrozenList(_Frozen, list):
+    """A list that refuses every change."""
+
+    __setitem__ = __delitem__ = append = extend = insert = pop = remove = _Frozen._refuse
+    clear = reverse = sort = __iadd__ = __imul__ = _Frozen._refuse
+
+    def __reduce__(self):
+        return (FrozenList, (list(self),))
+
+
+def freeze(value: Any) -> Any:
+    """A deep, immutable copy of a payload value (dicts, lists, tuples and sets inside)."""
+    if isinstance(value, dict):
+        return FrozenDict((k, freeze(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return FrozenList(freeze(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(value)
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Event:
     """Base of every event."""
@@ -34,6 +72,12 @@ class Event:
     seq: int = 0
     time: float = 0.0
     run_id: str = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (dict, list, tuple, set)) and not isinstance(value, _Frozen):
+                object.__setattr__(self, f.name, freeze(value))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -71,6 +115,9 @@ class SearchStarted(Event):
     dataset: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     seed: int = 0
+    world_size: int = 1  # processes training the search together (torchrun; docs/scale.md)
+    # True in the copy a resumed search delivers to its live subscribers (and its result's
+    # events), which then get every event before the checkpoint again; the log keeps False.
     resumed: bool = False
 
 
@@ -189,7 +236,33 @@ def event_from_dict(data: Any) -> Event:
     if unknown:
         raise RunDirError(f"{kind} has unknown fields: {', '.join(sorted(unknown))}")
     kwargs = {k: v for k, v in data.items() if k != "type"}
+    for f in dataclasses.fields(cls):
+        if f.name in kwargs and not _fits(kwargs[f.name], _default(f)):
+            raise RunDirError(f"{kind}.{f.name} is {_kind(kwargs[f.name])}, expected "
+                              f"{_kind(_default(f))}")
     return cls(**kwargs)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _fits(value: Any, default: Any) -> bool:
+    """Whether a read value has the kind of the field's default (its declared type)."""
+    if default is None:  # error: str | None
+        return value is None or isinstance(value, str)
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "text",
+            dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def event_from_json(line: str) -> Event:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from . import events as ev
+from .events import Event, OpPruned, RoundScored, SampleTrained, SearchStarted
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -47,19 +47,19 @@ def _frame(rows: list[dict], columns: Iterable[str]) -> pd.DataFrame:
     return df.astype(types)
 
 
-def _edges(events: list[ev.Event]) -> list[str]:
+def _edges(events: list[Event]) -> list[str]:
     """Edge ids in the space's order (from SearchStarted), else in first-seen order."""
     for e in events:
-        if isinstance(e, ev.SearchStarted) and e.space.get("edges"):
+        if isinstance(e, SearchStarted) and e.space.get("edges"):
             return list(e.space["edges"])
     seen: dict[str, None] = {}
     for e in events:
-        if isinstance(e, ev.SampleTrained):
+        if isinstance(e, SampleTrained):
             seen.update(dict.fromkeys(e.arch))
     return list(seen)
 
 
-def samples_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
+def samples_frame(events: Iterable[Event]) -> pd.DataFrame:
     """One row per sampled architecture.
 
     Columns: seq, round, t, s, child_acc, parent_acc, gap (= parent_acc - child_acc, the
@@ -70,7 +70,7 @@ def samples_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
     edges = _edges(events)
     rows = []
     for e in events:
-        if not isinstance(e, ev.SampleTrained):
+        if not isinstance(e, SampleTrained):
             continue
         row = {
             "seq": e.seq, "round": e.round, "t": e.t, "s": e.s,
@@ -83,7 +83,7 @@ def samples_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
     return _frame(rows, [*SAMPLE_COLUMNS, *(ARCH_PREFIX + edge for edge in edges)])
 
 
-def scores_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
+def scores_frame(events: Iterable[Event]) -> pd.DataFrame:
     """One row per (round, edge, alive op) of every scored round.
 
     Columns: round, edge, op, zbar (Eq. 4.16, the mean z of the op on that edge over the T
@@ -93,11 +93,11 @@ def scores_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
     events = list(events)
     counts: Counter[tuple[int, str, str]] = Counter()
     for e in events:
-        if isinstance(e, ev.SampleTrained):
+        if isinstance(e, SampleTrained):
             counts.update((e.round, edge, op) for edge, op in e.arch.items())
     rows = []
     for e in events:
-        if not isinstance(e, ev.RoundScored):
+        if not isinstance(e, RoundScored):
             continue
         for edge, per_op in e.zbar.items():
             for op, zbar in per_op.items():
@@ -109,7 +109,7 @@ def scores_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
     return _frame(rows, SCORE_COLUMNS)
 
 
-def prunes_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
+def prunes_frame(events: Iterable[Event]) -> pd.DataFrame:
     """One row per pruned op.
 
     Columns: round, edge, op, ev (its ev when it was removed: the lowest on the edge),
@@ -119,7 +119,7 @@ def prunes_frame(events: Iterable[ev.Event]) -> pd.DataFrame:
         {"round": e.round, "edge": e.edge, "op": e.op, "ev": e.ev,
          "alive_after": tuple(e.alive), "n_alive": len(e.alive)}
         for e in events
-        if isinstance(e, ev.OpPruned)
+        if isinstance(e, OpPruned)
     ]
     return _frame(rows, PRUNE_COLUMNS)
 

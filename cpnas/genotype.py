@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import GenotypeError
+from .limits import MAX_GENOTYPE_CHARS, MAX_NODES
 from .space import parse_edge_id
 
 Edge = tuple[str, int]  # (op, input index)
@@ -114,6 +115,9 @@ def _check_cell(
         arity = (2,) * (len(edges) // 2)
     elif sum(arity) != len(edges) or any(a < 0 for a in arity):
         raise GenotypeError(f"{cell}_arity {list(arity)} does not add up to {len(edges)} edges")
+    if len(arity) > MAX_NODES:
+        raise GenotypeError(f"{cell}: {len(arity)} nodes, over the limit of {MAX_NODES} "
+                            "(cpnas.limits)")
     pos = 0
     for j, a in enumerate(arity):
         for op, src in edges[pos : pos + a]:
@@ -147,10 +151,15 @@ def parse_genotype(text: str) -> Genotype:
     src = text.strip()
     if not src:
         raise GenotypeError("empty genotype text")
+    if len(src) > MAX_GENOTYPE_CHARS:
+        raise GenotypeError(f"genotype text of {len(src)} characters, over the limit of "
+                            f"{MAX_GENOTYPE_CHARS} (cpnas.limits)")
     try:
         tree = ast.parse(src, mode="exec")
     except SyntaxError as exc:
         raise GenotypeError(f"genotype is not valid syntax: {exc.msg} (column {exc.offset})") from None
+    except (RecursionError, MemoryError):  # the parser's own limit on nesting
+        raise GenotypeError("genotype text is nested too deeply to be a genotype") from None
     if len(tree.body) != 1:
         raise GenotypeError("genotype must be a single Genotype(...) expression")
     stmt = tree.body[0]
@@ -231,15 +240,16 @@ def _int(name: str, node: ast.AST) -> int:
 
 def derive_genotype(
     survivors: Mapping[str, str],
-    ev: Mapping[str, float],
+    zbar: Mapping[str, float],
     nodes: int,
     mode: str = "top2",
     cell_types: tuple[str, ...] = ("normal", "reduce"),
 ) -> Genotype:
-    """Build the genotype from the op left on every edge (METHOD.md, "From the search").
+    """Build the genotype from the op left on every edge (docs/method.md, "The genotype").
 
-    ``survivors`` maps edge id -> surviving op; ``ev`` maps edge id -> that op's final ev.
-    ``top2`` keeps, for each node, the two incoming edges with the highest ev among
+    ``survivors`` maps edge id -> surviving op; ``zbar`` maps edge id -> that op's
+    search-wide zbar (:func:`cpnas.scoring.survivor_scores`), the score edges are ranked by.
+    ``top2`` keeps, for each node, the two incoming edges with the highest zbar among
     survivors other than ``none`` (DARTS); ``all`` keeps every non-none edge. A ``none``
     survivor means the edge is absent. Ties break toward the lower source index.
     """
@@ -254,7 +264,7 @@ def derive_genotype(
             c, src, dst = parse_edge_id(edge)
             if c != name or op == "none":
                 continue
-            by_dst[dst].append((float(ev.get(edge, 0.0)), src, op))
+            by_dst[dst].append((float(zbar.get(edge, 0.0)), src, op))
         edges: list[Edge] = []
         arity: list[int] = []
         for dst in range(2, nodes + 2):

@@ -2,8 +2,10 @@
 
 The loop is pure Python. It asks an ``evaluate(round, t, s, arch)`` callable to train and
 validate child and parent on one sampled architecture, and emits events through ``emit``.
-The engine plugs the real child/parent trainer in; :func:`simulate` plugs in synthetic
-accuracies, which gives viewers and tests a faithful event stream in milliseconds.
+The engine plugs the real child/parent trainer in; :func:`cpnas.simulate.simulate` plugs in
+synthetic accuracies, which gives viewers and tests a faithful event stream in
+milliseconds. The scoring itself (Eqs. 4.15-4.16, the prune choice, the survivor ranking)
+is :mod:`cpnas.scoring`'s.
 """
 
 from __future__ import annotations
@@ -12,41 +14,29 @@ import copy
 import dataclasses
 import math
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import events as ev
+from . import events
 from .genotype import Genotype, derive_genotype
+from .scoring import indicator, prune_choice, round_scores, survivor_scores
 from .space import SearchSpace, parse_edge_id
 
 
 @dataclass(frozen=True)
 class SampleResult:
+    """What training and validating one sampled architecture gave (child and parent)."""
+
     child_acc: float
     parent_acc: float
     child_loss: float = math.nan
     parent_loss: float = math.nan
+    seconds: float = 0.0  # wall time of the training and validation
 
 
-def indicator(child_acc: float, parent_acc: float, beta: float) -> float:
-    """Eq. 4.15: z = beta_P * (A_P - A_C) + A_C."""
-    return beta * (parent_acc - child_acc) + child_acc
-
-
-def softmax(values: dict[str, float]) -> dict[str, float]:
-    m = max(values.values())
-    exps = {k: math.exp(v - m) for k, v in values.items()}
-    total = sum(exps.values())
-    return {k: e / total for k, e in exps.items()}
-
-
-def prune_choice(ev_edge: dict[str, float], alive: list[str]) -> str:
-    """argmin ev on one edge; ties go to the op listed first in the alive order."""
-    return min(alive, key=lambda op: ev_edge[op])
-
-
-Emit = Callable[[type[ev.Event], dict], None]
+Emit = Callable[[type[events.Event], dict], None]
 Evaluate = Callable[[int, int, int, dict[str, str]], SampleResult]
+OnSample = Callable[["LoopState", int, int, int], None]
 
 
 @dataclass
@@ -91,47 +81,61 @@ def run_loop(
     rng: random.Random,
     should_stop: Callable[[], bool] = lambda: False,
     state: LoopState | None = None,
-    on_sample: Callable[[LoopState, int, int, int], None] | None = None,
+    on_sample: OnSample | None = None,
 ) -> dict[str, str] | None:
     """Run rounds K, K-1, ..., 2 and return the surviving op per edge (None if stopped).
 
-    ``emit(EventClass, fields)`` is called for RoundStarted, SampleTrained, RoundScored and
-    OpPruned; the caller stamps seq, time and run_id. ``state`` resumes a loop where a
-    checkpoint left it; ``on_sample(state, round, t, s)`` runs after every sample (the
-    engine checkpoints there). All randomness comes from ``rng``.
+    Algorithm 9, one named step per line of it: each round starts, then T sweeps each draw
+    a permutation and train and score its K samples; then the round is scored and every
+    edge prunes one op. ``emit(EventClass, fields)`` is called for RoundStarted,
+    SampleTrained, RoundScored and OpPruned; the caller stamps seq, time and run_id.
+    ``state`` resumes the loop where a checkpoint left it (any point between two steps);
+    ``on_sample(state, round, t, s)`` runs after every sample (the engine checkpoints
+    there). All randomness comes from ``rng``. Another strategy (another score or prune
+    rule) would replace :func:`score_round` and :func:`prune`; the sampling stays.
     """
     st = state if state is not None else LoopState.start(space)
     while st.k > 1:
-        k = st.k
         if st.zs is None:
-            emit(ev.RoundStarted, {"round": st.round, "K": k,
-                                   "alive": {e: list(o) for e, o in st.alive.items()}})
-            st.zs = {e: {o: [] for o in ops} for e, ops in st.alive.items()}
-        while st.t < repeats:
+            start_round(st, emit)
+        while st.t < repeats:  # one sample per pass; the sweep advances t
             if st.perm is None:
-                # Sampling without replacement: one permutation of the alive ops per edge, so
-                # every op on every edge gets exactly one z per sweep (the book's fairness).
-                st.perm = {e: rng.sample(ops, len(ops)) for e, ops in st.alive.items()}
-            while st.perm is not None:  # until this sweep's K samples are done
-                if should_stop():
-                    return None
-                _sample(st, space, beta, evaluate, emit, on_sample)
-        _score_and_prune(st, space, emit)
+                draw_sweep(st, rng)
+            if should_stop():
+                return None
+            train_and_score_sample(st, beta, evaluate, emit, on_sample)
+        prune(st, score_round(st, emit), emit)
     return {e: ops[0] for e, ops in st.alive.items()}
 
 
-def _sample(st: LoopState, space: SearchSpace, beta: float, evaluate: Evaluate, emit: Emit,
-            on_sample: Callable[[LoopState, int, int, int], None] | None) -> None:
+def start_round(st: LoopState, emit: Emit) -> None:
+    """A new round with K alive ops per edge: announce it and open its z lists."""
+    emit(events.RoundStarted, {"round": st.round, "K": st.k,
+                               "alive": {e: list(o) for e, o in st.alive.items()}})
+    st.zs = {e: {o: [] for o in ops} for e, ops in st.alive.items()}
+
+
+def draw_sweep(st: LoopState, rng: random.Random) -> None:
+    """Sampling without replacement: one permutation of the alive ops per edge, so every
+    op on every edge gets exactly one z per sweep (the book's fairness)."""
+    st.perm = {e: rng.sample(ops, len(ops)) for e, ops in st.alive.items()}
+
+
+def train_and_score_sample(st: LoopState, beta: float, evaluate: Evaluate, emit: Emit,
+                           on_sample: OnSample | None) -> None:
+    """Sample s of the sweep: train and validate it, give its z (Eq. 4.15) to each of its
+    (edge, op) pairs, then move to the next sample (the next sweep after the K-th)."""
     rnd, t, s = st.round, st.t, st.s
-    arch = {e: st.perm[e][s] for e in space.edges}
+    arch = {e: perm[s] for e, perm in st.perm.items()}
     res = evaluate(rnd, t, s, arch)
-    z = indicator(res.child_acc, res.parent_acc, beta)  # Eq. 4.15
+    z = indicator(res.child_acc, res.parent_acc, beta)
     for e, op in arch.items():
         st.zs[e][op].append(z)
-    emit(ev.SampleTrained, {
+    emit(events.SampleTrained, {
         "round": rnd, "t": t, "s": s, "arch": arch,
         "child_loss": res.child_loss, "parent_loss": res.parent_loss,
         "child_acc": res.child_acc, "parent_acc": res.parent_acc, "z": z,
+        "seconds": res.seconds,
     })
     st.s += 1
     if st.s == st.k:  # the sweep is over
@@ -140,41 +144,31 @@ def _sample(st: LoopState, space: SearchSpace, beta: float, evaluate: Evaluate, 
         on_sample(st, rnd, t, s)
 
 
-def _score_and_prune(st: LoopState, space: SearchSpace, emit: Emit) -> None:
-    zbar = {e: {o: sum(v) / len(v) for o, v in per.items()} for e, per in st.zs.items()}  # Eq. 4.16
-    evs = {e: softmax(per) for e, per in zbar.items()}
-    emit(ev.RoundScored, {"round": st.round, "zbar": zbar, "ev": evs})
-    for e in space.edges:
-        worst = prune_choice(evs[e], st.alive[e])
-        st.alive[e].remove(worst)
-        emit(ev.OpPruned, {"round": st.round, "edge": e, "op": worst, "ev": evs[e][worst],
-                           "alive": list(st.alive[e])})
+def score_round(st: LoopState, emit: Emit) -> dict[str, dict[str, float]]:
+    """zbar (Eq. 4.16) and ev of the round's alive ops; returns ev."""
+    zbar, ev = round_scores(st.zs)
+    emit(events.RoundScored, {"round": st.round, "zbar": zbar, "ev": ev})
+    return ev
+
+
+def prune(st: LoopState, ev: dict[str, dict[str, float]], emit: Emit) -> None:
+    """Remove the op with the lowest ev on every edge, and move to the next round."""
+    for e, alive in st.alive.items():
+        worst = prune_choice(ev[e], alive)
+        alive.remove(worst)
+        emit(events.OpPruned, {"round": st.round, "edge": e, "op": worst, "ev": ev[e][worst],
+                               "alive": list(alive)})
     st.round, st.t, st.s, st.perm, st.zs = st.round + 1, 0, 0, None, None
 
 
-def survivor_scores(samples: Iterable[ev.SampleTrained], survivors: dict[str, str]) -> dict[str, float]:
-    """Search-wide zbar of each survivor: the mean z of every sample that ran it on its edge.
-
-    The genotype ranks edges by this, not by the last round's ev: with T = 1 the last round
-    has two samples that cover every edge, so every survivor ends with the same ev and a
-    ranking by it would be decided by the tie-break alone.
-    """
-    sums = {e: [0.0, 0] for e in survivors}
-    for sample in samples:
-        for e, op in sample.arch.items():
-            if survivors.get(e) == op:
-                sums[e][0] += sample.z
-                sums[e][1] += 1
-    return {e: (total / n if n else math.nan) for e, (total, n) in sums.items()}
-
-
 def derive_from_events(
-    events: list[ev.Event], survivors: dict[str, str], nodes: int, mode: str = "top2"
+    stream: list[events.Event], survivors: dict[str, str], nodes: int, mode: str = "top2"
 ) -> tuple[Genotype, dict[str, dict]]:
     """The genotype of a finished search, and the GenotypeDerived ``edges`` payload."""
-    last = [e for e in events if isinstance(e, ev.RoundScored)][-1]
+    last = [event for event in stream if isinstance(event, events.RoundScored)][-1]
     final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
-    zbar = survivor_scores((e for e in events if isinstance(e, ev.SampleTrained)), survivors)
+    samples = (event for event in stream if isinstance(event, events.SampleTrained))
+    zbar = survivor_scores(samples, survivors)
     geno = derive_genotype(survivors, zbar, nodes, mode)
     kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
     edges = {

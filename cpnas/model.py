@@ -1,7 +1,7 @@
 """DARTS-cell networks: the weight-sharing child and parent supernets, and fixed networks.
 
 A supernet holds every candidate op on every edge but runs exactly one op per edge for a
-sampled architecture (single path, METHOD.md "Weight sharing"). A fixed network holds the
+sampled architecture (single path, docs/method.md "Weight sharing, single path"). A fixed network holds the
 edges of one genotype. Both are built from the same :class:`Cell`, so the child (1-bit),
 the parent (full precision) and the final networks share one definition.
 """
@@ -16,21 +16,8 @@ from torch import nn
 
 from .genotype import Genotype
 from .ops import ConvBN, FactorizedReduce, OpSpec, build_op
+from .scoring import cell_layout
 from .space import SearchSpace, edge_id
-
-
-def cell_layout(cells: int) -> list[str]:
-    """Cell types by depth: reduction cells at 1/3 and 2/3 of the depth (DARTS).
-
-    Two cells are normal + reduce, so both cell types are always trained from 2 cells up;
-    a single cell is normal only (its reduce edges are scored but never run).
-    """
-    if cells == 1:
-        return ["normal"]
-    if cells == 2:
-        return ["normal", "reduce"]
-    reduce_at = {cells // 3, 2 * cells // 3}
-    return ["reduce" if i in reduce_at else "normal" for i in range(cells)]
 
 
 class Cell(nn.Module):
@@ -140,10 +127,6 @@ class SuperNet(_Net):
     def forward(self, x: torch.Tensor, arch: Mapping[str, str]) -> tuple[torch.Tensor, torch.Tensor]:
         feats = self._features(x, self.plan(arch))
         return self.classifier(feats), feats
-
-    def op_module(self, cell: int, edge: str, op: str) -> nn.Module:
-        _, src, dst = edge.split(":")[0], *map(int, edge.split(":")[1].split("->"))
-        return self.cells[cell].edges[f"{src}_{dst}"][op]
 
 
 class FixedNet(_Net):

@@ -1,4 +1,7 @@
-"""The candidate operations, one registry for both networks (timm-style name -> builder).
+"""The candidate operations' torch builders, one per name of the op registry (timm-style).
+
+The facts of each op (family, binarized, colour, cost) live in :mod:`cpnas.registry`, which
+is torch-free; here each registered name gets the builder for its module.
 
 Each op is built from one description, either binarized (the child: 1-bit weights and
 inputs, the sign acting as the nonlinearity, Fig. 4.8) or full precision (the parent: ReLU
@@ -17,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .binary import BinaryConv2d, Conv2d, is_tiny, layout_of, tap_matrices
+from .errors import ConfigError
+from .registry import OpFacts, op_facts
 
 
 @dataclass(frozen=True)
@@ -123,40 +128,55 @@ def _mean_matrix(h: int, w: int, stride: int, device: torch.device,
     return taps / taps.sum(0, keepdim=True)  # each output over its in-map taps only
 
 
-def _pool(kind: str) -> Callable[[int, int, OpSpec], nn.Module]:
-    def build(c: int, stride: int, spec: OpSpec) -> nn.Module:
-        if kind == "max":
-            return nn.MaxPool2d(3, stride=stride, padding=1)
-        return AvgPool3x3(stride)
-
-    return build
+# name -> builder(channels, stride, spec), one per registered op (cpnas.registry holds the facts)
+Builder = Callable[[int, int, OpSpec], nn.Module]
+OPS: dict[str, Builder] = {}
 
 
-def _skip(c: int, stride: int, spec: OpSpec) -> nn.Module:
+def register_builder(*names: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register ``build(facts, channels, stride, spec)`` for ops whose facts are registered."""
+
+    def register(build: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        for name in names:
+            facts = op_facts(name)  # a builder needs its facts first
+            if name in OPS:
+                raise ValueError(f"op {name!r} already has a builder")
+            OPS[name] = functools.partial(build, facts)
+        return build
+
+    return register
+
+
+@register_builder("none")
+def _zero(facts: OpFacts, c: int, stride: int, spec: OpSpec) -> nn.Module:
+    return Zero(stride)
+
+
+@register_builder("skip_connect")
+def _skip(facts: OpFacts, c: int, stride: int, spec: OpSpec) -> nn.Module:
     return nn.Identity() if stride == 1 else FactorizedReduce(c, c, spec)
 
 
-def _sep(kernel: int, dilation: int) -> Callable[[int, int, OpSpec], nn.Module]:
-    def build(c: int, stride: int, spec: OpSpec) -> nn.Module:
-        return SepConv(c, c, kernel, stride, dilation, spec)
-
-    return build
+@register_builder("max_pool_3x3")
+def _max_pool(facts: OpFacts, c: int, stride: int, spec: OpSpec) -> nn.Module:
+    return nn.MaxPool2d(facts.kernel, stride=stride, padding=facts.kernel // 2)
 
 
-# name -> builder(channels, stride, spec)
-OPS: dict[str, Callable[[int, int, OpSpec], nn.Module]] = {
-    "none": lambda c, stride, spec: Zero(stride),
-    "skip_connect": _skip,
-    "max_pool_3x3": _pool("max"),
-    "avg_pool_3x3": _pool("avg"),
-    "sep_conv_3x3": _sep(3, 1),
-    "sep_conv_5x5": _sep(5, 1),
-    "dil_conv_3x3": _sep(3, 2),
-    "dil_conv_5x5": _sep(5, 2),
-}
+@register_builder("avg_pool_3x3")
+def _avg_pool(facts: OpFacts, c: int, stride: int, spec: OpSpec) -> nn.Module:
+    return AvgPool3x3(stride)
+
+
+@register_builder("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
+def _separable(facts: OpFacts, c: int, stride: int, spec: OpSpec) -> nn.Module:
+    return SepConv(c, c, facts.kernel, stride, facts.dilation, spec)
 
 
 def build_op(name: str, channels: int, stride: int, spec: OpSpec) -> nn.Module:
+    """Build a registered op; an unknown op, or one without a builder, is a ConfigError."""
+    op_facts(name)
+    if name not in OPS:
+        raise ConfigError(f"op {name!r} has facts but no builder (register one in cpnas.ops)")
     return OPS[name](channels, stride, spec)
 
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 import torch
 import torch.nn.functional as F
 
-SCHEDULES = ("constant", "cosine")
 SGD_WEIGHT_DECAY = 3e-4  # DARTS' search value; the old "sgd" choice had it built in
 
 

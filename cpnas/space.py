@@ -1,5 +1,7 @@
 """The DARTS cell search space: operation names, nodes and stable edge ids.
 
+The op names and their facts live in :mod:`cpnas.registry`; ``PRIMITIVES`` is its default set.
+
 Indices follow DARTS: 0 = c_{k-2}, 1 = c_{k-1}, j >= 2 = intermediate node j-2. An edge id
 is ``<cell>:<src>-><dst>``, e.g. ``normal:0->2`` or ``reduce:3->5``.
 """
@@ -10,17 +12,8 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .registry import PRIMITIVES  # the 8 DARTS ops, in registry order
 
-PRIMITIVES: tuple[str, ...] = (
-    "none",
-    "skip_connect",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
 CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
 
 _EDGE_RE = re.compile(r"^(?P<cell>[a-z_]+):(?P<src>\d+)->(?P<dst>\d+)$")

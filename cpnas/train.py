@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,10 +23,12 @@ from .data import Dataset
 from .distributed import SINGLE, Dist, sync_batchnorm
 from .errors import ConfigError
 from .genotype import Genotype
+from .loop import SampleResult
 from .loss import CenterLoss, ConvPair, child_loss
 from .model import FixedNet, SuperNet
 from .ops import OpSpec, convs
 from .optim import apply_crop_flip, draw_crop_flip, lr_at, make_optimizer, set_lr
+from .runs.checkpoint import pack_tensors, unpack_tensors
 from .space import edge_id
 
 
@@ -71,14 +73,6 @@ def set_determinism(on: bool, device: torch.device) -> None:
 
 class Stopped(Exception):
     """Raised between steps when a stop was asked for; the partial sample is abandoned."""
-
-
-@dataclass(frozen=True)
-class SampleOutcome:
-    child_loss: float
-    parent_loss: float
-    child_acc: float
-    parent_acc: float
 
 
 class CPTrainer:
@@ -224,13 +218,14 @@ class CPTrainer:
 
     def train_sample(self, arch: Mapping[str, str],
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
-                     should_stop: Callable[[], bool] = lambda: False) -> SampleOutcome:
+                     should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
         """Train both nets on ``arch`` for one sample epoch, then validate both.
 
         ``on_step`` gets the losses of this rank's shard at the Progress steps only (reading
         a loss waits for the device); the outcome's losses are the means over every step and
         every rank, read once at the end of the sample.
         """
+        t0 = time.perf_counter()
         steps = self.steps_per_sample
         every = progress_every(steps)
         sums = torch.zeros(2, dtype=torch.float64, device=self.device)  # as Python floats summed
@@ -245,7 +240,8 @@ class CPTrainer:
         self.dist.take_buffers(self.child, self.parent, self.centers)
         c_mean, p_mean = (self.dist.sum(sums) / (steps * self.dist.world_size)).tolist()
         c_acc, p_acc = self.accuracy(arch)
-        return SampleOutcome(c_mean, p_mean, c_acc, p_acc)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_mean,
+                            parent_loss=p_mean, seconds=time.perf_counter() - t0)
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -273,74 +269,6 @@ class CPTrainer:
         if "augment_order" in state:  # absent from checkpoints written before it existed
             self.augment_gen.set_state(state["augment_order"])
         self.steps_done = int(state.get("steps_done", 0))
-
-
-_PACKED = "packed_tensors"
-_SLOT = "\x00tensor"  # stands where a tensor was; tensors refill in traversal order
-
-
-def pack_tensors(tree: Any) -> dict:
-    """``tree`` with every tensor replaced by ``_SLOT``, plus one flat buffer per dtype.
-
-    Plain containers only (dict, list, tuple), so ``torch.load(weights_only=True)`` reads
-    it; the shapes travel as one int64 tensor, so the checkpoint's plain-value check walks
-    few objects.
-    """
-    found: list[torch.Tensor] = []
-
-    def strip(obj: Any) -> Any:
-        if isinstance(obj, torch.Tensor):
-            found.append(obj.detach())
-            return _SLOT
-        if isinstance(obj, dict):
-            return _like(obj, ((k, strip(v)) for k, v in obj.items()))
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(strip(v) for v in obj)
-        return obj
-
-    skeleton = strip(tree)
-    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in found})
-    code = {d: i for i, d in enumerate(dtypes)}
-    shapes: list[int] = []  # per tensor: dtype code, ndim, dims...
-    for t in found:
-        shapes += [code[str(t.dtype).removeprefix("torch.")], t.dim(), *t.shape]
-    buffers = {d: torch.cat([t.reshape(-1) for t in found
-                             if str(t.dtype).removeprefix("torch.") == d]) for d in dtypes}
-    return {_PACKED: 1, "skeleton": skeleton, "dtypes": dtypes,
-            "shapes": torch.tensor(shapes, dtype=torch.int64), "buffers": buffers}
-
-
-def _like(d: dict, items) -> dict:
-    out = type(d)(items)
-    if hasattr(d, "_metadata"):  # a module state_dict's versions (load_state_dict reads them)
-        out._metadata = d._metadata  # type: ignore[attr-defined]
-    return out
-
-
-def unpack_tensors(state: Mapping) -> Any:
-    if _PACKED not in state:
-        return state
-    dtypes, buffers = state["dtypes"], state["buffers"]
-    spec = iter(state["shapes"].tolist())
-    offsets = dict.fromkeys(dtypes, 0)
-
-    def take() -> torch.Tensor:
-        dtype = dtypes[next(spec)]
-        shape = [next(spec) for _ in range(next(spec))]
-        n, start = math.prod(shape), offsets[dtype]
-        offsets[dtype] = start + n
-        return buffers[dtype][start:start + n].reshape(shape).clone()
-
-    def fill(obj: Any) -> Any:
-        if isinstance(obj, str) and obj == _SLOT:
-            return take()
-        if isinstance(obj, dict):
-            return _like(obj, ((k, fill(v)) for k, v in obj.items()))
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(fill(v) for v in obj)
-        return obj
-
-    return fill(state["skeleton"])
 
 
 def _drop_params(opt: torch.optim.Optimizer, ids: set[int]) -> None:

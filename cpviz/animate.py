@@ -19,36 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from cpnas.errors import CpnasError, GenotypeError
-from cpnas.genotype import Genotype, derive_genotype, parse_genotype
-from cpnas.loop import survivor_scores
+from cpnas.genotype import Genotype, parse_genotype
 
 from ._imports import try_import
 from .export import _ensure_dir, atomic_write_bytes, render_bytes
-from .state import SearchState, as_state
-
-
-def animation_states(state: SearchState) -> list[SearchState]:
-    """The state at the start of every round reached, then the latest state."""
-    frames = [state.at_round(r) for r in range(max(state.round, 0) + 1)]
-    if frames[-1] is not state:
-        frames.append(state)
-    return frames
-
-
-def leading_genotype(state: SearchState, round: int) -> Genotype:
-    """The cell a search stopped after ``round`` would give: on each edge the op with the
-    highest ev of that round among those still alive after its pruning; then the nodes keep
-    their inputs ranked as the engine ranks survivors (search-wide zbar, docs/method.md)."""
-    scores = state.scores[round]
-    alive = state.at_round(round + 1).alive
-    leaders = {}
-    for edge, per in scores.ev.items():
-        candidates = [op for op in alive.get(edge, ()) if op in per] or list(per)
-        leaders[edge] = max(candidates, key=per.get)
-    evs = survivor_scores((s for s in state.samples if s.round <= round), leaders)
-    mode = str(state.config.get("genotype_mode", "top2"))
-    return derive_genotype(leaders, evs, state.nodes, mode=mode if mode in ("top2", "all") else "top2",
-                           cell_types=state.cell_types or ("normal", "reduce"))
+from .state import SearchState, as_state, leading_genotype
+from .state import round_starts as animation_states
 
 
 def genotype_frames(state: SearchState) -> list[tuple[int, Genotype]]:

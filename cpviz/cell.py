@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from cpnas.errors import CpnasError, GenotypeError, RunDirError
 from cpnas.events import Event
 from cpnas.genotype import Genotype, parse_genotype
+from cpnas.registry import display_facts
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
@@ -46,44 +47,18 @@ OKABE_ITO = {
 FADED = "#9A9A9A"
 NODE_FILL = {"input": "#CDE8D6", "inner": "#CFE3F3", "output": "#F7F1B5"}
 CONCAT_EDGE = "#6E6E6E"
-_FAMILY_COLOUR = (
-    ("sep_conv", OKABE_ITO["blue"]),
-    ("dil_conv", OKABE_ITO["green"]),
-    ("conv", OKABE_ITO["sky_blue"]),
-    ("max_pool", OKABE_ITO["orange"]),
-    ("avg_pool", OKABE_ITO["vermillion"]),
-    ("pool", OKABE_ITO["orange"]),
-    ("skip", OKABE_ITO["purple"]),
-    ("none", FADED),
-)
-
-
-# The 8 DARTS ops get the 8 palette entries (yellow, too light for text, gives way to grey).
-_OP_COLOUR = {
-    "none": FADED,
-    "skip_connect": OKABE_ITO["purple"],
-    "max_pool_3x3": OKABE_ITO["orange"],
-    "avg_pool_3x3": OKABE_ITO["vermillion"],
-    "sep_conv_3x3": OKABE_ITO["blue"],
-    "sep_conv_5x5": OKABE_ITO["sky_blue"],
-    "dil_conv_3x3": OKABE_ITO["green"],
-    "dil_conv_5x5": OKABE_ITO["black"],
-}
+PALETTE = {**OKABE_ITO, "faded": FADED}  # colour group (cpnas.registry.COLOUR_GROUPS) -> colour
 
 
 def op_colour(op: str) -> str:
-    """One colour per DARTS op; other ops take their family's colour (black if unknown)."""
-    if op in _OP_COLOUR:
-        return _OP_COLOUR[op]
-    for prefix, colour in _FAMILY_COLOUR:
-        if prefix in op:
-            return colour
-    return OKABE_ITO["black"]
+    """The colour of the op's colour group in the registry: one per DARTS op (yellow, too
+    light for text, gives way to grey); other ops take their family's (black if unknown)."""
+    return PALETTE[display_facts(op).colour]
 
 
 def is_binarized(op: str) -> bool:
-    """True for ops the 1-bit child binarizes: every convolution inside a cell (METHOD.md)."""
-    return "conv" in op
+    """True for ops the 1-bit child binarizes: every convolution inside a cell (registry fact)."""
+    return display_facts(op).binarized
 
 
 def node_name(index: int) -> str:

@@ -34,18 +34,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from cpnas import events as ev
 from cpnas.errors import CpnasError, RunDirError
-from cpnas.genotype import Genotype, derive_genotype
-from cpnas.loop import survivor_scores
+from cpnas.events import Event
+from cpnas.genotype import Genotype
+from cpnas.runs import read_events
 from cpnas.space import PRIMITIVES
 
 from . import state as st
+from .state import leading_genotype
 
 # The parameters the dashboard exposes as widgets, with the SearchConfig field each sets.
 PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 
-Runner = Callable[[Any, Callable[[ev.Event], None], threading.Event, "Path | None"], Any]
+Runner = Callable[[Any, Callable[[Event], None], threading.Event, "Path | None"], Any]
 
 
 # -- runners: what the worker thread calls -------------------------------------------------
@@ -114,50 +115,12 @@ def _view(name: str) -> Callable:
     return getattr(cpviz, name)
 
 
-def leading_genotype(state: st.SearchState, mode: str = "top2") -> Genotype:
-    """The genotype of a search, or of a stopped one: each edge's op with the highest ev.
-
-    For a completed search this is the derived genotype. A stopped search has none, so each
-    edge takes its current favourite among the ops still alive: the ev of the latest round,
-    as running means of its samples so far if that round did not finish (METHOD.md's
-    derivation rule, applied early).
-    """
-    if state.genotype:
-        return Genotype.parse(state.genotype)
-    latest = st.round_scores(state) if state.samples or state.scores else None
-    if latest is None or not latest.ev:
-        raise CpnasError("the search has not scored a sample yet, so no op is ahead on any edge")
-    survivors = {}
-    for edge, alive in state.alive.items():
-        scores = {op: latest.ev[edge][op] for op in alive if op in latest.ev.get(edge, {})}
-        if scores:
-            survivors[edge] = max(scores, key=scores.get)
-    # Nodes rank their inputs as the engine does: by the leader's search-wide zbar.
-    return derive_genotype(survivors, survivor_scores(state.samples, survivors), state.nodes, mode=mode,
-                           cell_types=state.cell_types or ("normal", "reduce"))
-
-
 # -- reading a run ---------------------------------------------------------------------------
 
 
-def read_run_events(path: str | Path) -> list[ev.Event]:
-    """The events of a run directory (or of an ``events.jsonl`` file); RunDirError if none.
-
-    The storage layer reads it: a cut-off last line is skipped with a warning."""
-    from cpnas.rundir import read_events
-
-    return list(read_events(path))
-
-
-def round_snapshots(events: Iterable[ev.Event]) -> list[st.SearchState]:
+def round_snapshots(events: Iterable[Event]) -> list[st.SearchState]:
     """States a replay slider steps through: the start of every round, then the end."""
-    state, snaps = st.SearchState(), []
-    for event in events:
-        if isinstance(event, ev.RoundStarted) and state.edges:
-            snaps.append(state)
-        state = st.reduce(state, event)
-    snaps.append(state)
-    return snaps
+    return st.round_starts(st.replay(events))
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -460,11 +423,11 @@ class Dashboard:
         dash = cls(**kwargs)
         return dash.replay(path)
 
-    def replay(self, source: str | Path | Iterable[ev.Event]) -> Dashboard:
+    def replay(self, source: str | Path | Iterable[Event]) -> Dashboard:
         """Show a recorded run (a run directory, an events.jsonl, or events) round by round."""
         if self.running:
             raise CpnasError("a search is running; stop it before replaying a run")
-        events = read_run_events(source) if isinstance(source, (str, Path)) else list(source)
+        events = read_events(source) if isinstance(source, (str, Path)) else list(source)
         if not events:
             raise RunDirError(f"{source}: the event log is empty")
         self._snapshots = round_snapshots(events)
@@ -491,7 +454,7 @@ class Dashboard:
         self.status.value = self._status_html(status_line(state, now))
         total = state.total_samples
         self.progress.value = min(1.0, samples_done(state) / total) if total else 0.0
-        if state.status == "empty" or (old is not None and old.n_events == state.n_events):
+        if state.status == "empty" or old is state:  # the reducer gives a new state per event
             self._shown = state
             return
         if live and not state.done and time.monotonic() < self._next_draw:
@@ -596,5 +559,5 @@ def _plain(obj: Any) -> Any:
     raise TypeError(type(obj).__name__)
 
 
-__all__ = ["Dashboard", "figure_data", "leading_genotype", "read_run_events", "round_snapshots",
+__all__ = ["Dashboard", "figure_data", "leading_genotype", "round_snapshots",
            "search_runner", "simulated_runner", "status_line"]

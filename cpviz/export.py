@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cpnas.errors import CpnasError
-from cpnas.rundir import atomic_write_bytes
+from cpnas.runs import atomic_write_bytes
 
 from ._imports import try_import
 

@@ -122,7 +122,7 @@ def _svg_block(div_id: str, graph: Any) -> str:
 def _model_block(state: SearchState, genotype: Genotype, model_summary: Any) -> str:
     channels = int(state.config.get("channels", 16) or 16)
     cells = int(state.config.get("cells", 8) or 8)
-    binary_pre = not state.config.get("fp_preprocess", True)  # the engine's switch (METHOD.md)
+    binary_pre = not state.config.get("fp_preprocess", True)  # the engine's switch (docs/method.md)
     shape = state.dataset.get("shape") or [3, 32, 32]  # (channels, height, width) of an input
     classes = int(state.dataset.get("classes", 10) or 10)
     try:

@@ -12,13 +12,24 @@ import functools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from cpnas import events as ev
-from cpnas.errors import CpnasError, RunDirError
-from cpnas.loop import softmax
+from cpnas import scoring
+from cpnas.errors import CpnasError
+from cpnas.events import (
+    Event,
+    GenotypeDerived,
+    OpPruned,
+    Progress,
+    RoundScored,
+    RoundStarted,
+    SampleTrained,
+    SearchFinished,
+    SearchStarted,
+)
+from cpnas.genotype import Genotype
+from cpnas.runs import read_events
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -52,8 +63,8 @@ class SearchState:
     # the search
     alive: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)  # edge -> ops still in the race
     pruned: Mapping[str, Mapping[str, PruneRecord]] = field(default_factory=lambda: _EMPTY)  # edge -> op -> when it fell
-    samples: tuple[ev.SampleTrained, ...] = ()
-    scores: Mapping[int, ev.RoundScored] = field(default_factory=lambda: _EMPTY)  # round -> zbar and ev
+    samples: tuple[SampleTrained, ...] = ()
+    scores: Mapping[int, RoundScored] = field(default_factory=lambda: _EMPTY)  # round -> zbar and ev
     genotype: str | None = None
     genotype_edges: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
     # bookkeeping
@@ -71,8 +82,13 @@ class SearchState:
     @property
     def total_samples(self) -> int:
         """Sampled architectures in the whole search: T * (K + (K-1) + ... + 2)."""
-        k = len(self.ops)
-        return self.repeats * sum(range(2, k + 1)) if k > 1 else 0
+        return scoring.n_samples(len(self.ops), self.repeats)
+
+    @property
+    def genotype_mode(self) -> str:
+        """The config's genotype rule ("top2" when the config does not name a known one)."""
+        mode = self.config.get("genotype_mode", "top2")
+        return mode if mode in ("top2", "all") else "top2"
 
     @property
     def elapsed(self) -> float:
@@ -90,7 +106,7 @@ class SearchState:
         """Edge -> its op, for edges where exactly one op is left."""
         return {e: ops[0] for e, ops in self.alive.items() if len(ops) == 1}
 
-    def last_scores(self) -> ev.RoundScored | None:
+    def last_scores(self) -> RoundScored | None:
         return self.scores[max(self.scores)] if self.scores else None
 
     @property
@@ -103,7 +119,7 @@ class SearchState:
         rec = self.pruned.get(edge, {}).get(op)
         return None if rec is None else rec.round
 
-    def round_samples(self, round: int) -> tuple[ev.SampleTrained, ...]:
+    def round_samples(self, round: int) -> tuple[SampleTrained, ...]:
         return tuple(s for s in self.samples if s.round == round)
 
     def at_round(self, round: int) -> SearchState:
@@ -136,25 +152,33 @@ class SearchState:
         )
 
 
+def round_starts(state: SearchState) -> list[SearchState]:
+    """The state at the start of every round reached, then ``state`` itself (if different)."""
+    frames = [state.at_round(r) for r in range(max(state.round, 0) + 1)]
+    if frames[-1] is not state:
+        frames.append(state)
+    return frames
+
+
 def _frozen(d: Mapping) -> Mapping:
     return MappingProxyType(dict(d))
 
 
-def reduce(state: SearchState, event: ev.Event) -> SearchState:
+def reduce(state: SearchState, event: Event) -> SearchState:
     """Fold one event into the state. Pure: returns a new state."""
     common: dict[str, Any] = {
         "last_seq": max(state.last_seq, event.seq),
         "updated": event.time or state.updated,
         "n_events": state.n_events + 1,
     }
-    if isinstance(event, ev.SearchStarted):
+    if isinstance(event, SearchStarted):
         space = event.space
         edges = tuple(space.get("edges", ()))
         ops = tuple(space.get("ops", ()))
-        fresh = not event.resumed or not state.edges
-        base = SearchState() if fresh else state
+        # Every SearchStarted opens a stream from its start (a resumed search re-delivers the
+        # events before its checkpoint), so the state starts afresh.
         return dataclasses.replace(
-            base,
+            SearchState(),
             **common,
             run_id=event.run_id,
             config=_frozen(event.config),
@@ -167,11 +191,10 @@ def reduce(state: SearchState, event: ev.Event) -> SearchState:
             seed=event.seed,
             status="running",
             error=None,
-            alive=_frozen({e: ops for e in edges}) if fresh else base.alive,
-            started=base.started if (not fresh and base.started) else event.time,
-            seconds=None,
+            alive=_frozen({e: ops for e in edges}),
+            started=event.time,
         )
-    if isinstance(event, ev.RoundStarted):
+    if isinstance(event, RoundStarted):
         return dataclasses.replace(
             state,
             **common,
@@ -181,7 +204,7 @@ def reduce(state: SearchState, event: ev.Event) -> SearchState:
             s=0,
             alive=_frozen({e: tuple(o) for e, o in event.alive.items()}),
         )
-    if isinstance(event, ev.SampleTrained):
+    if isinstance(event, SampleTrained):
         return dataclasses.replace(
             state,
             **common,
@@ -191,15 +214,15 @@ def reduce(state: SearchState, event: ev.Event) -> SearchState:
             step=0,
             samples=state.samples + (event,),
         )
-    if isinstance(event, ev.Progress):
+    if isinstance(event, Progress):
         return dataclasses.replace(
             state, **common, t=event.t, s=event.s, step=event.step, steps=event.steps
         )
-    if isinstance(event, ev.RoundScored):
+    if isinstance(event, RoundScored):
         scores = dict(state.scores)
         scores[event.round] = event
         return dataclasses.replace(state, **common, scores=_frozen(scores))
-    if isinstance(event, ev.OpPruned):
+    if isinstance(event, OpPruned):
         alive = dict(state.alive)
         alive[event.edge] = tuple(event.alive)
         pruned = {e: dict(p) for e, p in state.pruned.items()}
@@ -210,21 +233,21 @@ def reduce(state: SearchState, event: ev.Event) -> SearchState:
             alive=_frozen(alive),
             pruned=_frozen({e: _frozen(p) for e, p in pruned.items()}),
         )
-    if isinstance(event, ev.GenotypeDerived):
+    if isinstance(event, GenotypeDerived):
         return dataclasses.replace(
             state,
             **common,
             genotype=event.genotype,
             genotype_edges=_frozen({e: _frozen(v) for e, v in event.edges.items()}),
         )
-    if isinstance(event, ev.SearchFinished):
+    if isinstance(event, SearchFinished):
         return dataclasses.replace(
             state, **common, status=event.status, error=event.error, seconds=event.seconds
         )
     return dataclasses.replace(state, **common)  # Checkpointed and unknown kinds
 
 
-def replay(events: Iterable[ev.Event], state: SearchState | None = None) -> SearchState:
+def replay(events: Iterable[Event], state: SearchState | None = None) -> SearchState:
     """Fold a whole stream (a list, a file's events) into one state."""
     return functools.reduce(reduce, events, state or SearchState())
 
@@ -252,17 +275,39 @@ def round_scores(state: SearchState, round: int | None = None) -> RoundScores:
     """Scores of ``round`` (default: the latest round with a sample or a score)."""
     if round is None:
         round = max(state.round, max(state.scores, default=-1))
-    zs: dict[str, dict[str, list[float]]] = {}
-    for sample in state.round_samples(round):
-        for edge, op in sample.arch.items():
-            zs.setdefault(edge, {}).setdefault(op, []).append(sample.z)
+    zs = scoring.round_zs(state.round_samples(round))
     frozen_zs = _frozen({e: _frozen({o: tuple(v) for o, v in per.items()}) for e, per in zs.items()})
     scored = state.scores.get(round)
     if scored is not None:
         return RoundScores(round, True, scored.zbar, scored.ev, frozen_zs)
-    zbar = {e: {o: sum(v) / len(v) for o, v in per.items()} for e, per in zs.items()}  # Eq. 4.16
-    evs = {e: softmax(per) for e, per in zbar.items() if per}
+    zbar, evs = scoring.round_scores(zs)  # Eq. 4.16 over the samples so far
     return RoundScores(round, False, _frozen(zbar), _frozen(evs), frozen_zs)
+
+
+def leading_genotype(state: SearchState, round: int | None = None, mode: str | None = None) -> Genotype:
+    """The cell the search gives, or would give if it stopped now (``round`` None) or right
+    after ``round`` was pruned.
+
+    Now: the derived genotype once there is one; else each edge's alive op with the highest
+    ev of the latest round (running means if that round is in progress). After ``round``:
+    each edge's op with the highest ev of that round among those it did not prune. Either
+    way the nodes rank their inputs as the engine ranks survivors, by search-wide zbar
+    (:func:`cpnas.scoring.leading_genotype`). ``mode`` defaults to the config's rule.
+    """
+    mode = mode or state.genotype_mode
+    if round is None:
+        if state.genotype:
+            return Genotype.parse(state.genotype)
+        latest = round_scores(state) if state.samples or state.scores else None
+        if latest is None or not latest.ev:
+            raise CpnasError("the search has not scored a sample yet, so no op is ahead on any edge")
+        ev, alive, samples = latest.ev, state.alive, state.samples
+    else:
+        ev = state.scores[round].ev
+        alive = state.at_round(round + 1).alive
+        samples = tuple(s for s in state.samples if s.round <= round)
+    return scoring.leading_genotype(samples, ev, alive, state.nodes, mode=mode,
+                                    cell_types=state.cell_types)
 
 
 # -- where a state comes from ----------------------------------------------------------------
@@ -273,10 +318,10 @@ def as_state(source: Any) -> SearchState:
     if isinstance(source, SearchState):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return replay(load_events(source))
+        return replay(read_events(source))
     if isinstance(source, Iterable):
         events = list(source)
-        if not all(isinstance(e, ev.Event) for e in events):
+        if not all(isinstance(e, Event) for e in events):
             raise CpnasError("expected a SearchState, a list of events or a run directory")
         return replay(events)
     raise CpnasError(
@@ -284,30 +329,14 @@ def as_state(source: Any) -> SearchState:
     )
 
 
-def load_events(run_dir: str | os.PathLike) -> list[ev.Event]:
-    """The events of a run directory (or of an events.jsonl file); RunDirError if none.
-
-    Reading is the storage layer's (:func:`cpnas.rundir.read_events`): it skips a last line
-    cut short by a kill, with a warning, and refuses a log of another schema version.
-    """
-    from cpnas.rundir import read_events
-
-    path = Path(run_dir)
-    if not path.exists():
-        raise RunDirError(f"{path}: no such run directory")
-    events = read_events(path)
-    if not events:
-        raise RunDirError(f"{path}: the run has no events")
-    return events
-
-
 __all__ = [
     "PruneRecord",
     "RoundScores",
     "SearchState",
     "as_state",
-    "load_events",
+    "leading_genotype",
     "reduce",
     "replay",
     "round_scores",
+    "round_starts",
 ]

@@ -1,22 +1,25 @@
 """Summaries as pandas tables: the per-edge outcome of a search, and a 1-bit model summary.
 
 :func:`model_summary` is computed analytically from the genotype; cpviz never builds or
-reads a model. The network is the DARTS evaluation network with METHOD.md's 1-bit child:
+reads a model. The network is the DARTS evaluation network with docs/method.md's 1-bit child:
 
 - stem: 3x3 conv, 3 -> stem_multiplier*C channels, full precision (FP);
-- ``cells`` cells; the ones at 1/3 and 2/3 of the depth are reduction cells, which double
-  C and halve the resolution (their ops on the two inputs have stride 2);
+- ``cells`` cells laid out as the engine builds them (:func:`cpnas.scoring.cell_layout`:
+  reduction cells at 1/3 and 2/3 of the depth, and normal + reduce for 2 cells); a
+  reduction cell doubles C and halves the resolution (its ops on the two inputs have
+  stride 2);
 - each cell first maps its two inputs to C channels with 1x1 convs (a factorized reduce,
   two 1x1 convs to C/2 each, after a reduction cell); FP unless ``binary_preprocess``;
-- ops on C channels at output resolution H (a stride-2 op outputs H/2):
+- ops on C channels at output resolution H (a stride-2 op outputs H/2), each op's cost from
+  the op registry (:mod:`cpnas.registry`; ops outside it by their name's pattern):
   sep_conv_kxk and dil_conv_kxk = depth-wise kxk + point-wise 1x1 (Fig. 4.8):
-  params C*k*k + C*C, MACs H*H*(C*k*k + C*C); conv_kxk: C*C*k*k; conv_1xk_kx1: 2*C*C*k;
+  params C*k*k + C*C, MACs H*H*(C*k*k + C*C); conv_kxk: C*C*k*k; conv_kx1_1xk: 2*C*C*k;
   skip_connect with stride 2 = factorized reduce: C*C params (FP); pools, identity and
   none: no params and no MACs (pooling has no multiplies);
 - the cell outputs len(concat)*C channels; the classifier is global pooling + a FP linear
   layer (C_last*classes + classes params, C_last*classes MACs).
 
-Binary ops (every conv inside a cell, :func:`cpviz.cell.is_binarized`) store 1 bit per
+Binary ops (every conv inside a cell: the registry's ``binarized`` fact) store 1 bit per
 weight plus one FP scaling factor alpha per output channel. Memory = (binary params * 1 +
 FP params * 32) / 1e6 Mbits. FLOPs = FP MACs + binary MACs / 64 (the Bi-Real Net / XNOR
 convention: 64 binary ops per 64-bit popcount). BN parameters are not counted.
@@ -25,15 +28,15 @@ convention: 64 binary ops per 64-bit popcount). BN parameters are not counted.
 from __future__ import annotations
 
 import math
-import re
-from typing import Any, NamedTuple
+from typing import Any
 
+from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype
+from cpnas.registry import Cost, display_facts
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
-from .cell import is_binarized
 from .state import as_state, round_scores
 
 # -- edge table ------------------------------------------------------------------------------
@@ -48,15 +51,14 @@ def edge_table(state: Any) -> Any:
     state = as_state(state)
     if not state.edges:
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
-    current = round_scores(state) if state.round >= 0 else None
+    current = round_scores(state).ev if state.round >= 0 else {}
+    alive_ops = {edge: state.alive.get(edge, state.ops) for edge in state.edges}
+    leaders = scoring.leaders(current, alive_ops)
     survivors = state.survivors()
     rows = []
     for edge in state.edges:
         cell, src, dst = parse_edge_id(edge)
-        alive = state.alive.get(edge, state.ops)
-        evs = {} if current is None else current.ev.get(edge, {})
-        scored = [o for o in alive if o in evs]
-        leader = max(scored, key=lambda o: evs[o]) if scored else None
+        alive, evs, leader = alive_ops[edge], current.get(edge, {}), leaders.get(edge)
         info = state.genotype_edges.get(edge, {})
         row = {"edge": edge, "cell": cell, "src": src, "dst": dst,
                "survivor": survivors.get(edge), "ev": float(info.get("ev", evs.get(survivors.get(edge), math.nan))),
@@ -71,45 +73,13 @@ def edge_table(state: Any) -> Any:
 
 # -- model summary ---------------------------------------------------------------------------
 
-_SEP = re.compile(r"^(sep|dil)_conv_(\d+)x(\d+)$")
-_CONV = re.compile(r"^conv_(\d+)x(\d+)$")
-_FACT = re.compile(r"^conv_(\d+)x1_1x(\d+)$")
-_FREE = {"none", "skip_connect", "identity", "max_pool_3x3", "avg_pool_3x3"}
-
-
-class Cost(NamedTuple):
-    binary_params: int = 0
-    fp_params: int = 0
-    binary_macs: int = 0
-    fp_macs: int = 0
-
-    def __add__(self, other: Cost) -> Cost:  # type: ignore[override]
-        return Cost(*(a + b for a, b in zip(self, other)))
-
-
 def op_cost(op: str, channels: int, out_size: int, stride: int) -> Cost:
     """Params and MACs of one op on ``channels`` channels with an out_size x out_size output."""
-    hw = out_size * out_size
-    if op == "skip_connect" and stride == 2:  # factorized reduce: two 1x1 convs to C/2
-        return Cost(fp_params=channels * channels, fp_macs=hw * channels * channels)
-    if op in _FREE or ("pool" in op and "conv" not in op):
-        return Cost()
-    if m := _SEP.match(op):
-        k = int(m[2])
-        weights = channels * k * k + channels * channels
-        alphas = 2 * channels
-    elif m := _CONV.match(op):
-        weights = channels * channels * int(m[1]) * int(m[2])
-        alphas = channels
-    elif m := _FACT.match(op):
-        weights = channels * channels * (int(m[1]) + int(m[2]))
-        alphas = 2 * channels
-    else:
+    cost = display_facts(op).cost(channels, out_size, stride)
+    if cost is None:
         raise CpnasError(f"model_summary has no formula for op {op!r} (known: sep/dil_conv_kxk, "
                          "conv_kxk, conv_kx1_1xk, pools, skip_connect, none)")
-    if is_binarized(op):
-        return Cost(binary_params=weights, fp_params=alphas, binary_macs=hw * weights)
-    return Cost(fp_params=weights, fp_macs=hw * weights)  # pragma: no cover - every conv is binary
+    return cost
 
 
 def _preprocess_cost(c_in: int, c_out: int, out_size: int, binary: bool) -> Cost:
@@ -164,9 +134,7 @@ def model_summary(
     rows.append(_row("stem", "stem", c_stem, size, Cost(
         fp_params=input_channels * c_stem * 9, fp_macs=size * size * input_channels * c_stem * 9)))
     c_pp, c_p, c = c_stem, c_stem, channels
-    reductions = {cells // 3, 2 * cells // 3} if cells >= 3 else set()
-    for i in range(cells):
-        kind = "reduce" if i in reductions else "normal"
+    for i, kind in enumerate(scoring.cell_layout(cells)):  # the engine's layout, not a copy
         if kind == "reduce":
             c *= 2
         size_in = size

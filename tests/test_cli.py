@@ -3,7 +3,7 @@ import json
 import pytest
 
 from cpnas import cli
-from cpnas.rundir import read_events
+from cpnas.runs import read_events
 
 TINY = ["--ops", "none,skip_connect,sep_conv_3x3", "--nodes", "2", "--cells", "2",
         "--channels", "4", "--sample-steps", "2", "--device", "cpu"]

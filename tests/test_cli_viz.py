@@ -99,8 +99,7 @@ def test_bad_paths_and_formats(tmp_path):
 
 
 def test_through_the_cpnas_command(tmp_path):
-    """The real CLI: one line on stderr and exit code 2 (needs cpnas/cli.py)."""
-    pytest.importorskip("cpnas.cli", reason="cpnas/cli.py (the engine's CLI) is not there yet")
+    """The real CLI: one line on stderr and exit code 2."""
     base = [sys.executable, "-m", "cpnas.cli"]
     bad = subprocess.run(base + ["render", BAD_GENOTYPES["syntax error"][0], "--out", str(tmp_path / "o")],
                          capture_output=True, text=True, timeout=120)

@@ -160,9 +160,10 @@ def test_replay_steps_through_rounds_with_the_slider(tmp_path):
     _assert_shows(dash, final)
     snaps = dsh.round_snapshots(events)
     dash.round_slider.value = 1  # the start of round 2: round 1 scored and pruned
-    assert snaps[1].round == 0 and len(snaps[1].scores) == 1
+    assert snaps[1].round == 1 and len(snaps[1].scores) == 1 and not snaps[1].samples[-1].round
+    assert snaps[1] == final.at_round(1)  # one "state at round r" for the slider and the GIF
     _assert_shows(dash, snaps[1])
-    assert "round 1/3" in dash.status.value
+    assert "round 2/3" in dash.status.value
 
 
 def test_replay_refuses_bad_logs_with_one_line(tmp_path):

@@ -16,7 +16,7 @@ from cpnas.frames import (
     samples_frame,
     scores_frame,
 )
-from cpnas.loop import indicator
+from cpnas.scoring import indicator
 from cpnas.simulate import simulate
 
 OPS = ["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"]

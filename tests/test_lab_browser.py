@@ -6,7 +6,8 @@ diagram must change at least twice, Stop must end the search, and the browser co
 stay free of errors. Screenshots go to ``test-artifacts/``; the live one is also the
 README's picture (``docs/images/dashboard.png``) when ``CPNAS_SAVE_SCREENSHOT=1``.
 
-Outside CI the test skips (and says so) when /usr/bin/chromium is missing; in CI it runs.
+Outside CI the test skips (and says so) when /usr/bin/chromium or playwright is missing; in CI
+(CI=true) it fails instead (the ``chromium`` fixture, tests/conftest.py).
 Every wait is bounded.
 """
 
@@ -29,11 +30,8 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOK = "03_cpnas_live.ipynb"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def _free_port() -> int:
@@ -93,12 +91,7 @@ def running_lab(workdir: Path):
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing, and in CI the browser test must run")
-        pytest.skip(f"{CHROMIUM} is missing (outside CI the browser test skips; install chromium to run it)")
-    pytest.importorskip("playwright.sync_api")
+def lab(chromium, tmp_path_factory):
     with running_lab(tmp_path_factory.mktemp("lab")) as server:
         yield server
 
@@ -179,14 +172,12 @@ def _shoot_dashboard(page, path: Path) -> None:
     page.screenshot(path=str(path), clip=clip)
 
 
-def test_live_dashboard_updates_stops_and_logs_no_errors(lab):
-    from playwright.sync_api import sync_playwright
-
+def test_live_dashboard_updates_stops_and_logs_no_errors(chromium, lab):
     base, token = lab
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1500})
             page.set_default_timeout(60_000)

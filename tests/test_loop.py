@@ -4,7 +4,8 @@ from collections import Counter
 import pytest
 
 from cpnas import events as ev
-from cpnas.loop import LoopState, SampleResult, indicator, run_loop, softmax
+from cpnas.loop import LoopState, SampleResult, run_loop
+from cpnas.scoring import indicator, softmax
 from cpnas.space import SearchSpace
 
 SPACE = SearchSpace(ops=("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"), nodes=2)
@@ -140,7 +141,8 @@ def test_resuming_from_a_saved_state_repeats_the_uninterrupted_stream(cut):
 
 
 def test_genotype_ranks_survivors_by_search_wide_zbar_not_the_degenerate_last_ev():
-    from cpnas.loop import derive_from_events, survivor_scores
+    from cpnas.loop import derive_from_events
+    from cpnas.scoring import survivor_scores
     from cpnas.simulate import simulate
 
     events = simulate(seed=3)

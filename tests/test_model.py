@@ -1,7 +1,7 @@
 import torch
 
 from cpnas.genotype import DARTS_V2
-from cpnas.model import FixedNet, SuperNet, cell_layout
+from cpnas.model import FixedNet, SuperNet
 from cpnas.ops import OpSpec
 from cpnas.space import SearchSpace
 
@@ -12,14 +12,6 @@ SPACE = SearchSpace(ops=("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3",
 def _net(binary=True, cells=3):
     torch.manual_seed(0)
     return SuperNet(SPACE, 1, 10, 4, cells, OpSpec(binary=binary))
-
-
-def test_cell_layout_puts_reductions_at_thirds():
-    assert cell_layout(1) == ["normal"]
-    assert cell_layout(2) == ["normal", "reduce"]
-    assert cell_layout(3) == ["normal", "reduce", "reduce"]
-    assert cell_layout(5) == ["normal", "reduce", "normal", "reduce", "normal"]
-    assert cell_layout(8).count("reduce") == 2
 
 
 def test_supernet_holds_every_op_on_every_edge():
@@ -99,8 +91,9 @@ def test_trainer_state_packs_into_few_tensors_and_resumes_exactly(tmp_path):
 
     from cpnas.config import SearchConfig
     from cpnas.data import load_data
-    from cpnas.rundir import _check_plain
-    from cpnas.train import CPTrainer, unpack_tensors
+    from cpnas.runs import unpack_tensors
+    from cpnas.runs.checkpoint import check_plain
+    from cpnas.train import CPTrainer
 
     cfg = SearchConfig(ops=("skip_connect", "sep_conv_3x3", "dil_conv_5x5"), nodes=2,
                        channels=4, batch_size=64, device="cpu", bn_batch_stats=False)
@@ -111,7 +104,7 @@ def test_trainer_state_packs_into_few_tensors_and_resumes_exactly(tmp_path):
         a.step(arch, idx)
     plain = unpack_tensors(a.state_dict())
     state = a.state_dict()
-    _check_plain(state)  # what RunDir.save_checkpoint demands
+    check_plain(state)  # what RunDir.save_checkpoint demands
     assert len(state["buffers"]) <= 4 and "int64" in state["buffers"]  # BN counters
     buf = io.BytesIO()
     torch.save(state, buf)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
+import tomllib
 from pathlib import Path
 
-import pytest
 import yaml
-
-tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,3 +68,17 @@ def test_console_script_and_cpviz_commands_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["cpnas"] == "cpnas.cli:main"
     assert set(project["entry-points"]["cpnas.commands"]) == {"render", "report"}
+
+
+def test_the_declared_python_minimum_is_the_tested_one_everywhere():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = pyproject["project"]["requires-python"]
+    m = re.fullmatch(r">=(\d+)\.(\d+)", declared)
+    assert m, declared
+    major, minor = int(m[1]), int(m[2])
+    # Declare only what is tested: the suite runs on the minimum or newer.
+    assert sys.version_info[:2] >= (major, minor)
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert f"python>={major}.{minor}" in env["dependencies"]
+    assert f"Python {major}.{minor}+" in (ROOT / "README.md").read_text()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,8 @@ from cpnas.simulate import simulate
 from cpviz import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
-
-
-def _need_chromium():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing, and CI must run the browser test")
-        pytest.skip(f"{CHROMIUM} is missing (outside CI the browser test is skipped)")
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +23,10 @@ def report(tmp_path_factory):
     return write_report(run)
 
 
-def test_report_in_headless_chromium(report):
-    _need_chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_report_in_headless_chromium(chromium, report):
     problems, requests = [], []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(30_000)

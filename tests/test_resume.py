@@ -29,7 +29,7 @@ import torch
 
 from cpnas import events as ev
 from cpnas.errors import RunDirError
-from cpnas.rundir import RunDir, load_run, read_events
+from cpnas.runs import RunDir, load_run, read_events
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import torch
 from cpnas import events as ev
 from cpnas.errors import RunDirError
 from cpnas.genotype import DARTS_V2, parse_genotype
-from cpnas.rundir import (
+from cpnas.runs import (
     Recorder,
     RunDir,
     TruncatedLogWarning,
@@ -113,10 +113,10 @@ def test_atomic_write_that_fails_keeps_the_old_file(tmp_path: Path, monkeypatch)
     atomic_write_text(target, "old")
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(RunDirError, match="cannot write it .No space left on device.; the old"):
         atomic_write_text(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]

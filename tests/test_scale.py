@@ -6,13 +6,13 @@ import threading
 
 import pytest
 import torch
+from cpnas.rundir import read_events
 
 from cpnas import cli
 from cpnas import events as ev
 from cpnas.config import SearchConfig
 from cpnas.data import load_data
 from cpnas.engine import search
-from cpnas.rundir import read_events
 from cpnas.train import CPTrainer
 
 SMALL = dict(data="digits", ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=1,

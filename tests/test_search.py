@@ -9,7 +9,7 @@ from cpnas import events as ev
 from cpnas.config import SearchConfig
 from cpnas.engine import search
 from cpnas.errors import RunDirError
-from cpnas.rundir import read_events
+from cpnas.runs import read_events
 
 TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
             sample_steps=2, batch_size=64, device="cpu")
@@ -61,6 +61,13 @@ def test_result_and_files(full_run):
     assert (full_run.out / "genotype.json").is_file() and (full_run.out / "config.json").is_file()
 
 
+def test_each_sample_reports_its_real_seconds(full_run):
+    from cpnas.frames import samples_frame
+
+    assert all(e.seconds > 0 for e in full_run.samples)
+    assert (samples_frame(read_events(full_run.out))["seconds"] > 0).all()
+
+
 def test_same_seed_same_events(full_run):
     again = search(SearchConfig(**TINY))
     twice = search(SearchConfig(**TINY))
@@ -93,7 +100,13 @@ def test_stop_then_resume_matches_an_uninterrupted_run(full_run, tmp_path, stop_
     assert resumed.genotype == full_run.genotype
     assert [e.z for e in resumed.samples] == [e.z for e in full_run.samples]
     assert _strip(read_events(tmp_path)) == _strip(full_run.events)
-    assert _strip(seen) == _strip(full_run.events)  # replayed + live: the whole stream
+    # replayed + live: the whole stream, its SearchStarted marked as resumed (not in the log)
+    from_checkpoint = any(isinstance(e, ev.Checkpointed) for e in first.events)
+    assert seen[0].resumed is resumed.events[0].resumed is from_checkpoint
+    assert not full_run.events[0].resumed
+    assert _strip(seen)[1:] == _strip(full_run.events)[1:]
+    assert {**_strip(seen)[0], "resumed": False} == _strip(full_run.events)[0]
+    assert not read_events(tmp_path)[0].resumed
     assert sum(isinstance(e, ev.SearchStarted) for e in read_events(tmp_path)) == 1
 
 
@@ -142,7 +155,13 @@ def test_resume_with_another_config_is_refused_and_changes_nothing(full_run):
 
 
 def test_checkpoint_holds_plain_state(full_run):
-    state = torch.load(full_run.out / "checkpoint.pt", weights_only=True)["state"]
+    import io
+
+    from cpnas.runs.checkpoint import payload_bytes
+
+    outer = torch.load(full_run.out / "checkpoint.pt", weights_only=True)
+    assert outer["run_id"] == full_run.events[0].run_id
+    state = torch.load(io.BytesIO(payload_bytes(outer)), weights_only=True)
     assert {"trainer", "rng", "loop", "seq", "run_id", "elapsed"} <= set(state)
     assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
     # The last checkpoint follows the last sample: the last round's scoring is still to come.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+MIN_PYTHON = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"][2:]
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -29,7 +32,17 @@ def test_missing_python_is_one_line():
     res = _run(".ci/check-python", "/nonexistent/python3")
     assert res.returncode != 0
     line = _one_error_line(res.stdout + res.stderr)
-    assert "Python 3.10 or newer" in line
+    assert f"Python {MIN_PYTHON} or newer" in line
+
+
+def test_the_minimum_python_is_read_from_pyproject(tmp_path):
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "check-python", tmp_path / ".ci" / "check-python")
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.99"\n')
+    res = subprocess.run(["bash", str(tmp_path / ".ci" / "check-python"), sys.executable],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert "needs Python 3.99 or newer" in _one_error_line(res.stdout + res.stderr)
 
 
 def test_old_python_is_one_line(tmp_path):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 
 import pytest
 
 from cpnas import events as ev
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.simulate import simulate
-from cpviz.state import SearchState, as_state, load_events, reduce, replay, round_scores
+from cpviz.state import SearchState, as_state, reduce, replay, round_scores
 
 OPS4 = ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3")
 
@@ -22,19 +24,47 @@ def test_replayed_log_equals_live_stream(tmp_path):
     live = [SearchState()]
     events = simulate(seed=3, repeats=2, subscribers=[lambda e: live.append(reduce(live[-1], e))])
     _write_log(tmp_path / "events.jsonl", events)
-    replayed = replay(load_events(tmp_path))
+    replayed = as_state(tmp_path)
     assert replayed == live[-1]
     assert replayed.status == "completed" and replayed.n_events == len(events)
     assert len(replayed.samples) == replayed.total_samples == 2 * 35
     assert replayed.survivors() == {e: d["op"] for e, d in replayed.genotype_edges.items()}
 
 
+def _plain(value):
+    """A deep copy in plain dicts and tuples, sharing no object with ``value``."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _events_whose_input_changed(reducer, events):
+    state, changed = SearchState(), []
+    for event in events:
+        before = _plain(state)
+        after = reducer(state, event)
+        if _plain(state) != before:
+            changed.append(type(event).__name__)
+        state = after
+    return changed
+
+
 def test_reduce_is_pure():
     events = simulate(ops=OPS4, nodes=2, seed=0)
-    state = replay(events[:5])
-    before = (state.alive, state.samples, state.n_events)
-    reduce(state, events[5])
-    assert (state.alive, state.samples, state.n_events) == before
+    assert {type(e) for e in events} >= {ev.SearchStarted, ev.RoundStarted, ev.SampleTrained,
+                                         ev.RoundScored, ev.OpPruned, ev.GenotypeDerived,
+                                         ev.SearchFinished}
+    assert _events_whose_input_changed(reduce, events) == []
+
+    def counting_in_place(state, event):  # the impurity this test exists to catch
+        object.__setattr__(state, "n_events", state.n_events + 1)
+        return reduce(state, event)
+
+    assert len(_events_whose_input_changed(counting_in_place, events)) == len(events)
 
 
 def test_at_round_matches_the_live_state_at_each_round_start():
@@ -81,13 +111,13 @@ def test_half_finished_state():
     assert all(len(p) == 1 and next(iter(p.values())).round == 0 for p in state.pruned.values())
 
 
-def test_load_events_tolerates_a_cut_last_line(tmp_path):
+def test_a_run_dir_with_a_cut_last_line_replays(tmp_path):
     events = simulate(ops=OPS4, nodes=2, seed=0)
     text = "".join(e.to_json() + "\n" for e in events)
     (tmp_path / "events.jsonl").write_text(text + events[-1].to_json()[:17], encoding="utf-8")
     with pytest.warns(UserWarning):
-        loaded = load_events(tmp_path)
-    assert replay(loaded) == replay(events)
+        loaded = as_state(tmp_path)
+    assert loaded == replay(events)
 
 
 def test_bad_sources(tmp_path):

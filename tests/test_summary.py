@@ -76,3 +76,16 @@ def test_model_summary_refuses_unknown_ops_and_bad_sizes():
         model_summary(TINY, channels=0)
     with pytest.raises(CpnasError, match="genotype"):
         model_summary(simulate(seed=0, stop_after=3))
+
+
+@pytest.mark.parametrize("cells", range(1, 9))
+def test_summary_layout_is_the_built_networks(cells):
+    """The report prices the cells the engine builds (the default 2 cells are normal + reduce)."""
+    from cpnas.model import SuperNet
+    from cpnas.ops import OpSpec
+    from cpnas.space import SearchSpace
+
+    net = SuperNet(SearchSpace(ops=("none", "skip_connect"), nodes=2), 1, 10, 2, cells,
+                   OpSpec(binary=True))
+    df = model_summary(DARTS_V2, channels=4, cells=cells, input_size=8)
+    assert list(df["kind"].iloc[1:-2]) == [cell.kind for cell in net.cells]

@@ -1,0 +1,133 @@
+"""Atomic files: a temp file in the same directory, fsync, ``os.replace``.
+
+A kill at any moment leaves the old file or the new one, never half of one. Every file the
+toolkit writes whole (config, checkpoint, genotype, cpviz's exports) goes through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import events as ev
+from ..errors import RunDirError
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove temp files a killed writer of ``path`` left behind (one writer per run dir)."""
+    for stale in path.parent.glob(_temp_prefix(path) + "*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def fsync_dir(directory: Path) -> None:
+    # The rename itself must reach the disk too, or a power cut can undo it.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike):
+    """Yield a binary temp file next to ``path``; on success it replaces ``path``."""
+    path = Path(path)
+    _remove_stale_temps(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot write there ({exc.strerror})") from None
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; run files and exports are meant to be shared
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:  # disk full, file-size limit, directory gone: the old file stays
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise RunDirError(f"{path}: cannot write it ({exc.strerror or exc}); the old file, "
+                          "if any, is unchanged") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once: temp file in the same dir, fsync, rename."""
+    with atomic_file(path) as f:
+        f.write(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, allow_nan=True, default=ev._json_default) + "\n"
+
+
+def read_json(path: Path, what: str) -> Any:
+    """The JSON in ``path``; a RunDirError naming ``what`` when it is missing or not JSON."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: no {what} here") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"{path}: cannot read the {what} ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunDirError(
+            f"{path}: the {what} is not JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
+
+
+def check_dir_target(path: Path, what: str) -> None:
+    """Refuse, before any work, a directory path that cannot be used or created.
+
+    ``what`` names it in the message (``run directory``, ``output directory``).
+    """
+    if path.exists():
+        if not path.is_dir():
+            raise RunDirError(f"{path}: the {what} is a file; give a directory path")
+        if not writable(path):
+            raise RunDirError(f"{path}: the {what} cannot be written; choose another")
+        return
+    parent = next((a for a in path.parents if a.exists()), Path("."))
+    if not parent.is_dir():
+        raise RunDirError(f"{path}: cannot create the {what} ({parent} is a file)")
+    if not writable(parent):
+        raise RunDirError(f"{path}: cannot create the {what} ({parent} cannot be written); "
+                          "choose another")
+
+
+def writable(path: Path) -> bool:
+    """Whether a file can really be made in the directory ``path``."""
+    if not os.access(path, os.W_OK | os.X_OK):
+        return False
+    # root passes os.access on any directory, so try for real. O_TMPFILE (Linux) makes a
+    # file with no name, which leaves no trace in the directory.
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+__all__ = ["atomic_file", "atomic_write_bytes", "atomic_write_text", "check_dir_target",
+           "dump_json", "fsync_dir", "read_json", "writable"]

@@ -1,0 +1,166 @@
+"""How CP-NAS scores, prunes and ranks: the one place every caller asks (torch-free).
+
+The loop (:mod:`cpnas.loop`), the engine, the config, the networks and every viewer in
+cpviz (state, dashboard, animation, summary) and the notebooks call these functions; none
+keeps its own copy. Plain Python only, so a viewer can import it without torch.
+
+- :func:`indicator`: z of one sample (Eq. 4.15).
+- :func:`round_scores`: zbar (Eq. 4.16) and its softmax ev, per edge, of one round.
+- :func:`prune_choice`: the op a round prunes on one edge (argmin ev).
+- :func:`survivor_scores`: search-wide zbar, what the genotype ranks survivors by.
+- :func:`leaders` and :func:`leading_genotype`: the cell a search stopped now would give.
+- :func:`last_round_accuracy`: mean child and parent accuracy of the last round sampled.
+- :func:`n_samples`: how many architectures a whole search samples.
+- :func:`cell_layout`: the cell types of a network of ``cells`` cells, by depth.
+
+Samples are anything with ``arch`` (edge -> op), ``z``, ``round``, ``child_acc`` and
+``parent_acc``: :class:`cpnas.events.SampleTrained` in practice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .genotype import Genotype, derive_genotype
+from .space import CELL_TYPES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .events import SampleTrained
+
+EdgeScores = dict[str, dict[str, float]]  # edge id -> op -> score
+
+
+def indicator(child_acc: float, parent_acc: float, beta: float) -> float:
+    """Eq. 4.15, as printed: z = beta_P * (A_P - A_C) + A_C."""
+    return beta * (parent_acc - child_acc) + child_acc
+
+
+def softmax(values: Mapping[str, float]) -> dict[str, float]:
+    """Softmax over one edge's ops (shifted by the max, so large z's do not overflow)."""
+    m = max(values.values())
+    exps = {k: math.exp(v - m) for k, v in values.items()}
+    total = sum(exps.values())
+    return {k: e / total for k, e in exps.items()}
+
+
+def round_scores(zs: Mapping[str, Mapping[str, Sequence[float]]]) -> tuple[EdgeScores, EdgeScores]:
+    """(zbar, ev) of one round from its z's per edge and op.
+
+    zbar is the mean z of each op over the round's sweeps (Eq. 4.16); ev is the softmax of
+    zbar over the ops of the edge that have a z. Ops without a z yet are left out, so a
+    round in progress scores what it has sampled so far; edges without any are left out.
+    """
+    zbar = {e: {o: sum(v) / len(v) for o, v in per.items() if v} for e, per in zs.items()}
+    zbar = {e: per for e, per in zbar.items() if per}
+    return zbar, {e: softmax(per) for e, per in zbar.items()}
+
+
+def round_zs(samples: Iterable[SampleTrained]) -> dict[str, dict[str, list[float]]]:
+    """The z's of ``samples`` per edge and op (every op a sample ran gets its z)."""
+    zs: dict[str, dict[str, list[float]]] = {}
+    for sample in samples:
+        for edge, op in sample.arch.items():
+            zs.setdefault(edge, {}).setdefault(op, []).append(sample.z)
+    return zs
+
+
+def prune_choice(ev_edge: Mapping[str, float], alive: Sequence[str]) -> str:
+    """The op one edge loses this round: the alive op with the lowest ev.
+
+    Ties go to the op listed first in ``alive`` (the edge's alive order, which is the
+    search's op order with the pruned ops removed), so a tie is decided the same way on
+    every run and every resume.
+    """
+    return min(alive, key=lambda op: ev_edge[op])
+
+
+def survivor_scores(samples: Iterable[SampleTrained], survivors: Mapping[str, str]) -> dict[str, float]:
+    """Search-wide zbar of each survivor: the mean z of every sample that ran it on its edge.
+
+    The genotype ranks edges by this, not by the last round's ev: with T = 1 the last round
+    has two samples that cover every edge, so every survivor ends with the same ev and a
+    ranking by it would be decided by the tie-break alone (docs/method.md). NaN for a
+    survivor no sample ran.
+    """
+    sums = {e: [0.0, 0] for e in survivors}
+    for sample in samples:
+        for e, op in sample.arch.items():
+            if survivors.get(e) == op:
+                sums[e][0] += sample.z
+                sums[e][1] += 1
+    return {e: (total / n if n else math.nan) for e, (total, n) in sums.items()}
+
+
+def leaders(ev: Mapping[str, Mapping[str, float]], alive: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Each edge's favourite: its alive op with the highest ev (ties: first in alive order).
+
+    Edges where no alive op has an ev are left out.
+    """
+    out = {}
+    for edge, ops in alive.items():
+        scored = [op for op in ops if op in ev.get(edge, {})]
+        if scored:
+            out[edge] = max(scored, key=lambda op: ev[edge][op])
+    return out
+
+
+def leading_genotype(samples: Iterable[SampleTrained], ev: Mapping[str, Mapping[str, float]],
+                     alive: Mapping[str, Sequence[str]], nodes: int, mode: str = "top2",
+                     cell_types: Sequence[str] = CELL_TYPES) -> Genotype:
+    """The genotype a search would return if it stopped now.
+
+    ``ev`` is the latest round's ev (running means for a round in progress), ``alive`` the
+    ops still in the race, ``samples`` every sample so far. Each edge keeps its
+    :func:`leaders` op, and the nodes keep their inputs ranked as the finished search ranks
+    survivors (:func:`survivor_scores`). GenotypeError when no edge has a non-none leader.
+    """
+    samples = list(samples)
+    chosen = leaders(ev, alive)
+    return derive_genotype(chosen, survivor_scores(samples, chosen), nodes, mode=mode,
+                           cell_types=tuple(cell_types) or CELL_TYPES)
+
+
+def last_round_accuracy(samples: Iterable[Any]) -> tuple[float | None, float | None]:
+    """Mean child and parent validation accuracy over the last round that has samples."""
+    samples = list(samples)
+    if not samples:
+        return None, None
+    last = [s for s in samples if s.round == samples[-1].round]
+    return (sum(s.child_acc for s in last) / len(last),
+            sum(s.parent_acc for s in last) / len(last))
+
+
+def n_samples(n_ops: int, repeats: int) -> int:
+    """Sampled architectures in a whole search: T * (K + (K-1) + ... + 2), 0 below 2 ops."""
+    return repeats * sum(range(2, n_ops + 1))
+
+
+def cell_layout(cells: int) -> list[str]:
+    """Cell types by depth: reduction cells at 1/3 and 2/3 of the depth (DARTS).
+
+    Two cells are normal + reduce, so both cell types are always trained from 2 cells up;
+    a single cell is normal only (its reduce edges are scored but never run).
+    """
+    if cells == 1:
+        return ["normal"]
+    if cells == 2:
+        return ["normal", "reduce"]
+    reduce_at = {cells // 3, 2 * cells // 3}
+    return ["reduce" if i in reduce_at else "normal" for i in range(cells)]
+
+
+__all__ = [
+    "cell_layout",
+    "indicator",
+    "last_round_accuracy",
+    "leaders",
+    "leading_genotype",
+    "n_samples",
+    "prune_choice",
+    "round_scores",
+    "round_zs",
+    "softmax",
+    "survivor_scores",
+]
