@@ -92,7 +92,12 @@ def _add_train(sub) -> None:
     p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
                                     "or DARTS_V2 / PC_DARTS")
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
-    p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
+    p.add_argument("--protocol", help="training protocol: teaching (default: Adam, 30 epochs, the "
+                                      "search's size) | cifar10-paper (DARTS evaluation: SGD, "
+                                      "cosine, cutout, drop-path, auxiliary head, 20 cells x 36 "
+                                      "channels, 600 epochs) | a JSON file; flags override it")
+    p.add_argument("--epochs", type=_number(int, "epochs"), default=None,
+                   help="default: the protocol's (teaching: 30)")
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
     p.add_argument("--channels", type=_number(int, "channels"), default=None)
     p.add_argument("--cells", type=_number(int, "cells"), default=None)
@@ -269,55 +274,74 @@ def _is_path(path: Path, test) -> bool:
         return False
 
 
-def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
-    """The final training's options: flags, else the run's config, else defaults; each
-    checked against its bounds (a 0 is refused, not taken for "unset")."""
+def train_options(args: argparse.Namespace, run_cfg: dict, protocol) -> dict[str, Any]:
+    """The final training's options: flags, else the protocol's, else the run's config, else
+    defaults; each checked against its bounds (a 0 is refused, not taken for "unset")."""
     from . import limits
     from .config import check_int
 
     def pick(name: str, default: int) -> int:
         value = getattr(args, name)
+        if value is None:
+            value = getattr(protocol, name, None)
         return value if value is not None else run_cfg.get(name, default)
 
     opts = {"channels": pick("channels", 8), "cells": pick("cells", 3), "seed": pick("seed", 0),
+            "epochs": pick("epochs", 30),
             "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
             "shortcut": bool(run_cfg.get("shortcut", True))}
     for name, low, high in (("channels", 1, limits.MAX_CHANNELS), ("cells", 1, limits.MAX_CELLS),
-                            ("seed", 0, limits.MAX_SEED)):
+                            ("seed", 0, limits.MAX_SEED), ("epochs", 1, limits.MAX_STEPS)):
         check_int(name, opts[name], low, high)
-    check_int("epochs", args.epochs, 1, limits.MAX_STEPS)
     return opts
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
 
+    from . import distributed
     from .data import check_spec, load_data
     from .engine import resolve_device
+    from .final import Protocol, train_genotype
     from .runs import atomic_write_text
     from .runs.files import check_dir_target
-    from .train import train_genotype
 
     genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
     data_spec = args.data or run_cfg.get("data", "digits")
-    opts = train_options(args, run_cfg)
+    protocol = Protocol.load(args.protocol or "teaching")
+    opts = train_options(args, run_cfg, protocol)
     seed = opts.pop("seed")
+    protocol = dataclasses.replace(protocol, epochs=opts.pop("epochs"), channels=opts.pop("channels"),
+                                   cells=opts.pop("cells"))
     check_spec(data_spec)
     out = Path(args.out) if args.out else run_dir
     if out is not None:  # found out now, not after minutes of training
         check_dir_target(out, "output directory")
     device = resolve_device(args.device)
-    data = load_data(data_spec, seed)
-    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
-    for binary in [True] + ([False] if args.fp_twin else []):
-        name = "1-bit" if binary else "full-precision twin"
-        print(f"training the {name} network ({args.epochs} epochs on {data.name}) ...", file=sys.stderr)
-        res = train_genotype(genotype, data, binary=binary, epochs=args.epochs, seed=seed,
-                             device=device, **opts)
-        report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc, "val_acc": res.val_acc,
-                                                     "epochs": res.epochs}
-        print(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
-    if out is not None:
+    me = distributed.init(args.device)  # torchrun: one training across the processes
+    try:
+        if device.type == "cuda" and me.active:
+            import torch
+
+            device = torch.device("cuda", me.local_rank)
+        with me.main_first():  # rank 0 downloads, the others then read its cache
+            data = load_data(data_spec, seed)
+        say = print if me.is_main else (lambda *a, **k: None)
+        report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed,
+                                  **opts, "protocol": protocol.to_dict(), "world_size": me.world_size}
+        for binary in [True] + ([False] if args.fp_twin else []):
+            name = "1-bit" if binary else "full-precision twin"
+            say(f"training the {name} network ({protocol.epochs} epochs on {data.name}) ...",
+                file=sys.stderr)
+            res = train_genotype(genotype, data, binary=binary, seed=seed, device=device,
+                                 protocol=protocol, dist=me, **opts)
+            report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc,
+                                                         "val_acc": res.val_acc, "epochs": res.epochs}
+            say(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
+    finally:
+        distributed.shutdown()
+    if out is not None and me.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "train.json", json.dumps(report, indent=2) + "\n")
         print(f"results: {out / 'train.json'}")

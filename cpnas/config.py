@@ -177,24 +177,28 @@ class SearchConfig:
         return cls.from_dict(read_json(path))
 
 
-def preset_names() -> list[str]:
-    """The presets shipped in ``cpnas/presets`` (package data, so a pip install has them)."""
+def preset_names(folder: str = "") -> list[str]:
+    """The presets shipped in ``cpnas/presets`` (search configs) or ``cpnas/presets/train``
+    (final-training protocols): package data, so a pip install has them."""
     from importlib.resources import files
 
-    return sorted(p.name[:-5] for p in files("cpnas.presets").iterdir() if p.name.endswith(".json"))
+    where = files("cpnas.presets").joinpath(folder) if folder else files("cpnas.presets")
+    return sorted(p.name[:-5] for p in where.iterdir() if p.name.endswith(".json"))
 
 
-def read_config_source(source: str) -> dict:
-    """The config keys of ``source``: a JSON file's path, or the name of a shipped preset."""
+def read_config_source(source: str, folder: str = "") -> dict:
+    """The keys of ``source``: a JSON file's path, or the name of a shipped preset (in
+    ``cpnas/presets/<folder>``). A file wins over a preset of the same name."""
     from importlib.resources import files
 
-    if not Path(source).expanduser().exists() and source in preset_names():
-        text = files("cpnas.presets").joinpath(f"{source}.json").read_text(encoding="utf-8")
-        return json.loads(text)
-    if not Path(source).expanduser().exists() and "/" not in source and not source.endswith(".json"):
+    path = Path(source).expanduser()
+    if not path.exists() and source in preset_names(folder):
+        where = files("cpnas.presets").joinpath(folder) if folder else files("cpnas.presets")
+        return json.loads(where.joinpath(f"{source}.json").read_text(encoding="utf-8"))
+    if not path.exists() and "/" not in source and not source.endswith(".json"):
         raise ConfigError(f"config: no file {source!r} and no preset of that name "
-                          f"(presets: {', '.join(preset_names())})")
-    values = read_json(Path(source).expanduser())
+                          f"(presets: {', '.join(preset_names(folder))})")
+    values = read_json(path)
     if not isinstance(values, dict):
         raise ConfigError("config: the file must hold a JSON object")
     return values

@@ -81,15 +81,35 @@ def apply_crop_flip(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flips: 
     return padded[batch, chans, rows_i[:, None, :, None], cols_i[:, None, None, :]]
 
 
-def cutout(x: torch.Tensor, generator: torch.Generator, length: int) -> torch.Tensor:
-    """DARTS' cutout: zero one ``length`` x ``length`` square per image at a random centre
-    (clipped at the border)."""
-    n, _, h, w = x.shape
-    cy = torch.randint(0, h, (n,), generator=generator).to(x.device, non_blocking=True)
-    cx = torch.randint(0, w, (n,), generator=generator).to(x.device, non_blocking=True)
+def draw_cutout(n: int, h: int, w: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image, the centre of its cutout square, on the CPU."""
+    return (torch.randint(0, h, (n,), generator=generator),
+            torch.randint(0, w, (n,), generator=generator))
+
+
+def apply_cutout(x: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor, length: int) -> torch.Tensor:
+    """DARTS' cutout: zero one ``length`` x ``length`` square per image around its centre
+    (clipped at the border), the same square in every channel."""
+    _, _, h, w = x.shape
+    cy, cx = (t.to(x.device, non_blocking=True)[:, None] for t in (cy, cx))
     ys = torch.arange(h, device=x.device)[None, :]
     xs = torch.arange(w, device=x.device)[None, :]
-    inside_y = (ys >= (cy[:, None] - length // 2)) & (ys < (cy[:, None] + length - length // 2))
-    inside_x = (xs >= (cx[:, None] - length // 2)) & (xs < (cx[:, None] + length - length // 2))
-    mask = ~(inside_y[:, :, None] & inside_x[:, None, :])
-    return x * mask[:, None].to(x.dtype)
+    lo, hi = length // 2, length - length // 2
+    inside_y = (ys >= cy - lo) & (ys < cy + hi)
+    inside_x = (xs >= cx - lo) & (xs < cx + hi)
+    keep = ~(inside_y[:, :, None] & inside_x[:, None, :])
+    return x * keep[:, None].to(x.dtype)
+
+
+def augment(x: torch.Tensor, n_global: int, rows: slice, generator: torch.Generator,
+            crop_flip: bool = False, cutout: int = 0) -> torch.Tensor:
+    """Augment ``x``, this rank's ``rows`` of a global batch of ``n_global`` images: the
+    draws are made for the whole global batch (every rank draws alike), then sharded."""
+    side = x.shape[-1]
+    if crop_flip:
+        dy, dx, flips = draw_crop_flip(n_global, side, generator)
+        x = apply_crop_flip(x, dy[rows], dx[rows], flips[rows], pad=_pad(side, None))
+    if cutout:
+        cy, cx = draw_cutout(n_global, x.shape[-2], side, generator)
+        x = apply_cutout(x, cy[rows], cx[rows], cutout)
+    return x

@@ -7,11 +7,9 @@ per rank, rank 0 alone writing events and checkpoints) can wrap it later.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -22,12 +20,11 @@ from .config import SearchConfig
 from .data import Dataset
 from .distributed import SINGLE, Dist, sync_batchnorm
 from .errors import ConfigError
-from .genotype import Genotype
 from .loop import SampleResult
 from .loss import CenterLoss, ConvPair, child_loss
-from .model import FixedNet, SuperNet
+from .model import SuperNet
 from .ops import OpSpec, convs
-from .optim import apply_crop_flip, draw_crop_flip, lr_at, make_optimizer, set_lr
+from .optim import augment, lr_at, make_optimizer, set_lr
 from .runs.checkpoint import pack_tensors, unpack_tensors
 from .space import edge_id
 
@@ -129,12 +126,10 @@ class CPTrainer:
         """This rank's shard of the global batch ``idx`` on the device, augmented when the
         config asks (the draws are made for the whole global batch, then sharded)."""
         rows = self.dist.shard(len(idx))
+        local = idx[rows].to(self.device, non_blocking=True)
+        x, y = self.data.x_train[local], self.data.y_train[local]
         if self.config.augment:
-            draws = draw_crop_flip(len(idx), self.data.x_train.shape[-1], self.augment_gen)
-        idx = idx[rows].to(self.device, non_blocking=True)
-        x, y = self.data.x_train[idx], self.data.y_train[idx]
-        if self.config.augment:
-            x = apply_crop_flip(x, *(d[rows] for d in draws), pad=max(1, x.shape[-1] // 8))
+            x = augment(x, len(idx), rows, self.augment_gen, crop_flip=True)
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
@@ -292,64 +287,10 @@ def _binary_pairs(child: nn.Module, parent: nn.Module) -> list[ConvPair]:
     return [(c, p) for c, p in zip(convs(child), convs(parent)) if isinstance(c, BinaryConv2d)]
 
 
-# -- final training (cpnas train) ------------------------------------------------------------
+def __getattr__(name: str):
+    # final training lives in cpnas.final; the old import path keeps working
+    if name in ("train_genotype", "TrainResult"):
+        from . import final
 
-
-@dataclass(frozen=True)
-class TrainResult:
-    binary: bool
-    epochs: int
-    test_acc: float
-    val_acc: float
-    train_loss: float
-
-
-def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, epochs: int = 30,
-                   channels: int = 8, cells: int = 3, batch_size: int = 64, lr: float = 0.003,
-                   seed: int = 0, device: torch.device | str = "cpu",
-                   fp_preprocess: bool = True, shortcut: bool = True,
-                   on_epoch: Callable[[int, float, float], None] = lambda *a: None) -> TrainResult:
-    """Train the genotype from scratch (1-bit, or its full-precision twin) and test it."""
-    threads = torch.get_num_threads()
-    try:
-        if torch.device(device).type == "cpu" and data.x_train.shape[-1] <= 16:
-            torch.set_num_threads(1)  # tiny images: threads only add synchronisation
-        return _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr,
-                               seed, torch.device(device), fp_preprocess, shortcut, on_epoch)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr, seed,
-                    device, fp_preprocess, shortcut, on_epoch) -> TrainResult:
-    data = data.to(device)
-    spec = OpSpec(binary=binary, shortcut=shortcut, batch_stats=False)  # a fixed net: running stats
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = FixedNet(genotype, data.in_channels, data.num_classes, channels, cells, spec,
-                       fp_preprocess=fp_preprocess).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    batches = Batches(len(data.y_train), batch_size, seed)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * batches.per_epoch)
-    loss = math.nan
-    for epoch in range(epochs):
-        net.train()
-        for idx in batches.take(batches.per_epoch):
-            idx = idx.to(device)
-            opt.zero_grad(set_to_none=True)
-            out = F.cross_entropy(net(data.x_train[idx]), data.y_train[idx])
-            out.backward()
-            opt.step()
-            sched.step()
-            loss = float(out.detach())
-        on_epoch(epoch + 1, loss, _accuracy(net, data.x_val, data.y_val))
-    return TrainResult(binary, epochs, _accuracy(net, data.x_test, data.y_test),
-                       _accuracy(net, data.x_val, data.y_val), loss)
-
-
-@torch.no_grad()
-def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> float:
-    net.eval()
-    right = sum(int((net(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum())
-                for i in range(0, len(y), chunk))
-    return right / max(1, len(y))
+        return getattr(final, name)
+    raise AttributeError(f"module 'cpnas.train' has no attribute {name!r}")

@@ -3,7 +3,14 @@ import math
 import pytest
 import torch
 
-from cpnas.optim import apply_crop_flip, cutout, draw_crop_flip, lr_at, make_optimizer
+from cpnas.optim import (
+    apply_crop_flip,
+    apply_cutout,
+    draw_crop_flip,
+    draw_cutout,
+    lr_at,
+    make_optimizer,
+)
 
 
 def test_lr_schedule_warmup_then_cosine_to_lr_min():
@@ -43,7 +50,7 @@ def test_crop_flip_moves_each_image_by_its_own_offset():
 
 def test_cutout_zeroes_one_square_per_image():
     x = torch.ones(16, 3, 32, 32)
-    out = cutout(x, torch.Generator().manual_seed(0), 16)
+    out = apply_cutout(x, *draw_cutout(16, 32, 32, torch.Generator().manual_seed(0)), 16)
     zeros = (out[:, 0] == 0).sum(dim=(1, 2))
     assert bool((zeros > 0).all()) and bool((zeros <= 256).all())
     assert torch.equal(out[:, 0] == 0, out[:, 2] == 0)  # the same square in every channel
