@@ -66,7 +66,7 @@ def main() -> None:
         samples = [e for e in evs if e["type"] == "SampleTrained"]
         busy = sum(e["seconds"] for e in samples)
         figures[nproc] = (len(samples) / busy, wall, evs)
-        world = evs[0].get("world_size", 1)
+        world = evs[0].get("provenance", {}).get("world_size", 1)
         print(f"{nproc} process(es) (world_size {world}): {len(samples)} samples, "
               f"{len(samples) / busy:.3f} samples/s, command wall {wall:.1f} s; "
               f"load after: {os.getloadavg()[0]:.2f}")

@@ -5,15 +5,18 @@ through the ``cpnas.commands`` entry-point group (cpviz adds ``render`` and ``re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CpnasError, GenotypeError
+from .errors import ConfigError, CpnasError
 from .events import Callback
 
 log = logging.getLogger("cpnas")
@@ -89,8 +92,9 @@ def _add_search(sub) -> None:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a genotype from scratch as a 1-bit net and test it")
-    p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
-                                    "or DARTS_V2 / PC_DARTS")
+    from .resolve import ACCEPTS
+
+    p.add_argument("genotype", help=ACCEPTS)
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
     p.add_argument("--protocol", help="training protocol: teaching (default: Adam, 30 epochs, the "
                                       "search's size) | cifar10-paper (DARTS evaluation: SGD, "
@@ -188,15 +192,46 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set ``stop`` (the search ends at the next step, its checkpoint at the
+    last finished sample); a second one exits at once with 128 + its number. Yields a list
+    that receives the first signal's number."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handle(signum: int, frame) -> None:
+        if caught:
+            os._exit(128 + signum)  # asked twice: no clean-up, the checkpoint is still whole
+        caught.append(signum)
+        stop.set()
+        print(f"\n{signal.Signals(signum).name}: stopping after the current step (send it again "
+              "to exit at once)", file=sys.stderr, flush=True)
+
+    old = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    try:
+        yield caught
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from . import distributed
     from .engine import search
 
     config = search_config(args)
     me = distributed.init(config.device)  # torchrun: join its process group; else rank 0 of 1
+    subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
+    stop = threading.Event()
     try:
-        subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
-        result = search(config, subscribers=subs, out=args.out)
+        with stop_on_signals(stop) as caught:
+            result = search(config, subscribers=subs, out=args.out, stop=stop)
     finally:
         distributed.shutdown()
     if not me.is_main:
@@ -205,7 +240,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     if result.status != "completed":
         where = f" --out {args.out}" if args.out else ""
         print(f"search {result.status}; run the same command to resume{where}", file=sys.stderr)
-        return 130 if result.status == "stopped" else 1
+        if result.status == "stopped":
+            return 128 + caught[0] if caught else 130
+        return 1
     return 0
 
 
@@ -239,41 +276,6 @@ def summary_table(result) -> str:
 # -- train -----------------------------------------------------------------------------------
 
 
-def resolve_genotype(text: str):
-    """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
-    from .genotype import PUBLISHED, parse_genotype
-    from .runs import load_run
-
-    path = Path(text)
-    if _is_path(path, Path.is_dir):
-        run = load_run(path)
-        if run.genotype is None:
-            raise GenotypeError(f"{path}: the run has no genotype yet (is the search finished?)")
-        return run.genotype, run.config, path
-    if _is_path(path, Path.is_file):
-        import json
-
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise GenotypeError(f"{path}: not a genotype file (expected JSON)") from None
-        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "..."}})')
-        return parse_genotype(data["genotype"]), {}, None
-    if text in PUBLISHED:
-        return PUBLISHED[text], {}, None
-    if "Genotype" not in text and ("/" in text or text.endswith(".json")):
-        raise GenotypeError(f"{text}: no such run directory or genotype file")
-    return parse_genotype(text), {}, None
-
-
-def _is_path(path: Path, test) -> bool:
-    try:
-        return test(path)
-    except OSError:  # a name too long to be a path is genotype text, not a file
-        return False
-
-
 def train_options(args: argparse.Namespace, run_cfg: dict, protocol) -> dict[str, Any]:
     """The final training's options: flags, else the protocol's, else the run's config, else
     defaults; each checked against its bounds (a 0 is refused, not taken for "unset")."""
@@ -304,10 +306,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .data import check_spec, load_data
     from .engine import resolve_device
     from .final import Protocol, train_genotype
+    from .resolve import check_buildable, resolve
     from .runs import atomic_write_text
     from .runs.files import check_dir_target
 
-    genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
+    resolved = resolve(args.genotype)
+    genotype, run_cfg, run_dir = resolved.require(), resolved.config, resolved.run_dir
+    check_buildable(genotype)  # before any data is loaded
     data_spec = args.data or run_cfg.get("data", "digits")
     protocol = Protocol.load(args.protocol or "teaching")
     opts = train_options(args, run_cfg, protocol)

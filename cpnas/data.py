@@ -91,7 +91,7 @@ def check_spec(spec: str) -> None:
         try:
             folder = Path(arg).expanduser()
             found = folder.is_dir(), any((folder / f).is_file() for f in (first, first + ".gz"))
-        except (OSError, RuntimeError) as exc:  # a name too long, an unknown ~user
+        except (OSError, RuntimeError, ValueError) as exc:  # too long, unknown ~user, NUL byte
             raise DataError(f"data: {arg[:80]!r} is not a usable folder ({exc})") from None
         if not found[0]:
             raise DataError(f"data: folder {str(folder)!r} does not exist")

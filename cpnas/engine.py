@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ import torch
 from . import distributed
 from .config import LEGACY, SearchConfig
 from .data import load_data
+from .errors import CpnasError, NonFiniteError
 from .events import (
     Checkpointed,
     Event,
@@ -40,6 +42,7 @@ from .events import (
 )
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
+from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
 from .scoring import last_round_accuracy
@@ -67,18 +70,37 @@ class SearchResult:
 
 
 class _Emitter:
-    """Stamps seq/time/run_id and delivers each event; a subscriber that raises is detached."""
+    """Stamps seq/time/run_id and delivers each event.
 
-    def __init__(self, run_id: str, seq: int, subscribers: list[Any]) -> None:
-        self.run_id, self.seq, self.subscribers = run_id, seq, subscribers
+    ``sinks`` (the run directory's recorder) are required: an error there ends the search. A
+    subscriber (a viewer) that raises is detached. An event holding a NaN or an infinity is
+    refused before anyone sees it, so none reaches the log.
+    """
+
+    def __init__(self, run_id: str, seq: int, subscribers: list[Any], sinks: list[Any]) -> None:
+        self.run_id, self.seq, self.subscribers, self.sinks = run_id, seq, subscribers, sinks
         self.events: list[Event] = []
 
     def __call__(self, cls: type[Event], fields: dict) -> Event:
         event = cls(seq=self.seq, time=time.time(), run_id=self.run_id, **fields)
+        _check_finite(event)
+        for sink in self.sinks:  # before anything advances: a failed write is not an event
+            notify(sink, event)
         self.seq += 1
         self.events.append(event)
         self.deliver(event, self.subscribers)
         return event
+
+    def finish(self, fields: dict) -> None:
+        """Emit SearchFinished; a sink already broken by the failure being reported is
+        skipped, so the first error is the one the user sees."""
+        try:
+            self(SearchFinished, fields)
+        except CpnasError:
+            if fields["status"] != "failed":
+                raise
+            self.sinks = []
+            self(SearchFinished, fields)
 
     def deliver(self, event: Event, subscribers: Iterable[Any]) -> None:
         for sub in list(subscribers):
@@ -89,6 +111,31 @@ class _Emitter:
                 msg = f"subscriber {sub!r} raised {type(exc).__name__}: {exc}; detached"
                 log.warning(msg)
                 warnings.warn(msg, RuntimeWarning, stacklevel=2)
+
+
+def _check_finite(event: Event) -> None:
+    bad = _first_non_finite(event.to_dict())
+    if bad is not None:
+        where = f"round {event.round}, " if hasattr(event, "round") else ""
+        raise NonFiniteError(
+            f"{event.type}.{bad[0]} is {bad[1]} ({where}seq {event.seq}): the search cannot go "
+            "on (a learning rate too high, a beta too large, or NaN in the data?)")
+
+
+def _first_non_finite(value: Any, name: str = "") -> tuple[str, float] | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return name, value
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, inner in items:
+        found = _first_non_finite(inner, f"{name}.{key}" if name else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def run_id_of(config: SearchConfig) -> str:
@@ -175,10 +222,11 @@ class _Run:
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
         if self.resume is None:
+            sinks = []
             if self.rd is not None:
                 self.rd.write_config(cfg.to_dict())
-                subs.insert(0, self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
-            self.emit = _Emitter(run_id_of(cfg), 0, subs)
+                sinks.append(self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
+            self.emit = _Emitter(run_id_of(cfg), 0, subs, sinks)
             self.loop = LoopState.start(cfg.space)
             self.emit(SearchStarted, self._started_fields())
             return
@@ -188,15 +236,15 @@ class _Run:
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
         self.elapsed0 = float(st["elapsed"])
-        recorder = (self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
-                    if self.rd is not None else None)
-        self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs] if recorder else subs)
+        sinks = ([self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])]
+                 if self.rd is not None else [])
+        self.emit = _Emitter(st["run_id"], st["seq"], subs, sinks)
         old = self.dist.from_main([e for e in read_events(self.rd.events_path)
                                    if e.seq < st["seq"]] if self.rd is not None else None)
         if old and isinstance(old[0], SearchStarted):  # viewers learn the run was resumed
             old[0] = dataclasses.replace(old[0], resumed=True)  # (the log keeps its own)
         for event in old:  # live viewers get the full stream
-            self.emit.deliver(event, [s for s in self.emit.subscribers if s is not recorder])
+            self.emit.deliver(event, self.emit.subscribers)
         self.emit.events.extend(old)
         ck = st["checkpointed"]
         log.info("resuming from round %d, sample %d (%d of %d samples done)",
@@ -208,7 +256,8 @@ class _Run:
         cfg = self.config
         return {"config": cfg.to_dict(), "space": cfg.space.to_dict(),
                 "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed,
-                "world_size": self.dist.world_size}
+                "provenance": provenance(str(self.device), torch.get_num_threads(),
+                                         self.dist.world_size)}
 
     # -- the search -------------------------------------------------------------------------
     def execute(self) -> SearchResult:
@@ -230,14 +279,14 @@ class _Run:
                                  on_sample=self._checkpoint)
             if survivors is not None:
                 status = "completed"
+            genotype = self._derive(survivors) if survivors is not None else None
         except (Stopped, KeyboardInterrupt):
             if self.emit is None:  # interrupted while loading: nothing started
                 raise
-            status = "stopped"
+            status, genotype = "stopped", None
         except BaseException as exc:
             self._finish("failed", " ".join(str(exc).split()) or type(exc).__name__)
             raise
-        genotype = self._derive(survivors) if survivors is not None else None
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
@@ -280,8 +329,8 @@ class _Run:
     def _finish(self, status: str, error: str | None) -> None:
         if self.emit is None:  # failed before the first event: nothing to close
             return
-        self.emit(SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
-        for sub in self.emit.subscribers:
+        self.emit.finish({"status": status, "seconds": self._elapsed(), "error": error})
+        for sub in [*self.emit.sinks, *self.emit.subscribers]:
             if hasattr(sub, "close"):
                 sub.close()
 

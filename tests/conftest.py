@@ -7,6 +7,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import settings
+
+# In CI the property tests draw the same examples every run (derandomized, no example
+# database), so a red CI is reproducible and never a matter of luck; locally they explore.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+    settings.load_profile("ci")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -98,7 +98,7 @@ def test_two_processes_complete_with_one_contiguous_log(runs):
     assert runs["rc"]["reference"] == 0, (runs["base"] / "reference.log").read_text()[-3000:]
     events = read_events(runs["ref"] / "events.jsonl")
     assert [e.seq for e in events] == list(range(len(events)))  # rank 0 alone wrote it
-    assert events[0].world_size == 2 and events[-1].status == "completed"
+    assert events[0].provenance["world_size"] == 2 and events[-1].status == "completed"
     assert sum(e.type == "SampleTrained" for e in events) == 10
     assert (runs["ref"] / "genotype.json").is_file()
 
