@@ -87,6 +87,15 @@ class Dist:
             for b in m.buffers():
                 tdist.broadcast(b, 0)
 
+    def any(self, flag: bool) -> bool:
+        """True on every rank when ``flag`` is true on any (a stop asked of one rank)."""
+        if not self.active:
+            return flag
+        device = "cuda" if tdist.get_backend() == "nccl" else "cpu"
+        t = torch.tensor([int(flag)], device=device)
+        tdist.all_reduce(t, op=tdist.ReduceOp.MAX)
+        return bool(t.item())
+
     def from_main(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every rank (pickled; for the resume state, once)."""
         if not self.active:

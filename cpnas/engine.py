@@ -275,7 +275,7 @@ class _Run:
             self._start()
             survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
                                  self._evaluate, self.emit, self.rng,
-                                 should_stop=self.stop.is_set, state=self.loop,
+                                 should_stop=self._should_stop, state=self.loop,
                                  on_sample=self._checkpoint)
             if survivors is not None:
                 status = "completed"
@@ -297,7 +297,13 @@ class _Run:
                                  "steps": steps, "child_loss": c, "parent_loss": p})
 
         self.trainer.keep_only(self.loop.alive)  # free what the last round pruned
-        return self.trainer.train_sample(arch, on_step, self.stop.is_set)
+        # one process stops between steps; under torchrun the ranks agree on a stop between
+        # samples (one flag all-reduced per sample, not per step)
+        within = self.stop.is_set if not self.dist.active else (lambda: False)
+        return self.trainer.train_sample(arch, on_step, within)
+
+    def _should_stop(self) -> bool:
+        return self.dist.any(self.stop.is_set())
 
     def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
         if self.rd is None:
