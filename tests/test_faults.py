@@ -36,10 +36,14 @@ SEARCH = ["search", "--data", "digits", "--ops", "none,skip_connect,sep_conv_3x3
 
 
 def comparable(events: list[ev.Event]) -> list[dict]:
+    from cpnas.config import stored_config
+
     out = []
     for e in events:
         d = e.without_time()
         d.pop("path", None)
+        if isinstance(e, ev.SearchStarted):  # an old log lacks keys added since: LEGACY fills them
+            d["config"] = stored_config(d["config"], "log")
         out.append(d)
     return out
 
