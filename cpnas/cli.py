@@ -45,6 +45,7 @@ _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--lr-warmup-steps", "lr_warmup_steps", int, "linear learning-rate warm-up steps"),
     ("--val-fraction", "val_fraction", float, "share of the non-test images that score the "
                                               "search (default 0.25)"),
+    ("--strategy", "strategy", str, "cpnas | random | random-pick | darts (default cpnas)"),
 ]
 
 
@@ -100,6 +101,9 @@ def _add_train(sub) -> None:
                                       "search's size) | cifar10-paper (DARTS evaluation: SGD, "
                                       "cosine, cutout, drop-path, auxiliary head, 20 cells x 36 "
                                       "channels, 600 epochs) | a JSON file; flags override it")
+    p.add_argument("--cp-loss", action="store_true",
+                   help="train the 1-bit net with the Child-Parent loss (Eq. 4.17), its "
+                        "full-precision parent alongside")
     p.add_argument("--epochs", type=_number(int, "epochs"), default=None,
                    help="default: the protocol's (teaching: 30)")
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
@@ -152,9 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def search_config(args: argparse.Namespace):
-    from .config import SearchConfig, read_config_source
+    from .config import SearchConfig, read_config_source, stored_config
+    from .runs.directory import LOG_NAME
 
     values: dict[str, Any] = read_config_source(args.config) if args.config else {}
+    if args.config and (Path(args.config).parent / LOG_NAME).is_file():
+        # a run's own record: keys added since take their LEGACY value
+        values = stored_config(values, str(args.config))
     for _, key, _, _ in _SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
@@ -280,7 +288,7 @@ def train_options(args: argparse.Namespace, run_cfg: dict, protocol) -> dict[str
     """The final training's options: flags, else the protocol's, else the run's config, else
     defaults; each checked against its bounds (a 0 is refused, not taken for "unset")."""
     from . import limits
-    from .config import check_int
+    from .config import LEGACY, SearchConfig, check_int
 
     def pick(name: str, default: int) -> int:
         value = getattr(args, name)
@@ -288,10 +296,17 @@ def train_options(args: argparse.Namespace, run_cfg: dict, protocol) -> dict[str
             value = getattr(protocol, name, None)
         return value if value is not None else run_cfg.get(name, default)
 
+    def setting(key: str) -> Any:  # the run's (a run older than the key: LEGACY), else default
+        if not run_cfg:
+            return getattr(SearchConfig, key)
+        return run_cfg.get(key, LEGACY.get(key, getattr(SearchConfig, key)))
+
     opts = {"channels": pick("channels", 8), "cells": pick("cells", 3), "seed": pick("seed", 0),
             "epochs": pick("epochs", 30),
-            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
-            "shortcut": bool(run_cfg.get("shortcut", True))}
+            "fp_preprocess": bool(setting("fp_preprocess")), "shortcut": bool(setting("shortcut")),
+            "distinct_inputs": bool(setting("distinct_inputs")), "data_seed": setting("data_seed")}
+    if args.cp_loss:  # the search's Eq. 4.17 weights
+        opts.update(cp_loss=True, theta=float(setting("theta")), lam=float(setting("lam")))
     for name, low, high in (("channels", 1, limits.MAX_CHANNELS), ("cells", 1, limits.MAX_CELLS),
                             ("seed", 0, limits.MAX_SEED), ("epochs", 1, limits.MAX_STEPS)):
         check_int(name, opts[name], low, high)
@@ -316,7 +331,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     data_spec = args.data or run_cfg.get("data", "digits")
     protocol = Protocol.load(args.protocol or "teaching")
     opts = train_options(args, run_cfg, protocol)
-    seed = opts.pop("seed")
+    seed, data_seed = opts.pop("seed"), opts.pop("data_seed")
+    split_seed = seed if data_seed is None else int(data_seed)  # the search's split
     protocol = dataclasses.replace(protocol, epochs=opts.pop("epochs"), channels=opts.pop("channels"),
                                    cells=opts.pop("cells"))
     check_spec(data_spec)
@@ -331,10 +347,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
             device = torch.device("cuda", me.local_rank)
         with me.main_first():  # rank 0 downloads, the others then read its cache
-            data = load_data(data_spec, seed)
+            data = load_data(data_spec, split_seed)
         say = print if me.is_main else (lambda *a, **k: None)
         report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed,
-                                  **opts, "protocol": protocol.to_dict(), "world_size": me.world_size}
+                                  "data_seed": split_seed, **opts, "protocol": protocol.to_dict(), "world_size": me.world_size}
         for binary in [True] + ([False] if args.fp_twin else []):
             name = "1-bit" if binary else "full-precision twin"
             say(f"training the {name} network ({protocol.epochs} epochs on {data.name}) ...",

@@ -1,7 +1,8 @@
 """``cpnas.engine``: ``cpnas.search``, the whole CP-NAS search (Algorithm 9) with events, checkpoints and resume.
 
-The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
-trains and validates the child and the parent on each sampled architecture; this module
+The strategy (:mod:`cpnas.strategies`; by default the pure loop of :mod:`cpnas.loop`)
+samples, scores and prunes; its trainer (for CP-NAS :class:`~cpnas.train.CPTrainer`)
+trains and validates the networks on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
 (:mod:`cpnas.runs`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
@@ -41,12 +42,13 @@ from .events import (
     notify,
 )
 from .genotype import Genotype
-from .loop import LoopState, SampleResult, derive_from_events, run_loop
+from .loop import SampleResult
 from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
 from .scoring import last_round_accuracy
-from .train import CPTrainer, Stopped
+from .strategies import get as get_strategy
+from .train import Stopped
 
 log = logging.getLogger("cpnas")
 SMALL_IMAGE = 16  # side length up to which a CPU search runs single-threaded
@@ -212,12 +214,13 @@ class _Run:
         if self.device.type == "cuda" and self.dist.active:
             self.device = torch.device("cuda", self.dist.local_rank)
         with self.dist.main_first():  # rank 0 downloads, the others then read its cache
-            self.data = load_data(cfg.data, cfg.seed, cfg.val_fraction).to(self.device)
+            self.data = load_data(cfg.data, cfg.split_seed, cfg.val_fraction).to(self.device)
         if self.device.type == "cpu" and self.data.x_train.shape[-1] <= SMALL_IMAGE:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
             torch.set_num_threads(1)
-        self.trainer = CPTrainer(cfg, self.data, self.device, self.dist)
+        self.strategy = get_strategy(cfg.strategy)
+        self.trainer = self.strategy.trainer(cfg, self.data, self.device, self.dist)
         self.rng = random.Random(cfg.seed)
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
@@ -227,12 +230,15 @@ class _Run:
                 self.rd.write_config(cfg.to_dict())
                 sinks.append(self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
             self.emit = _Emitter(run_id_of(cfg), 0, subs, sinks)
-            self.loop = LoopState.start(cfg.space)
+            self.loop = self.strategy.start(cfg)
             self.emit(SearchStarted, self._started_fields())
+            if cfg.warmup_steps:
+                log.info("warm-up: %d uniform single-path steps", cfg.warmup_steps)
+                self.trainer.warm_up(cfg.warmup_steps, self.rng, self.stop_within)
             return
         st = self.resume
-        self.loop = LoopState.from_dict(st["loop"])
-        self.trainer.keep_only(self.loop.alive)  # the checkpoint holds the alive ops only
+        self.loop = self.strategy.state_from_dict(st["loop"])
+        self._free_pruned()  # the checkpoint holds the alive ops only
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
         self.elapsed0 = float(st["elapsed"])
@@ -247,8 +253,7 @@ class _Run:
             self.emit.deliver(event, self.emit.subscribers)
         self.emit.events.extend(old)
         ck = st["checkpointed"]
-        log.info("resuming from round %d, sample %d (%d of %d samples done)",
-                 self.loop.round, self.loop.t * self.loop.k + self.loop.s,
+        log.info("resuming (%d of %d samples done)",
                  sum(isinstance(e, SampleTrained) for e in old), cfg.n_samples)
         self.emit(Checkpointed, ck)  # the event the checkpoint was taken for
 
@@ -273,10 +278,7 @@ class _Run:
         survivors, status, error = None, "stopped", None
         try:
             self._start()
-            survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
-                                 self._evaluate, self.emit, self.rng,
-                                 should_stop=self._should_stop, state=self.loop,
-                                 on_sample=self._checkpoint)
+            survivors = self.strategy.run(self)  # the context: see cpnas.strategies
             if survivors is not None:
                 status = "completed"
             genotype = self._derive(survivors) if survivors is not None else None
@@ -290,24 +292,48 @@ class _Run:
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
-    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+    # -- the strategies' context (cpnas.strategies): the run's hooks ------------------------
+    def progress(self, rnd: int, t: int, s: int):
+        """The trainer's per-step callback: Progress events at fixed steps of a sample."""
+
         def on_step(step: int, steps: int, c: float, p: float) -> None:
             # the trainer calls it at PROGRESS_PER_SAMPLE fixed steps (cpnas.train)
             self.emit(Progress, {"round": rnd, "t": t, "s": s, "step": step,
                                  "steps": steps, "child_loss": c, "parent_loss": p})
 
-        self.trainer.keep_only(self.loop.alive)  # free what the last round pruned
-        # one process stops between steps; under torchrun the ranks agree on a stop between
-        # samples (one flag all-reduced per sample, not per step)
-        within = self.stop.is_set if not self.dist.active else (lambda: False)
-        return self.trainer.train_sample(arch, on_step, within)
+        return on_step
 
-    def _should_stop(self) -> bool:
+    def _free_pruned(self) -> None:
+        """Free what the last round pruned (``free_pruned``; trainers that prune nothing skip)."""
+        alive = getattr(self.loop, "alive", None)
+        if alive is not None and hasattr(self.trainer, "keep_only"):
+            self.trainer.keep_only(alive)
+
+    def stop_within(self) -> bool:
+        """A stop between steps: one process stops at once; under torchrun the ranks agree on
+        a stop between samples only (one flag all-reduced per sample, not per step)."""
+        return self.stop.is_set() if not self.dist.active else False
+
+    def should_stop(self) -> bool:
+        """A stop between samples, agreed by every rank."""
         return self.dist.any(self.stop.is_set())
 
-    def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
-        if self.rd is None:
-            return
+    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        self._free_pruned()
+        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop_within)
+
+    def train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
+        self._free_pruned()
+        return self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop_within)
+
+    def validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        t0 = time.perf_counter()
+        c_acc, p_acc = self.trainer.accuracy(arch)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, seconds=time.perf_counter() - t0)
+
+    def checkpoint(self, st, rnd: int, t: int, s: int) -> None:
+        if self.rd is None or getattr(st, "pending", None) is not None:
+            return  # sweep scoring checkpoints once per sweep, after its last sample
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
         self.rd.save_checkpoint({
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
@@ -317,8 +343,7 @@ class _Run:
         self.emit(Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
-        geno, edges = derive_from_events(self.emit.events, survivors, self.config.nodes,
-                                         self.config.genotype_mode)
+        geno, edges = self.strategy.derive(self.loop, self.emit.events, survivors, self.config)
         self.emit(GenotypeDerived, {"genotype": str(geno), "edges": edges})
         if self.rd is not None:
             child, parent = last_round_accuracy(self._samples())

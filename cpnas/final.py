@@ -27,10 +27,11 @@ from .data import Dataset
 from .distributed import SINGLE, Dist, sync_batchnorm
 from .errors import ConfigError
 from .genotype import Genotype
+from .loss import CenterLoss, child_loss
 from .model import FixedNet
 from .ops import OpSpec
 from .optim import augment, lr_at, make_optimizer, set_lr
-from .train import Batches
+from .train import Batches, _binary_pairs
 
 
 @dataclass(frozen=True)
@@ -98,15 +99,24 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
                    channels: int = 8, cells: int = 3, seed: int = 0,
                    device: torch.device | str = "cpu", fp_preprocess: bool = True,
                    shortcut: bool = True, protocol: Protocol | None = None, dist: Dist = SINGLE,
+                   batch_size: int | None = None, lr: float | None = None,
+                   distinct_inputs: bool = False, cp_loss: bool = False, theta: float = 0.5,
+                   lam: float = 0.001,
                    on_epoch: Callable[[int, float, float], None] = lambda *a: None) -> TrainResult:
     """Train the genotype from scratch (1-bit, or its full-precision twin) and test it.
 
     ``protocol`` (default: the teaching one) sets the recipe; its ``channels`` / ``cells``,
-    when set, win over the arguments; ``epochs`` overrides the protocol's.
+    when set, win over the arguments; ``epochs``, ``batch_size`` and ``lr`` override the
+    protocol's. ``distinct_inputs`` builds the run's two-input stem (docs/method.md "Signal").
+
+    ``cp_loss`` trains the 1-bit network with the search's Child-Parent loss (Eq. 4.17,
+    weights ``theta`` and ``lam``): its full-precision parent is trained alongside on the
+    same batches (CE), and the child starts from the parent's weights.
     """
     p = protocol or Protocol()
     p = dataclasses.replace(p, epochs=epochs or p.epochs, channels=p.channels or channels,
-                            cells=p.cells or cells)
+                            cells=p.cells or cells, batch_size=batch_size or p.batch_size,
+                            lr=lr or p.lr)
     device = torch.device(device)
     if dist.active and min(p.batch_size, len(data.y_train)) % dist.world_size:
         raise ConfigError(f"batch_size: must be divisible by the {dist.world_size} processes, "
@@ -116,39 +126,55 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
         if device.type == "cpu" and data.x_train.shape[-1] <= 16:
             torch.set_num_threads(1)  # tiny images: threads only add synchronisation
         return _Final(genotype, data.to(device), binary, p, seed, device, fp_preprocess,
-                      shortcut, dist).run(on_epoch)
+                      shortcut, dist, distinct_inputs,
+                      (theta, lam) if cp_loss and binary else None).run(on_epoch)
     finally:
         torch.set_num_threads(threads)
 
 
 class _Final:
     def __init__(self, genotype, data, binary, p: Protocol, seed, device, fp_preprocess,
-                 shortcut, dist: Dist) -> None:
+                 shortcut, dist: Dist, distinct_inputs: bool = False,
+                 cp: tuple[float, float] | None = None) -> None:
         self.data, self.binary, self.p, self.device, self.dist = data, binary, p, device, dist
-        spec = OpSpec(binary=binary, shortcut=shortcut, batch_stats=False)  # running stats
+        self.cp = cp
+
+        def build(bin_: bool) -> nn.Module:
+            spec = OpSpec(binary=bin_, shortcut=shortcut, batch_stats=False)  # running stats
+            net = FixedNet(genotype, data.in_channels, data.num_classes, p.channels, p.cells,
+                           spec, fp_preprocess=fp_preprocess, auxiliary=p.auxiliary > 0,
+                           distinct_inputs=distinct_inputs)
+            return sync_batchnorm(net, device, dist).to(device)
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            net = FixedNet(genotype, data.in_channels, data.num_classes, p.channels, p.cells,
-                           spec, fp_preprocess=fp_preprocess, auxiliary=p.auxiliary > 0)
-        self.net = sync_batchnorm(net, device, dist).to(device)
-        self.opt = make_optimizer(p.optimizer, self.net.parameters(), p.lr, p.momentum,
-                                  p.weight_decay)
+            self.net = build(binary)
+            self.parent = build(False) if cp is not None else None
+        self.nets = [self.net] + ([self.parent] if self.parent is not None else [])
+        if self.parent is not None:
+            self.net.load_state_dict(self.parent.state_dict())  # the child starts from its parent
+            self.pairs = _binary_pairs(self.net, self.parent)
+            self.centers = CenterLoss(data.num_classes, self.net.classifier.in_features).to(device)
+        self.opts = [make_optimizer(p.optimizer, n.parameters(), p.lr, p.momentum, p.weight_decay)
+                     for n in self.nets]
+        self.opt = self.opts[0]
         self.batches = Batches(len(data.y_train), p.batch_size, seed)
         self.augment_gen = torch.Generator().manual_seed(seed + 1)
 
     def run(self, on_epoch) -> TrainResult:
-        p, net, data = self.p, self.net, self.data
+        p, data = self.p, self.data
         total = p.epochs * self.batches.per_epoch
         loss = torch.tensor(math.nan)
         step = 0
         for epoch in range(p.epochs):
-            net.set_drop_path(p.drop_path * epoch / p.epochs)  # DARTS: rises linearly
-            net.train()
+            for n in self.nets:
+                n.set_drop_path(p.drop_path * epoch / p.epochs)  # DARTS: rises linearly
+                n.train()
             for idx in self.batches.take(self.batches.per_epoch):
-                set_lr([self.opt], lr_at(step, total, p.lr, "cosine", p.lr_min))
+                set_lr(self.opts, lr_at(step, total, p.lr, "cosine", p.lr_min))
                 step += 1
                 loss = self._step(idx)
-            self.dist.take_buffers(net)  # BN running statistics: rank 0's on every rank
+            self.dist.take_buffers(*self.nets)  # BN running statistics: rank 0's on every rank
             on_epoch(epoch + 1, float(loss), self.accuracy(data.x_val, data.y_val))
         return TrainResult(self.binary, p.epochs, self.accuracy(data.x_test, data.y_test),
                            self.accuracy(data.x_val, data.y_val), float(loss))
@@ -159,18 +185,34 @@ class _Final:
         local = idx[rows].to(self.device, non_blocking=True)
         x, y = self.data.x_train[local], self.data.y_train[local]
         x = augment(x, len(idx), rows, self.augment_gen, crop_flip=p.augment, cutout=p.cutout)
-        self.opt.zero_grad(set_to_none=True)
-        out = self.net(x)
-        if isinstance(out, tuple):  # (logits, auxiliary logits)
-            loss = F.cross_entropy(out[0], y) + p.auxiliary * F.cross_entropy(out[1], y)
-        else:
-            loss = F.cross_entropy(out, y)
-        loss.backward()
-        self.dist.average_gradients(self.net.parameters())
-        if p.grad_clip:
-            nn.utils.clip_grad_norm_(self.net.parameters(), p.grad_clip)
-        self.opt.step()
+        for o in self.opts:
+            o.zero_grad(set_to_none=True)
+        if self.parent is None:
+            loss = self._ce(self.net(x), y)
+            total = loss
+        else:  # Eq. 4.17 for the child, CE for the parent (Eq. 4.18)
+            net, aux = self.net, []
+            tap = None if net.aux_at is None else (
+                lambda i, o: aux.append(net.aux_head(o)) if i == net.aux_at else None)
+            feats = net._features(x, net.plans, tap)
+            logits = net.classifier(feats)
+            ce = F.cross_entropy(logits, y) + (p.auxiliary * F.cross_entropy(aux[0], y) if aux else 0)
+            loss = child_loss(ce, self.pairs, feats, y, self.centers, *self.cp)
+            total = loss + self._ce(self.parent(x), y)
+        total.backward()
+        for n, o in zip(self.nets, self.opts):
+            self.dist.average_gradients(n.parameters())
+            if p.grad_clip:
+                nn.utils.clip_grad_norm_(n.parameters(), p.grad_clip)
+            o.step()
+        if self.parent is not None and self.cp[1]:
+            self.centers.update(feats.detach(), y)
         return loss.detach()
+
+    def _ce(self, out, y: torch.Tensor) -> torch.Tensor:
+        if isinstance(out, tuple):  # (logits, auxiliary logits)
+            return F.cross_entropy(out[0], y) + self.p.auxiliary * F.cross_entropy(out[1], y)
+        return F.cross_entropy(out, y)
 
     @torch.no_grad()
     def accuracy(self, x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> float:

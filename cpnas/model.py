@@ -79,14 +79,22 @@ def drop_path(x: torch.Tensor, prob: float) -> torch.Tensor:
 
 
 class _Net(nn.Module):
-    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision."""
+    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision.
+
+    ``distinct_inputs`` makes the stem twice as wide and splits its output in two halves,
+    c_{k-2} and c_{k-1} of the first cell, instead of feeding it one tensor twice: the
+    first cell's edges ``0->j`` and ``1->j`` are then different edges, at the cost of a few
+    stem filters and no extra depth (docs/method.md "Signal").
+    """
 
     def __init__(self, in_channels: int, num_classes: int, channels: int, layout: list[str],
-                 stem_multiplier: int = 3) -> None:
+                 stem_multiplier: int = 3, distinct_inputs: bool = False) -> None:
         super().__init__()
         c_stem = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_stem))
+        width = 2 * c_stem if distinct_inputs else c_stem
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(width))
+        self.distinct_inputs = distinct_inputs
         self.layout = layout
         self.cells = nn.ModuleList()
         self.c_pp, self.c_p, self.c = c_stem, c_stem, channels
@@ -94,15 +102,20 @@ class _Net(nn.Module):
     def _add(self, cell: Cell) -> None:
         self.cells.append(cell)
 
-    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]],
-                  tap: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
-        """The pooled last feature map; ``tap(i, out)`` sees each cell's output."""
-        s0 = s1 = self.stem(x)
+    def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first cell's two inputs, from the stem."""
+        s = self.stem(x)
         if x.device.type == "cpu":
             # NHWC after the stem (a 1-channel input is NCHW and NHWC at once, so converting
             # the input did not reach the cells): 1x1 convs are then plain matmuls on a view
             # and max pooling takes mkldnn's fast NHWC path (measured, docs/benchmarks.md).
-            s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
+            s = s.contiguous(memory_format=torch.channels_last)
+        return _halves(s) if self.distinct_inputs else (s, s)
+
+    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]],
+                  tap: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
+        """The pooled last feature map; ``tap(i, out)`` sees each cell's output."""
+        s0, s1 = self.inputs(x)
         for i, (cell, chosen) in enumerate(zip(self.cells, plan)):
             s0, s1 = s1, cell(s0, s1, chosen)
             if tap is not None:
@@ -125,9 +138,10 @@ class SuperNet(_Net):
     """Every candidate op on every edge; ``forward(x, arch)`` runs one op per edge."""
 
     def __init__(self, space: SearchSpace, in_channels: int, num_classes: int, channels: int,
-                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True,
+                 distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
-        super().__init__(in_channels, num_classes, channels, layout)
+        super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         self.space = space
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
         n = space.nodes
@@ -154,9 +168,9 @@ class FixedNet(_Net):
 
     def __init__(self, genotype: Genotype, in_channels: int, num_classes: int, channels: int,
                  cells: int, spec: OpSpec, fp_preprocess: bool = True,
-                 auxiliary: bool = False) -> None:
+                 auxiliary: bool = False, distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
-        super().__init__(in_channels, num_classes, channels, layout)
+        super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
         # DARTS' auxiliary head sits after the cell at 2/3 of the depth (the second reduction)
         self.aux_at = 2 * cells // 3 if auxiliary and cells >= 3 else None
@@ -179,10 +193,12 @@ class FixedNet(_Net):
                 self.aux_head = AuxiliaryHead(c_last, num_classes)
         self.classifier = nn.Linear(c_last, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Logits; in training with an auxiliary head, (logits, auxiliary logits)."""
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """Logits; in training with an auxiliary head, (logits, auxiliary logits); with
+        ``features`` (no auxiliary head) also the pooled last feature map (the center loss input)."""
         if self.aux_at is None or not self.training:
-            return self.classifier(self._features(x, self.plans))
+            feats = self._features(x, self.plans)
+            return (self.classifier(feats), feats) if features else self.classifier(feats)
         aux: list[torch.Tensor] = []
         feats = self._features(x, self.plans,
                                lambda i, out: aux.append(self.aux_head(out)) if i == self.aux_at else None)
@@ -207,3 +223,11 @@ class AuxiliaryHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))
+
+
+def _halves(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stem's two halves, each in the stem's memory format (a channel slice is strided)."""
+    fmt = torch.channels_last if s.is_contiguous(memory_format=torch.channels_last) and s.dim() == 4 \
+        else torch.contiguous_format
+    a, b = s.chunk(2, dim=1)
+    return a.contiguous(memory_format=fmt), b.contiguous(memory_format=fmt)

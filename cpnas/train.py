@@ -87,6 +87,10 @@ class CPTrainer:
             torch.manual_seed(config.seed)
             self.child = self._net(spec, binary=True)
             self.parent = self._net(spec, binary=False)
+        if config.child_from_parent:
+            # The child starts as the parent's binarization, so Eq. 4.17's filter MSE pairs
+            # related filters from the first step (docs/method.md "Signal").
+            self.child.load_state_dict(self.parent.state_dict())
         self.centers = CenterLoss(data.num_classes, self.child.feature_dim).to(device)
         self.child_opt = self._optimizer(self.child)
         self.parent_opt = self._optimizer(self.parent)
@@ -138,7 +142,8 @@ class CPTrainer:
         c = self.config
         s = OpSpec(binary=binary, shortcut=spec.shortcut, batch_stats=spec.batch_stats)
         net = SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
-                       c.cells, s, fp_preprocess=c.fp_preprocess)
+                       c.cells, s, fp_preprocess=c.fp_preprocess,
+                       distinct_inputs=c.distinct_inputs)
         net = sync_batchnorm(net, self.device, self.dist).to(self.device)
         return net.to(memory_format=torch.channels_last) if c.channels_last else net
 
@@ -221,6 +226,15 @@ class CPTrainer:
         every rank, read once at the end of the sample.
         """
         t0 = time.perf_counter()
+        c_loss, p_loss = self.train_steps(arch, on_step, should_stop)
+        c_acc, p_acc = self.accuracy(arch)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_loss,
+                            parent_loss=p_loss, seconds=time.perf_counter() - t0)
+
+    def train_steps(self, arch: Mapping[str, str],
+                    on_step: Callable[[int, int, float, float], None] = lambda *a: None,
+                    should_stop: Callable[[], bool] = lambda: False) -> tuple[float, float]:
+        """One sample epoch of CP steps on ``arch``; the mean child and parent training loss."""
         steps = self.steps_per_sample
         every = progress_every(steps)
         sums = torch.zeros(2, dtype=torch.float64, device=self.device)  # as Python floats summed
@@ -234,9 +248,16 @@ class CPTrainer:
                 on_step(i + 1, steps, float(c), float(p))
         self.dist.take_buffers(self.child, self.parent, self.centers)
         c_mean, p_mean = (self.dist.sum(sums) / (steps * self.dist.world_size)).tolist()
-        c_acc, p_acc = self.accuracy(arch)
-        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_mean,
-                            parent_loss=p_mean, seconds=time.perf_counter() - t0)
+        return c_mean, p_mean
+
+    def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""
+        from .randomcells import uniform_arch
+
+        for idx in self.batches.take(steps) if steps else []:
+            if should_stop():
+                raise Stopped
+            self.step(uniform_arch(self.config.space, rng), idx)
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -9,9 +9,12 @@ from cpnas.space import PRIMITIVES
 
 def test_defaults_are_the_teaching_search():
     cfg = SearchConfig()
-    assert cfg.ops == PRIMITIVES and cfg.nodes == 4 and cfg.repeats == 1
+    assert cfg.ops == PRIMITIVES and cfg.nodes == 4 and cfg.repeats == 2
     assert cfg.data == "digits" and cfg.beta == 0.5 and cfg.seed == 0
-    assert cfg.n_samples == 35
+    assert cfg.n_samples == 70  # T = 2: every op gets two z's per round (docs/method.md)
+    assert (cfg.sample_steps, cfg.batch_size, cfg.warmup_steps) == (2, 128, 64)
+    assert cfg.score_per_sweep and cfg.child_from_parent and cfg.distinct_inputs
+    assert cfg.genotype_mode == "darts" and cfg.data_seed == 0
     assert len(cfg.space.edges) == 28
     assert SearchConfig(repeats=2, ops=("none", "skip_connect", "sep_conv_3x3")).n_samples == 10
 
@@ -78,11 +81,17 @@ def test_the_recipe_keys_leave_old_run_ids_alone():
     from cpnas.config import LEGACY
     from cpnas.engine import run_id_of
 
-    # ids an older release (before momentum, schedule, augmentation, val_fraction) gave
-    assert run_id_of(SearchConfig()) == "fd976bd246de"
-    assert run_id_of(SearchConfig(optimizer="sgd", data="synthetic:64", cells=3)) == "d4cd2c7f9588"
-    assert all(getattr(SearchConfig(), k) == v for k, v in LEGACY.items())
-    assert run_id_of(SearchConfig(lr_schedule="cosine")) != "fd976bd246de"
+    # ids an older release (before momentum, schedule, augmentation, val_fraction) gave, to
+    # its defaults of then: the signal keys at LEGACY and the teaching defaults from before
+    signal = ("data_seed", "distinct_inputs", "child_from_parent", "warmup_steps",
+              "score_per_sweep", "strategy")
+    then = {"repeats": 1, "sample_steps": None, "batch_size": 256, "genotype_mode": "top2",
+            **{k: LEGACY[k] for k in signal}}
+    assert run_id_of(SearchConfig(**then)) == "fd976bd246de"
+    assert run_id_of(SearchConfig(**then, optimizer="sgd", data="synthetic:64", cells=3)) \
+        == "d4cd2c7f9588"
+    assert all(getattr(SearchConfig(), k) == v for k, v in LEGACY.items() if k not in signal)
+    assert run_id_of(SearchConfig(**then, lr_schedule="cosine")) != "fd976bd246de"
 
 
 def test_presets_ship_in_the_package_and_load_by_name_or_path(tmp_path):
