@@ -34,14 +34,15 @@ def test_optimizers_carry_the_recipe():
     assert make_optimizer("adam", p, 0.1, weight_decay=0.01).param_groups[0]["weight_decay"] == 0.01
 
 
-def test_fused_adam_is_the_default_cpu_update_up_to_rounding():
+def test_fused_adam_is_the_plain_update_up_to_rounding():
     torch.manual_seed(0)
     shapes = [(8, 1, 3, 3), (16, 8, 1, 1), (10,)]
     fused = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
     plain = [torch.nn.Parameter(p.detach().clone()) for p in fused]
-    a = make_optimizer("adam", fused, 0.003)
+    a = make_optimizer("adam", fused, 0.003, fused=True)
     b = torch.optim.Adam(plain, lr=0.003)
     assert a.param_groups[0]["fused"] is (True if _FUSED_CPU else None)
+    assert make_optimizer("adam", plain, 0.003).param_groups[0]["fused"] is None  # the default
     for _ in range(20):
         for ps in (fused, plain):
             for i, p in enumerate(ps):
