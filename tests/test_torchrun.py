@@ -165,3 +165,76 @@ def test_two_processes_log_the_events_of_one(runs):
         assert pick(one, kind, keys) == pick(two, kind, keys)  # exactly
     for a, b in zip(one, two):
         _numbers_close(a, b, a["type"])
+
+
+# -- the other strategies and the final training under torchrun -----------------------------
+
+GENOTYPE = ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1), ('skip_connect', 0), "
+            "('sep_conv_3x3', 2)], normal_concat=[2, 3], reduce=[('skip_connect', 0), "
+            "('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 2)], reduce_concat=[2, 3])")
+TRAIN = ["train", GENOTYPE, "--data", "digits", "--epochs", "1", "--cells", "2", "--channels", "4",
+         "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def others(tmp_path_factory):
+    """darts and random-pick searches under torchrun, and `cpnas train` in 1 and 2 processes
+    (the 1-process training beside the torchrun ones)."""
+    base = tmp_path_factory.mktemp("others")
+    protocol = base / "protocol.json"
+    protocol.write_text(json.dumps({"batch_size": 32, "optimizer": "sgd", "lr": 0.01}))
+    train = [*TRAIN, "--protocol", str(protocol)]
+    procs = {
+        "darts": _launch(TORCHRUN, [*ARGS, "--strategy", "darts", "--out", str(base / "darts")],
+                         base / "darts.log"),
+        "train1": _launch([sys.executable], [*train, "--out", str(base / "train1")],
+                          base / "train1.log"),
+    }
+    rc = {"darts": _wait(procs["darts"], base / "darts.log")}
+    procs["pick"] = _launch(TORCHRUN, [*ARGS, "--strategy", "random-pick", "--out",
+                                       str(base / "pick")], base / "pick.log")
+    rc["pick"] = _wait(procs["pick"], base / "pick.log")
+    procs["train2"] = _launch(TORCHRUN, [*train, "--out", str(base / "train2")],
+                              base / "train2.log")
+    rc.update(train2=_wait(procs["train2"], base / "train2.log"),
+              train1=_wait(procs["train1"], base / "train1.log"))
+    return base, rc
+
+
+def test_darts_is_refused_under_torchrun_before_anything_is_written(others):
+    base, rc = others
+    log = (base / "darts.log").read_text()
+    assert rc["darts"] != 0, log[-3000:]
+    refusals = [line for line in log.splitlines() if line.startswith("error: ")]
+    assert refusals == ["error: strategy: darts runs in one process only, got 2 processes "
+                        "(run it without torchrun)"] * 2, log[-3000:]  # one line per rank
+    assert 'File "' + str(ROOT / "cpnas") not in log  # no traceback of ours
+    assert not (base / "darts").exists()
+
+
+def test_random_pick_runs_under_torchrun_and_rank0_alone_writes(others):
+    from cpnas import search
+    from cpnas.config import SearchConfig
+
+    base, rc = others
+    assert rc["pick"] == 0, (base / "pick.log").read_text()[-3000:]
+    events = read_events(base / "pick" / "events.jsonl")
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert events[0].provenance["world_size"] == 2 and events[-1].status == "completed"
+    picked = json.loads((base / "pick" / "genotype.json").read_text())["genotype"]
+    one = search(SearchConfig(data="digits", ops=("none", "skip_connect", "sep_conv_3x3"),
+                              nodes=2, seed=3, strategy="random-pick", device="cpu"))
+    assert picked == str(one.genotype)  # every rank draws what one process draws
+
+
+def test_train_under_torchrun_rank0_writes_what_one_process_computes(others):
+    base, rc = others
+    for run in ("train1", "train2"):
+        assert rc[run] == 0, (base / f"{run}.log").read_text()[-3000:]
+    one, two = (json.loads((base / run / "train.json").read_text()) for run in ("train1", "train2"))
+    assert (one["world_size"], two["world_size"]) == (1, 2)
+    assert (base / "train2.log").read_text().count("results: ") == 1  # rank 0 alone reports
+    assert sorted(p.name for p in (base / "train2").iterdir()) == ["train.json"]
+    # the same global batches, batch norm over them: the same network up to float rounding
+    for key in ("test_acc", "val_acc"):
+        assert abs(one["binary"][key] - two["binary"][key]) <= TOLERANCE

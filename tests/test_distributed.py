@@ -1,0 +1,23 @@
+"""Fast checks of the torchrun plumbing that need no process group (tests/test_torchrun.py
+runs real ones): which strategies may run in several processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from cpnas.config import SearchConfig
+from cpnas.distributed import SINGLE, Dist
+from cpnas.engine import _check_world
+from cpnas.errors import ConfigError
+from cpnas.strategies import STRATEGIES
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_only_darts_is_refused_in_several_processes(strategy):
+    config = SearchConfig(strategy=strategy)
+    _check_world(config, SINGLE)  # one process: every strategy
+    if strategy == "darts":
+        with pytest.raises(ConfigError, match="strategy: darts runs in one process only, got 2"):
+            _check_world(config, Dist(rank=1, world_size=2))
+    else:
+        _check_world(config, Dist(rank=1, world_size=2))
