@@ -121,10 +121,16 @@ class CPTrainer:
         c = self.config
         return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay)
 
+    @property
+    def total_steps(self) -> int:
+        """The steps the learning-rate schedule spans: the supernet warm-up's (``warm_up``
+        takes CP steps too) and every sample's (``lr_span_warmup: false``: the samples' only)."""
+        c = self.config
+        return (c.warmup_steps if c.lr_span_warmup else 0) + c.n_samples * self.steps_per_sample
+
     def lr(self, step: int) -> float:
         c = self.config
-        return lr_at(step, self.config.n_samples * self.steps_per_sample, c.lr, c.lr_schedule,
-                     c.lr_min, c.lr_warmup_steps)
+        return lr_at(step, self.total_steps, c.lr, c.lr_schedule, c.lr_min, c.lr_warmup_steps)
 
     def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's shard of the global batch ``idx`` on the device, augmented when the
