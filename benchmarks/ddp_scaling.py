@@ -1,6 +1,7 @@
 """Samples per second of one search with 1 process and with 2 (torchrun, gloo), side by side.
 
     python benchmarks/ddp_scaling.py [--data synthetic:1024] [--cells 5] ... [--keep DIR]
+                                     [--no-sync-bn]
 
 Both runs are the same search: the same config, the same global batch and steps, one thread
 per process (OMP_NUM_THREADS=1). The 2-process run splits every batch in two, normalises
@@ -79,13 +80,16 @@ def main() -> None:
     for flag, default in SEARCH.items():
         parser.add_argument(flag, default=default)
     parser.add_argument("--keep", help="keep the two run directories here")
+    parser.add_argument("--no-sync-bn", action="store_true",
+                        help="sync_bn false: each rank's batch norm over its shard (the cost "
+                             "of the CPU sync batch norm, by difference)")
     args = parser.parse_args()
     flags = [x for flag in SEARCH for x in (flag, getattr(args, flag[2:].replace("-", "_")))]
     base = Path(args.keep or tempfile.mkdtemp(prefix="ddp_scaling-"))
     base.mkdir(parents=True, exist_ok=True)
     print(f"search: {' '.join(flags)}; load before: {os.getloadavg()[0]:.2f}")
     config = base / "config.json"
-    config.write_text(json.dumps(CONFIG))
+    config.write_text(json.dumps({**CONFIG, **({"sync_bn": False} if args.no_sync_bn else {})}))
     flags += ["--config", str(config)]
     figures = {}
     for nproc in (1, 2):
@@ -100,10 +104,25 @@ def main() -> None:
               f"{len(samples) / busy:.3f} samples/s, command wall {wall:.1f} s; "
               f"load after: {os.getloadavg()[0]:.2f}")
     differ = first_difference(figures[1][2], figures[2][2])
+    picks = [choices(figures[n][2]) for n in (1, 2)]
+    gap = max((abs(a[k] - b[k]) for a, b in zip(*(samples_of(figures[n][2]) for n in (1, 2)))
+               for k in ("child_acc", "parent_acc")), default=0.0)
     print(f"speed-up, 2 vs 1 process: {figures[2][0] / figures[1][0]:.2f}x samples/s "
           f"({figures[1][0]:.4f} -> {figures[2][0]:.4f}); command wall "
           f"{figures[1][1] / figures[2][1]:.2f}x; identical events: "
-          f"{'yes' if differ is None else 'no (' + differ + ')'}")
+          f"{'yes' if differ is None else 'no (' + differ + ')'}; sampled architectures, "
+          f"prunes and genotype: {'same' if picks[0] == picks[1] else 'DIFFER'}; largest "
+          f"accuracy difference {gap:.4f}")
+
+
+def samples_of(evs: list[dict]) -> list[dict]:
+    return [e for e in evs if e["type"] == "SampleTrained"]
+
+
+def choices(evs: list[dict]) -> list:
+    """What the search chose, in order: sampled architectures, pruned ops, the genotype."""
+    keys = {"SampleTrained": ("arch",), "OpPruned": ("edge", "op"), "GenotypeDerived": ("genotype",)}
+    return [(e["type"], *(e[k] for k in keys[e["type"]])) for e in evs if e["type"] in keys]
 
 
 if __name__ == "__main__":
