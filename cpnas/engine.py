@@ -30,7 +30,7 @@ import torch
 from . import distributed
 from .config import LEGACY, SearchConfig
 from .data import load_data
-from .errors import ConfigError, CpnasError, NonFiniteError
+from .errors import CpnasError, NonFiniteError
 from .events import (
     Checkpointed,
     Event,
@@ -155,6 +155,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
+        from .errors import ConfigError
+
         raise ConfigError("device: cuda was asked for, but torch sees no GPU (use auto or cpu)")
     return torch.device(name)
 
@@ -177,7 +179,7 @@ class _Run:
         self.config, self.stop = config, stop or threading.Event()
         # under torchrun rank 0 alone owns the run directory and the subscribers
         self.dist = distributed.current()
-        _check_world(config, self.dist)
+        distributed.check_strategy(config.strategy, self.dist)  # before anything is written
         self.user_subs = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.rd: RunDir | None = None
@@ -396,15 +398,6 @@ def _set_rng_state(rng: random.Random, st: dict) -> None:
     torch.set_rng_state(st["torch"])
     if st["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(st["cuda"])
-
-
-def _check_world(config: SearchConfig, me: distributed.Dist) -> None:
-    """Under torchrun, a strategy that cannot share a search across processes is refused
-    on every rank before anything is written (``data_parallel`` of cpnas.strategies)."""
-    if me.active and not get_strategy(config.strategy).data_parallel:
-        raise ConfigError(
-            f"strategy: {config.strategy} runs in one process only, got {me.world_size} "
-            "processes (run it without torchrun)")
 
 
 def _check_resume(state: dict, config: SearchConfig) -> None:

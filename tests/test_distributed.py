@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from cpnas.config import SearchConfig
-from cpnas.distributed import SINGLE, Dist
-from cpnas.engine import _check_world
+from cpnas.distributed import SINGLE, Dist, check_strategy
 from cpnas.errors import ConfigError
 from cpnas.strategies import STRATEGIES
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_only_darts_is_refused_in_several_processes(strategy):
-    config = SearchConfig(strategy=strategy)
-    _check_world(config, SINGLE)  # one process: every strategy
+    check_strategy(strategy, SINGLE)  # one process: every strategy
     if strategy == "darts":
         with pytest.raises(ConfigError, match="strategy: darts runs in one process only, got 2"):
-            _check_world(config, Dist(rank=1, world_size=2))
+            check_strategy(strategy, Dist(rank=1, world_size=2))
     else:
-        _check_world(config, Dist(rank=1, world_size=2))
+        check_strategy(strategy, Dist(rank=1, world_size=2))
