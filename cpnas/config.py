@@ -59,6 +59,13 @@ LEGACY: dict[str, Any] = {
     "scoring": "sample",  # each sample was validated right after its own training
     "strategy": "cpnas",  # the only search there was
     "fused_adam": False,  # torch's per-parameter Adam: the same update up to float rounding
+    # -- several processes (docs/scale.md) --
+    # batch norm over the global batch; one process is unchanged by it (before it, CPU
+    # ranks normalised their shards: such a run's resume now syncs and is not bit-exact)
+    "sync_bn": True,
+    # the lr schedule's length counted the samples' steps only, not the supernet warm-up's,
+    # so a cosine reached lr_min warmup_steps before the end
+    "lr_span_warmup": False,
 }
 
 # Keys a release wrote that a later one renamed: old key -> (new key, {old value: new value}).
@@ -124,6 +131,9 @@ class SearchConfig:
     precision: str = "fp32"  # or "bf16": autocast of the forward passes (CUDA and CPU)
     channels_last: bool = False  # NHWC tensors on CUDA (the CPU path is NHWC already)
     deterministic: bool = False  # deterministic kernels: exact resume on CUDA too
+    # -- several processes (docs/scale.md "torchrun") --
+    sync_bn: bool = True  # batch norm over the global batch (False: each rank's shard)
+    lr_span_warmup: bool = True  # the lr schedule spans the warm-up steps and the samples' steps
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -153,7 +163,7 @@ class SearchConfig:
         self._check_recipe()
         for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "augment",
                      "free_pruned", "channels_last", "deterministic", "distinct_inputs",
-                     "child_from_parent", "fused_adam"):
+                     "child_from_parent", "fused_adam", "sync_bn", "lr_span_warmup"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {_short(getattr(self, name))}")
         if not isinstance(self.data, str):

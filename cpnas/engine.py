@@ -180,6 +180,7 @@ class _Run:
         self.config, self.stop = config, stop or threading.Event()
         # under torchrun rank 0 alone owns the run directory and the subscribers
         self.dist = distributed.current()
+        distributed.check_strategy(config.strategy, self.dist)  # before anything is written
         self.user_subs = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.rd: RunDir | None = None

@@ -9,6 +9,7 @@ from ..train import CPTrainer
 
 class CPNAS:
     name = "cpnas"
+    data_parallel = True  # CPTrainer shards every batch across the processes
 
     def trainer(self, config, data, device, dist=SINGLE) -> CPTrainer:
         return CPTrainer(config, data, device, dist)
