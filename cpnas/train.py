@@ -119,7 +119,8 @@ class CPTrainer:
 
     def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
         c = self.config
-        return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay)
+        return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay,
+                              fused=c.fused_adam)
 
     @property
     def total_steps(self) -> int:
