@@ -183,6 +183,7 @@ class _Run:
         distributed.check_strategy(config.strategy, self.dist)  # before anything is written
         self.user_subs = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
+        self.trained_seconds: dict[tuple[int, int, int], float] = {}  # trained ahead, not scored yet
         self.rd: RunDir | None = None
         self.resume: dict | None = None
         refused: BaseException | None = None
@@ -326,12 +327,19 @@ class _Run:
 
     def train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
         self._free_pruned()
-        return self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop_within)
+        t0 = time.perf_counter()
+        losses = self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop_within)
+        self.trained_seconds[(rnd, t, s)] = time.perf_counter() - t0
+        return losses
 
     def validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        """Validation of a sample trained ahead (sweep or round scoring); its ``seconds`` add
+        the sample's training time, as when it is trained and validated in one go (a sample
+        trained before a resume counts its validation only)."""
         t0 = time.perf_counter()
         c_acc, p_acc = self.trainer.accuracy(arch)
-        return SampleResult(child_acc=c_acc, parent_acc=p_acc, seconds=time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0 + self.trained_seconds.pop((rnd, t, s), 0.0)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, seconds=seconds)
 
     def checkpoint(self, st, rnd: int, t: int, s: int) -> None:
         if self.rd is None or getattr(st, "pending", None) is not None:

@@ -190,3 +190,16 @@ def test_digits_search_carries_signal():
     child = [e.child_acc for e in res.samples]
     parent = [e.parent_acc for e in res.samples]
     assert max(parent) > 0.6 and sum(child) / len(child) > 0.25  # chance is 0.1
+
+
+def test_a_sample_trained_ahead_counts_its_training_in_its_seconds(tmp_path, monkeypatch):
+    """Sweep scoring trains a sweep's samples, then validates them: a SampleTrained's
+    ``seconds`` still holds its training (on a clock that ticks 1 s per reading, training
+    and validation each read it twice: at least 2 s, where validation alone gives 1)."""
+    import itertools
+    import time
+
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
+    res = search(SearchConfig(**{**TINY, "scoring": "sweep"}))
+    assert all(e.seconds >= 2 for e in res.samples)
