@@ -263,7 +263,8 @@ def cell_graph(
 
 
 def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
-    """Normal and reduction cells side by side, as two clusters of one Digraph."""
+    """Normal and reduction cells stacked (normal on top), as two clusters of one Digraph:
+    stacked, the pair is as wide as one cell, so it fits a notebook's width."""
     graphviz = try_import("graphviz", "cell diagrams")
     resolved = resolve_source(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
@@ -273,8 +274,8 @@ def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
         with g.subgraph(name=f"cluster_{cell}") as sub:
             sub.attr(label=f"{cell} cell", fontsize="18", color=CONCAT_EDGE, style="rounded")
             captions.add(_draw_cell(sub, resolved, cell, prefix=f"{cell}/", binary=binary))
-    for left, right in zip(cells, cells[1:]):  # invisible edges put the cells side by side
-        g.edge(f"{left}/{OUTPUT}", f"{right}/{node_name(0)}", style="invis")
+    for upper, lower in zip(cells, cells[1:]):  # one invisible link, off the ranks: stacked cells
+        g.edge(f"{upper}/{node_name(0)}", f"{lower}/{node_name(0)}", style="invis", constraint="false")
     captions.discard("")
     if legend and captions:
         g.attr(label="\\n".join(sorted(captions)), labelloc="b", fontsize="12")

@@ -134,7 +134,24 @@ def test_palette_is_okabe_ito_and_distinct_for_darts_ops():
     assert op_colour("sep_conv_7x7") == OKABE_ITO["blue"]  # family fallback
 
 
-def test_cell_pair_has_both_cells_side_by_side():
+def _svg_size(graph) -> tuple[float, float]:
+    import re
+
+    from cpviz.export import render_bytes
+
+    svg = render_bytes(graph, "svg").decode()
+    w, h = re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"', svg).groups()
+    return float(w), float(h)
+
+
+def test_cell_pair_stacks_the_cells_so_the_pair_is_as_wide_as_one_cell():
+    pair_w, pair_h = _svg_size(cell_pair(DARTS_V2))
+    one_w = max(_svg_size(cell_graph(DARTS_V2, c))[0] for c in ("normal", "reduce"))
+    assert pair_w <= 1.15 * one_w  # side by side it was twice as wide
+    assert pair_h > pair_w / 2
+
+
+def test_cell_pair_has_both_cells():
     g = cell_pair(DARTS_V2)
     src = g.source
     assert "subgraph cluster_normal" in src and "subgraph cluster_reduce" in src
