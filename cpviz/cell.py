@@ -323,7 +323,7 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     for j in range(state.nodes):
         g.edge(prefix + node_name(j + 2), prefix + OUTPUT, color=CONCAT_EDGE)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
-    lines = [f"{tail}; struck ops were pruned in the round shown (r0 = the first)"]
+    lines = [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"]
     if binary:
         lines.append("1b: op binarized in the 1-bit child; thick edges: the op that survived")
     return "\\n".join(lines)
@@ -338,7 +338,7 @@ def _ops_table(ops: tuple[OpMark, ...], binary: bool) -> str:
         if m.status == "pruned":
             cells = (
                 f'<TD ALIGN="LEFT"><FONT COLOR="{FADED}"><S>{name}</S>{tag}</FONT></TD>'
-                f'<TD ALIGN="RIGHT"><FONT COLOR="{FADED}">r{m.pruned_in}</FONT></TD>'
+                f'<TD ALIGN="RIGHT"><FONT COLOR="{FADED}">r{m.pruned_in + 1}</FONT></TD>'
             )
         else:
             value = "-" if m.ev is None or math.isnan(m.ev) else f"{m.ev:.3f}"

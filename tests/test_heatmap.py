@@ -88,7 +88,19 @@ def test_figure_has_a_frame_and_slider_step_per_round(half):
     d = heatmap_data(half, round=1)
     assert [list(r) for r in fig.data[0].z] == d.matrix()
     notes = [a.text for a in fig.layout.annotations]
-    assert notes.count("r0") == 28  # masked in round 1: the ops pruned in round 0
-    assert notes.count("✕") == 28  # pruned at the end of round 1
+    assert notes.count("r1") == 28  # masked in round 2 (on screen): the ops pruned in round 1
+    assert notes.count("✕") == 28  # pruned at the end of round 2
+    assert any("★ survivor" in n and "rN" in n for n in notes)  # a key for every mark
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["1", "2", "3"]  # rounds from 1
+    assert "round 2" in fig.layout.title.text
+
+
+def test_colour_range_is_fixed_around_an_even_share_and_stated(half):
+    fig = indicator_heatmap(half, round=2)  # K = 6 alive in round 3 (on screen)
+    trace = fig.data[0]
+    assert (trace.zmin, trace.zmid, trace.zmax) == pytest.approx((0, 1 / 6, 2 / 6))
+    assert "0 .. 0.333" in trace.colorbar.title.text
+    live = indicator_heatmap(half, slider=False)
+    assert not live.frames and not live.layout.sliders
     hover = fig.data[0].customdata
     assert any("samples: 1" in h for row in hover for h in row)

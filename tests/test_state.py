@@ -137,7 +137,7 @@ def test_running_ev_is_scaled_to_the_ops_sampled_so_far():
     one = replay(simulate(ops=OPS4, nodes=2, stop_after=1))  # one sample: one op per edge
     scores = round_scores(one)
     assert not scores.final
-    for edge, per in scores.ev.items():
+    for per in scores.ev.values():
         assert len(per) == 1 and next(iter(per.values())) == pytest.approx(1 / len(OPS4))
     three = round_scores(replay(simulate(ops=OPS4, nodes=2, stop_after=3)))
     for per in three.ev.values():
