@@ -1,10 +1,14 @@
-"""The live dashboard in a real JupyterLab, driven by headless Chromium (Playwright).
+"""The live dashboard and notebooks 3-5 in a real JupyterLab, driven by headless Chromium.
 
-Starts JupyterLab on 127.0.0.1 over a temporary copy of ``notebooks/``, opens notebook 3,
-runs all its cells, and reads the page while the search runs: the heatmap and the cell
-diagram must change at least twice, Stop must end the search, and the browser console must
-stay free of errors. Screenshots go to ``test-artifacts/``; the live one is also the
-README's picture (``docs/images/dashboard.png``) when ``CPNAS_SAVE_SCREENSHOT=1``.
+Starts JupyterLab on 127.0.0.1 over a temporary copy of ``notebooks/``, at 1440 x 900 (a
+laptop) with the file browser collapsed. Notebook 3 runs all its cells; its search is sized
+so that it cannot end before Stop (``CPNAS_LIVE_REPEATS``: 40 sweeps per round), so the
+test never races the search's speed: while the search runs, the heatmap and the cell diagram
+must change at least twice, Stop must end the search, and the notebook must finish after
+it. Then notebooks 4 and 5 run too, and for all three: no output scrolls sideways, cuts its
+content or sticks out of the notebook's width, and no text renders below 9 px. The browser
+console must stay free of errors. Screenshots go to ``test-artifacts/``; the dashboard one
+is also the README's picture (``docs/images/dashboard.png``) when ``CPNAS_SAVE_SCREENSHOT=1``.
 
 Outside CI the test skips (and says so) when /usr/bin/chromium or playwright is missing; in CI
 (CI=true) it fails instead (the ``chromium`` fixture, tests/conftest.py).
@@ -32,6 +36,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOK = "03_cpnas_live.ipynb"
+OTHERS = ("04_exploring_beta.ipynb", "05_exporting_cells.ipynb")
+VIEWPORT = {"width": 1440, "height": 900}
+MIN_TEXT_PX = 9.0
 
 
 def _free_port() -> int:
@@ -64,8 +71,13 @@ def running_lab(workdir: Path):
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    # every cell in the DOM (no windowing), so the layout check sees every output
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "CPNAS_QUICK": "1", "CPNAS_RUNS": str(workdir / "runs"),
+           "CPNAS_LIVE_REPEATS": "40",  # notebook 3's search outlasts the test's Stop
            "JUPYTER_CONFIG_DIR": str(workdir / "jupyter-config"),
            "JUPYTER_RUNTIME_DIR": str(workdir / "jupyter-runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(settings),
@@ -159,58 +171,113 @@ def _watch_until_changed(page, need: int, timeout: float) -> dict:
     return seen
 
 
+# Every output of the open notebook: what scrolls sideways, what is cut, what sticks out of the
+# notebook's width, and the smallest rendered text (SVG text scaled by its screen transform).
+_LAYOUT = """(minPx) => {
+  const nb = window.jupyterapp.shell.currentWidget.content.node;
+  const right = nb.getBoundingClientRect().right + 1;
+  const name = (el) => el.tagName.toLowerCase() + (el.className && el.className.baseVal === undefined
+      && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).slice(0, 3).join('.') : '');
+  const bad = [], small = [];
+  for (const out of nb.querySelectorAll('.jp-OutputArea-output')) {
+    for (const el of [out, ...out.querySelectorAll('*')]) {
+      const r = el.getBoundingClientRect();
+      if (!el.getClientRects().length || r.width === 0) continue;
+      const cs = getComputedStyle(el);
+      if (cs.visibility === 'hidden') continue;
+      if (r.right > right) bad.push(`${name(el)} sticks out by ${Math.round(r.right - right)} px`);
+      if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0 && !(el instanceof SVGElement)
+          && cs.overflowX !== 'visible')
+        bad.push(`${name(el)} overflow-x ${cs.overflowX}: ${el.scrollWidth} in ${el.clientWidth} px`);
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      if (!own) continue;
+      let px = parseFloat(cs.fontSize);
+      if (el instanceof SVGElement && el.getScreenCTM()) {
+        const m = el.getScreenCTM(); px *= Math.hypot(m.a, m.b);
+      }
+      if (px < minPx - 0.05) small.push(`${name(el)} ${px.toFixed(1)} px: ${el.textContent.trim().slice(0, 30)}`);
+    }
+  }
+  return {bad: [...new Set(bad)].slice(0, 20), small: [...new Set(small)].slice(0, 20)};
+}"""
+
+
+def _open_and_run_all(page, base: str, token: str, notebook: str) -> None:
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    page.wait_for_function(
+        f"() => (window.jupyterapp.shell.currentWidget || {{}}).title?.label === '{notebook}'",
+        polling=250, timeout=90_000)
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the notebook gets the width
+    # the kernel must be up before "Run All", or the first cells queue behind its start
+    page.wait_for_function(_KERNEL_IDLE, polling=250, timeout=90_000)
+    page.evaluate(_RUN_ALL)
+
+
+def _wait_all_run(page, notebook: str, timeout_ms: int) -> None:
+    try:
+        page.wait_for_function(_ALL_RUN, polling=500, timeout=timeout_ms)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"lab-timeout-{notebook[:2]}.png"), full_page=False)
+        pytest.fail(f"{notebook} did not finish: {page.evaluate(_CELL_STATES)}")
+    errors = [e for _, e in page.evaluate(_CELL_STATES) if e]
+    assert errors == [], f"{notebook}: {errors}"
+
+
+def _check_layout(page, notebook: str) -> None:
+    page.wait_for_timeout(1500)  # plotly sizes its figures to their panels after a frame
+    found = page.evaluate(_LAYOUT, MIN_TEXT_PX)
+    assert found["bad"] == [], f"{notebook}: outputs wider than the notebook: {found['bad']}"
+    assert found["small"] == [], f"{notebook}: text below {MIN_TEXT_PX} px: {found['small']}"
+
+
 def _shoot_dashboard(page, path: Path) -> None:
-    """A picture of the whole dashboard: scrolled to the top of the notebook's viewport, so
-    no part of it is outside the page when the clip is taken."""
+    """A picture of the whole dashboard: in a viewport tall enough for all of it."""
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 2400})
+    page.wait_for_timeout(800)
     page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(300)
-    box = page.locator(".cpnas-dashboard").bounding_box()
-    view = page.viewport_size
-    clip = {"x": max(0, box["x"]), "y": max(0, box["y"]),
-            "width": min(box["width"], view["width"] - max(0, box["x"])),
-            "height": min(box["height"], view["height"] - max(0, box["y"]))}
-    page.screenshot(path=str(path), clip=clip)
+    page.wait_for_timeout(500)
+    page.locator(".cpnas-dashboard").first.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
+    page.wait_for_timeout(500)
 
 
-def test_live_dashboard_updates_stops_and_logs_no_errors(chromium, lab):
+def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
     base, token = lab
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     with chromium.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page = browser.new_page(viewport=VIEWPORT)
             page.set_default_timeout(60_000)
             page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
             page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
-            # the kernel must be up before "Run All", or the first cells queue behind its start
-            page.wait_for_function(_KERNEL_IDLE, polling=250, timeout=90_000)
-            page.evaluate(_RUN_ALL)
+            _open_and_run_all(page, base, token, NOTEBOOK)
             page.wait_for_selector(".cpnas-dashboard", timeout=120_000)
-            seen = _watch_until_changed(page, need=2, timeout=240)
+            seen = _watch_until_changed(page, need=2, timeout=300)
             page.screenshot(path=str(ARTIFACTS / "lab-live.png"), full_page=False)
             assert len(seen["heatmap"]) >= 3, f"heatmap changed too rarely while running: {seen}"
             assert len(seen["diagram"]) >= 3, f"diagram changed too rarely while running: {seen}"
             assert seen["status"][-1].startswith("running"), f"the search ended before Stop: {seen['status']}"
-            # Stop at once, while the search still runs; the dashboard picture comes after.
-            page.locator(".cpnas-stop button, button.cpnas-stop").first.click(timeout=5_000)
+            _check_layout(page, NOTEBOOK + " (running)")
             _shoot_dashboard(page, ARTIFACTS / "dashboard-live.png")
             if os.environ.get("CPNAS_SAVE_SCREENSHOT"):  # refresh the README picture
                 shutil.copy(ARTIFACTS / "dashboard-live.png", ROOT / "docs" / "images" / "dashboard.png")
+            page.locator(".cpnas-stop button, button.cpnas-stop").first.click(timeout=5_000)
             page.wait_for_function(
                 "() => (document.querySelector('.cpnas-status-text')||{}).textContent"
                 "?.startsWith('stopped')", polling=250, timeout=120_000)
             status = page.evaluate(_READ_DOM)["status"]
-            page.screenshot(path=str(ARTIFACTS / "lab-stopped.png"), full_page=False)
             # the notebook goes on after the stop; let it finish so late errors are caught too
-            try:
-                page.wait_for_function(_ALL_RUN, polling=500, timeout=300_000)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "lab-timeout.png"), full_page=False)
-                pytest.fail(f"notebook 3 did not finish after Stop: {page.evaluate(_CELL_STATES)}")
-            page.screenshot(path=str(ARTIFACTS / "lab-end.png"), full_page=True)
+            _wait_all_run(page, NOTEBOOK, 400_000)
+            page.screenshot(path=str(ARTIFACTS / "lab-stopped.png"), full_page=False)
+            _check_layout(page, NOTEBOOK)
+            for notebook in OTHERS:
+                _open_and_run_all(page, base, token, notebook)
+                _wait_all_run(page, notebook, 400_000)
+                _check_layout(page, notebook)
+                page.screenshot(path=str(ARTIFACTS / f"lab-{notebook[:2]}.png"), full_page=False)
         finally:
             browser.close()
     assert status.startswith("stopped"), status
