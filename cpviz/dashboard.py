@@ -40,6 +40,19 @@ PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 # Panel heights (px): a long view scrolls vertically inside its panel, never sideways.
 PANEL_HEIGHT = {"heatmap": 470, "timeline": 470, "diagram": 520, "curves": 380}
 
+# Figure widths (px), so that every figure fits its panel in a notebook 1100 px wide or more:
+# heatmap and timeline side by side (each panel at least 550 px, else they wrap to a row
+# each), the curves a row of their own. The plotly widget sizes itself only on a resize of
+# the page, not when its panel is first laid out, so the dashboard sets the width itself.
+FIGURE_WIDTH = {"heatmap": 540, "timeline": 540, "curves": 1080}
+
+# The diagram takes its panel's width (its SVG scales to it).
+STYLE = """<style>
+.cpnas-dashboard .cpnas-diagram,
+.cpnas-dashboard .cpnas-diagram .widget-html, .cpnas-dashboard .cpnas-diagram .widget-html-content
+{ width: 100%; min-width: 0; }
+</style>"""
+
 
 # -- formatting ------------------------------------------------------------------------------
 
@@ -92,11 +105,13 @@ def status_line(state: st.SearchState, now: float | None = None, mode: str = "li
 
 def live_figure(name: str, state: st.SearchState) -> Any:
     """The public view ``name`` as the dashboard draws it: no frames or view slider (the
-    dashboard has its own), sized by its panel."""
+    dashboard has its own); the curves as tall as their panel."""
     import cpviz
 
     if name == "indicator_heatmap":
         return cpviz.indicator_heatmap(state, slider=False)
+    if name == "accuracy_curves":
+        return cpviz.accuracy_curves(state, height=PANEL_HEIGHT["curves"] - 10)
     return getattr(cpviz, name)(state)
 
 
@@ -141,11 +156,12 @@ class Dashboard:
         import plotly.graph_objects as go
 
         self.heatmap, self.timeline, self.curves = (go.FigureWidget() for _ in range(3))
-        for fig in (self.heatmap, self.timeline, self.curves):
-            fig.layout.autosize = True  # as wide as its panel
-        self.diagrams = {cell: w.HTML("<i>the cell diagram appears when the search starts</i>")
-                         for cell in ("normal", "reduce")}
-        self.diagram = w.Tab(children=list(self.diagrams.values()), titles=("normal cell", "reduce cell"))
+        for name, fig in (("heatmap", self.heatmap), ("timeline", self.timeline), ("curves", self.curves)):
+            fig.layout.width = FIGURE_WIDTH[name]
+        self.diagrams = {cell: w.HTML("<i>the cell diagram appears when the search starts</i>",
+                                      layout=w.Layout(width="100%")) for cell in ("normal", "reduce")}
+        self.diagram = w.Tab(children=list(self.diagrams.values()), titles=("normal cell", "reduce cell"),
+                             layout=w.Layout(width="100%"))
         self.status = w.HTML(self._status_html("not started"))
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="search",
                                         layout=w.Layout(width="98%"))
@@ -173,14 +189,15 @@ class Dashboard:
         ])
 
         def panel(child: Any, name: str, basis: str) -> Any:
-            return w.Box([child], layout=w.Layout(
-                flex=f"1 1 {basis}", min_width="0", max_height=f"{PANEL_HEIGHT[name]}px",
+            return w.Box([child], layout=w.Layout(  # block: the child takes the panel's width
+                display="block", flex=f"1 1 {basis}", min_width=basis if basis.endswith("px") else "0",
+                max_height=f"{PANEL_HEIGHT[name]}px",
                 overflow="hidden auto", margin="2px"))  # CSS: x hidden, y scrolls
 
         row = lambda *kids: w.Box(list(kids), layout=w.Layout(flex_flow="row wrap", width="100%"))  # noqa: E731
         self.widget = w.VBox([
-            self.status, self.progress, self.error_box, self.controls, self.round_slider,
-            row(panel(self.heatmap, "heatmap", "520px"), panel(self.timeline, "timeline", "440px")),
+            w.HTML(STYLE), self.status, self.progress, self.error_box, self.controls, self.round_slider,
+            row(panel(self.heatmap, "heatmap", "550px"), panel(self.timeline, "timeline", "550px")),
             row(panel(self.diagram, "diagram", "100%")),
             row(panel(self.curves, "curves", "100%")),
         ], layout=w.Layout(width="100%", overflow="hidden"))
@@ -194,7 +211,7 @@ class Dashboard:
         return {
             "beta": w.FloatSlider(value=float(cfg.get("beta", 0.5)), min=-3.0, max=3.0, step=0.1,
                                   description="beta_P", style=style, layout=size),
-            "repeats": w.IntSlider(value=int(cfg.get("repeats", 1)), min=1, max=5,
+            "repeats": w.IntSlider(value=int(cfg.get("repeats", 1)), min=1, max=max(5, int(cfg.get("repeats", 1))),
                                    description="T (repeats)", style=style, layout=size),
             "nodes": w.IntSlider(value=int(cfg.get("nodes", 4)), min=1, max=4,
                                  description="nodes", style=style, layout=size),
@@ -342,7 +359,7 @@ class Dashboard:
 
 def update_figure(target: Any, fig: Any) -> None:
     """Make the FigureWidget ``target`` show ``fig`` in place: same traces get their data
-    updated, in one batch (one message to the front end); the panel sets the width."""
+    updated, in one batch (one message to the front end); the target keeps its width."""
     same_shape = len(target.data) == len(fig.data) and all(
         a.type == b.type for a, b in zip(target.data, fig.data))
     if not same_shape:
@@ -353,10 +370,9 @@ def update_figure(target: Any, fig: Any) -> None:
         if same_shape:
             for old, new in zip(target.data, fig.data):
                 old.update(new.to_plotly_json(), overwrite=True)
-        layout = fig.layout.to_plotly_json()
-        layout.pop("width", None)
-        target.layout.update(layout, overwrite=True)
-        target.layout.autosize = True
+        width = target.layout.width  # the dashboard's, not the view's
+        target.layout.update(fig.layout.to_plotly_json(), overwrite=True)
+        target.layout.width = width
 
 
 def figure_data(fig: Any) -> list[dict[str, Any]]:
