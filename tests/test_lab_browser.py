@@ -260,6 +260,9 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
             page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
             _open_and_run_all(page, base, token, NOTEBOOK)
             page.wait_for_selector(".cpnas-dashboard", timeout=120_000)
+            # "Run All" scrolled to the last cell; a plotly widget renders once it is on screen
+            page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
+            page.wait_for_selector(".cpnas-heatmap", state="attached", timeout=120_000)
             seen = _watch_until_changed(page, need=2, timeout=300)
             page.screenshot(path=str(ARTIFACTS / "lab-live.png"), full_page=False)
             assert len(seen["heatmap"]) >= 3, f"heatmap changed too rarely while running: {seen}"
