@@ -12,7 +12,8 @@ Where each part of the method lives (docs/architecture.md has the whole map):
   :func:`cpnas.loop.run_loop`, Algorithm 9 as named steps;
 - the genotype: :func:`cpnas.genotype.derive_genotype` and the DARTS format parser;
 - the whole search with events, checkpoints and resume: :func:`cpnas.search`
-  (:mod:`cpnas.engine`); the event contract: :mod:`cpnas.events`.
+  (:mod:`cpnas.engine`); the event contract: :mod:`cpnas.events`; the run directory on
+  disk (files, checkpoint, log, lock): :mod:`cpnas.runs`.
 
 ``import cpnas`` stays light: torch loads on the first use of the search or the config.
 """

@@ -5,14 +5,18 @@ through the ``cpnas.commands`` entry-point group (cpviz adds ``render`` and ``re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CpnasError, GenotypeError
+from .errors import ConfigError, CpnasError
 from .events import Callback
 
 log = logging.getLogger("cpnas")
@@ -75,9 +79,13 @@ def _add_search(sub) -> None:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a genotype from scratch as a 1-bit net and test it")
-    p.add_argument("genotype", help="a run directory, a genotype.json, a Genotype(...) string, "
-                                    "or DARTS_V2 / PC_DARTS")
+    from .resolve import ACCEPTS
+
+    p.add_argument("genotype", help=ACCEPTS)
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
+    p.add_argument("--cp-loss", action="store_true",
+                   help="train the 1-bit net with the Child-Parent loss (Eq. 4.17), its "
+                        "full-precision parent alongside")
     p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
     p.add_argument("--channels", type=_number(int, "channels"), default=None)
@@ -117,13 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def search_config(args: argparse.Namespace):
-    from .config import SearchConfig, read_json
+    from .config import SearchConfig, read_json, stored_config
+    from .runs.directory import LOG_NAME
 
     values: dict[str, Any] = {}
     if args.config:
         values = read_json(args.config)
         if not isinstance(values, dict):
             raise ConfigError("config: the file must hold a JSON object")
+        if (Path(args.config).parent / LOG_NAME).is_file():  # a run's own record: keys added
+            values = stored_config(values, str(args.config))  # since take their LEGACY value
     for _, key, _, _ in _SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
@@ -160,17 +171,50 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set ``stop`` (the search ends at the next step, its checkpoint at the
+    last finished sample); a second one exits at once with 128 + its number. Yields a list
+    that receives the first signal's number."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handle(signum: int, frame) -> None:
+        if caught:
+            os._exit(128 + signum)  # asked twice: no clean-up, the checkpoint is still whole
+        caught.append(signum)
+        stop.set()
+        print(f"\n{signal.Signals(signum).name}: stopping after the current step (send it again "
+              "to exit at once)", file=sys.stderr, flush=True)
+
+    old = {s: signal.signal(s, handle) for s in STOP_SIGNALS}
+    try:
+        yield caught
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .engine import search
 
     config = search_config(args)
     subs = [] if args.quiet else [ProgressBar(config.n_samples)]
-    result = search(config, subscribers=subs, out=args.out)
+    stop = threading.Event()
+    with stop_on_signals(stop) as caught:
+        result = search(config, subscribers=subs, out=args.out, stop=stop)
     print(summary_table(result))
     if result.status != "completed":
         where = f" --out {args.out}" if args.out else ""
         print(f"search {result.status}; run the same command to resume{where}", file=sys.stderr)
-        return 130 if result.status == "stopped" else 1
+        if result.status == "stopped":
+            return 128 + caught[0] if caught else 130
+        return 1
     return 0
 
 
@@ -204,54 +248,26 @@ def summary_table(result) -> str:
 # -- train -----------------------------------------------------------------------------------
 
 
-def resolve_genotype(text: str):
-    """A run dir, a genotype.json, a published name, or a Genotype(...) string."""
-    from .genotype import PUBLISHED, parse_genotype
-    from .runs import load_run
-
-    path = Path(text)
-    if _is_path(path, Path.is_dir):
-        run = load_run(path)
-        if run.genotype is None:
-            raise GenotypeError(f"{path}: the run has no genotype yet (is the search finished?)")
-        return run.genotype, run.config, path
-    if _is_path(path, Path.is_file):
-        import json
-
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            raise GenotypeError(f"{path}: not a genotype file (expected JSON)") from None
-        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "..."}})')
-        return parse_genotype(data["genotype"]), {}, None
-    if text in PUBLISHED:
-        return PUBLISHED[text], {}, None
-    if "Genotype" not in text and ("/" in text or text.endswith(".json")):
-        raise GenotypeError(f"{text}: no such run directory or genotype file")
-    return parse_genotype(text), {}, None
-
-
-def _is_path(path: Path, test) -> bool:
-    try:
-        return test(path)
-    except OSError:  # a name too long to be a path is genotype text, not a file
-        return False
-
-
 def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
     """The final training's options: flags, else the run's config, else defaults; each
     checked against its bounds (a 0 is refused, not taken for "unset")."""
     from . import limits
-    from .config import check_int
+    from .config import LEGACY, SearchConfig, check_int
 
     def pick(name: str, default: int) -> int:
         value = getattr(args, name)
         return value if value is not None else run_cfg.get(name, default)
 
+    def setting(key: str) -> Any:  # the run's (a run older than the key: LEGACY), else default
+        if not run_cfg:
+            return getattr(SearchConfig, key)
+        return run_cfg.get(key, LEGACY.get(key, getattr(SearchConfig, key)))
+
     opts = {"channels": pick("channels", 8), "cells": pick("cells", 3), "seed": pick("seed", 0),
-            "fp_preprocess": bool(run_cfg.get("fp_preprocess", True)),
-            "shortcut": bool(run_cfg.get("shortcut", True))}
+            "fp_preprocess": bool(setting("fp_preprocess")), "shortcut": bool(setting("shortcut")),
+            "distinct_inputs": bool(setting("distinct_inputs")), "data_seed": setting("data_seed")}
+    if args.cp_loss:  # the search's Eq. 4.17 weights
+        opts.update(cp_loss=True, theta=float(setting("theta")), lam=float(setting("lam")))
     for name, low, high in (("channels", 1, limits.MAX_CHANNELS), ("cells", 1, limits.MAX_CELLS),
                             ("seed", 0, limits.MAX_SEED)):
         check_int(name, opts[name], low, high)
@@ -264,21 +280,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .data import check_spec, load_data
     from .engine import resolve_device
+    from .resolve import check_buildable, resolve
     from .runs import atomic_write_text
     from .runs.files import check_dir_target
     from .train import train_genotype
 
-    genotype, run_cfg, run_dir = resolve_genotype(args.genotype)
+    resolved = resolve(args.genotype)
+    genotype, run_cfg, run_dir = resolved.require(), resolved.config, resolved.run_dir
+    check_buildable(genotype)  # before any data is loaded
     data_spec = args.data or run_cfg.get("data", "digits")
     opts = train_options(args, run_cfg)
-    seed = opts.pop("seed")
+    seed, data_seed = opts.pop("seed"), opts.pop("data_seed")
+    split_seed = seed if data_seed is None else int(data_seed)  # the search's split
     check_spec(data_spec)
     out = Path(args.out) if args.out else run_dir
     if out is not None:  # found out now, not after minutes of training
         check_dir_target(out, "output directory")
     device = resolve_device(args.device)
-    data = load_data(data_spec, seed)
-    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed, **opts}
+    data = load_data(data_spec, split_seed)
+    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed,
+                              "data_seed": split_seed, **opts}
     for binary in [True] + ([False] if args.fp_twin else []):
         name = "1-bit" if binary else "full-precision twin"
         print(f"training the {name} network ({args.epochs} epochs on {data.name}) ...", file=sys.stderr)

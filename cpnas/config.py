@@ -1,7 +1,8 @@
 """``SearchConfig``: every knob of a search, validated once, JSON in and out.
 
-Defaults are the teaching search on digits (docs/method.md): 8 ops, 4 nodes, T = 1, so 35
-sampled architectures. The "make the 1-bit child learn" choices are fields, so each
+Defaults are the teaching search on digits (docs/method.md): 8 ops, 4 nodes, T = 2 (so 70
+sampled architectures, and each op gets two z's per round), 2 steps of 128 per sample, 64
+warm-up steps, sweep scoring (docs/method.md "Signal"). The "make the 1-bit child learn" choices are fields, so each
 departure from the book's Fig. 4.8 can be switched off (docs/method.md).
 """
 
@@ -22,12 +23,18 @@ from .space import PRIMITIVES, SearchSpace
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
-GENOTYPE_MODES = ("top2", "all")
+GENOTYPE_MODES = ("darts", "top2", "all")
 
 # Keys added after the first release, each with the value that reproduces the behaviour from
 # before it existed. A stored config.json that lacks such a key takes this value, and the run
 # id leaves out a key that holds it, so runs written by an older release keep their ids.
-LEGACY: dict[str, Any] = {}
+LEGACY: dict[str, Any] = {
+    "data_seed": None,  # None: the split follows ``seed`` (before: one seed for both)
+    "distinct_inputs": False,  # the first cell read the stem output as both inputs
+    "child_from_parent": False,  # child and parent were initialised independently
+    "warmup_steps": 0,  # round 0 started on untrained supernets
+    "score_per_sweep": False,  # each sample was validated right after its own training
+}
 
 # The format of a config as a run stores it (config.json, checkpoint, SearchStarted). A stored
 # config carries it as "config_version"; one without it is version 1.
@@ -48,9 +55,9 @@ class SearchConfig:
     nodes: int = 4
     cells: int = 2  # normal + reduce: 8x8 digits need no deeper net (docs/benchmarks.md)
     channels: int = 8
-    repeats: int = 1  # T: sweeps per round (Algorithm 9)
-    sample_steps: int | None = None  # training steps per sampled arch; None = one epoch
-    batch_size: int = 256  # fewer, larger steps: the cost is per op call, not per image
+    repeats: int = 2  # T: sweeps per round (Algorithm 9); T >= 2 gives each op its own evidence
+    sample_steps: int | None = 2  # training steps per sampled arch; None = one epoch
+    batch_size: int = 128  # 2 steps of 128 per sample: more updates for the cost (docs/benchmarks.md)
     lr: float = 0.003
     beta: float = 0.5  # beta_P of Eq. 4.15
     theta: float = 0.5  # filter MSE weight of Eq. 4.17 (0 = off)
@@ -62,7 +69,15 @@ class SearchConfig:
     shortcut: bool = True  # Bi-Real real-valued shortcut around stride-1 conv ops
     bn_batch_stats: bool = True  # BN statistics from the evaluated batch, not running stats
     fp_preprocess: bool = True  # the cells' 1x1 preprocessing convs stay full precision
-    genotype_mode: str = "top2"  # "top2" (DARTS) or "all" (every non-none edge)
+    # "darts": two strongest edges per node, each with its best non-none op; "top2": the rule
+    # before (none survivors drop their edge); "all": every non-none edge (docs/method.md)
+    genotype_mode: str = "darts"
+    # -- signal (issue 10, docs/method.md "Signal"); LEGACY holds each key's old behaviour --
+    data_seed: int | None = 0  # train/val/test split; None = follow ``seed``
+    distinct_inputs: bool = True  # a second stem stage, so the first cell's inputs differ
+    child_from_parent: bool = True  # the child starts from the parent's weights (Eq. 4.17)
+    warmup_steps: int = 64  # uniform single-path CP steps (SPOS) before round 0
+    score_per_sweep: bool = True  # train a sweep's K samples, then validate all K
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -72,6 +87,9 @@ class SearchConfig:
         _check_ops(self.ops)
         for name, low, high in _INT_BOUNDS:
             check_int(name, getattr(self, name), low, high)
+        check_int("warmup_steps", self.warmup_steps, 0, limits.MAX_STEPS)
+        if self.data_seed is not None:
+            check_int("data_seed", self.data_seed, 0, limits.MAX_SEED)
         if self.sample_steps is not None:
             check_int("sample_steps", self.sample_steps, 1, limits.MAX_STEPS)
         for name in ("beta", "theta", "lam", "lr"):
@@ -84,7 +102,8 @@ class SearchConfig:
         _choice("device", self.device, DEVICES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
-        for name in ("shortcut", "bn_batch_stats", "fp_preprocess"):
+        for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "distinct_inputs",
+                     "child_from_parent", "score_per_sweep"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {_short(getattr(self, name))}")
         if not isinstance(self.data, str):
@@ -97,6 +116,11 @@ class SearchConfig:
     @property
     def space(self) -> SearchSpace:
         return SearchSpace(ops=self.ops, nodes=self.nodes)
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of the train/val/test split: ``data_seed``, or ``seed`` when it is None."""
+        return self.seed if self.data_seed is None else self.data_seed
 
     @property
     def n_samples(self) -> int:

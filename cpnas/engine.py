@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -27,6 +28,7 @@ import torch
 
 from .config import LEGACY, SearchConfig
 from .data import load_data
+from .errors import CpnasError, NonFiniteError
 from .events import (
     Checkpointed,
     Event,
@@ -39,6 +41,7 @@ from .events import (
 )
 from .genotype import Genotype
 from .loop import LoopState, SampleResult, derive_from_events, run_loop
+from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
 from .scoring import last_round_accuracy
@@ -67,18 +70,37 @@ class SearchResult:
 
 
 class _Emitter:
-    """Stamps seq/time/run_id and delivers each event; a subscriber that raises is detached."""
+    """Stamps seq/time/run_id and delivers each event.
 
-    def __init__(self, run_id: str, seq: int, subscribers: list[Any]) -> None:
-        self.run_id, self.seq, self.subscribers = run_id, seq, subscribers
+    ``sinks`` (the run directory's recorder) are required: an error there ends the search. A
+    subscriber (a viewer) that raises is detached. An event holding a NaN or an infinity is
+    refused before anyone sees it, so none reaches the log.
+    """
+
+    def __init__(self, run_id: str, seq: int, subscribers: list[Any], sinks: list[Any]) -> None:
+        self.run_id, self.seq, self.subscribers, self.sinks = run_id, seq, subscribers, sinks
         self.events: list[Event] = []
 
     def __call__(self, cls: type[Event], fields: dict) -> Event:
         event = cls(seq=self.seq, time=time.time(), run_id=self.run_id, **fields)
+        _check_finite(event)
+        for sink in self.sinks:  # before anything advances: a failed write is not an event
+            notify(sink, event)
         self.seq += 1
         self.events.append(event)
         self.deliver(event, self.subscribers)
         return event
+
+    def finish(self, fields: dict) -> None:
+        """Emit SearchFinished; a sink already broken by the failure being reported is
+        skipped, so the first error is the one the user sees."""
+        try:
+            self(SearchFinished, fields)
+        except CpnasError:
+            if fields["status"] != "failed":
+                raise
+            self.sinks = []
+            self(SearchFinished, fields)
 
     def deliver(self, event: Event, subscribers: Iterable[Any]) -> None:
         for sub in list(subscribers):
@@ -89,6 +111,31 @@ class _Emitter:
                 msg = f"subscriber {sub!r} raised {type(exc).__name__}: {exc}; detached"
                 log.warning(msg)
                 warnings.warn(msg, RuntimeWarning, stacklevel=2)
+
+
+def _check_finite(event: Event) -> None:
+    bad = _first_non_finite(event.to_dict())
+    if bad is not None:
+        where = f"round {event.round}, " if hasattr(event, "round") else ""
+        raise NonFiniteError(
+            f"{event.type}.{bad[0]} is {bad[1]} ({where}seq {event.seq}): the search cannot go "
+            "on (a learning rate too high, a beta too large, or NaN in the data?)")
+
+
+def _first_non_finite(value: Any, name: str = "") -> tuple[str, float] | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return name, value
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, inner in items:
+        found = _first_non_finite(inner, f"{name}.{key}" if name else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def run_id_of(config: SearchConfig) -> str:
@@ -147,7 +194,7 @@ class _Run:
     def _start(self) -> None:
         cfg = self.config
         self.device = resolve_device(cfg.device)
-        self.data = load_data(cfg.data, cfg.seed).to(self.device)
+        self.data = load_data(cfg.data, cfg.split_seed).to(self.device)
         if self.device.type == "cpu" and self.data.x_train.shape[-1] <= SMALL_IMAGE:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
@@ -157,12 +204,16 @@ class _Run:
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
         if self.resume is None:
+            sinks = []
             if self.rd is not None:
                 self.rd.write_config(cfg.to_dict())
-                subs.insert(0, self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
-            self.emit = _Emitter(run_id_of(cfg), 0, subs)
+                sinks.append(self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
+            self.emit = _Emitter(run_id_of(cfg), 0, subs, sinks)
             self.loop = LoopState.start(cfg.space)
             self.emit(SearchStarted, self._started_fields())
+            if cfg.warmup_steps:
+                log.info("warm-up: %d uniform single-path steps", cfg.warmup_steps)
+                self.trainer.warm_up(cfg.warmup_steps, self.rng, self.stop.is_set)
             return
         st = self.resume
         self.trainer.load_state_dict(st["trainer"])
@@ -170,12 +221,12 @@ class _Run:
         self.loop = LoopState.from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
         recorder = self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
-        self.emit = _Emitter(st["run_id"], st["seq"], [recorder, *subs])
+        self.emit = _Emitter(st["run_id"], st["seq"], subs, [recorder])
         old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
         if old and isinstance(old[0], SearchStarted):  # viewers learn the run was resumed
             old[0] = dataclasses.replace(old[0], resumed=True)  # (the log keeps its own)
         for event in old:  # live viewers get the full stream
-            self.emit.deliver(event, [s for s in self.emit.subscribers if s is not recorder])
+            self.emit.deliver(event, self.emit.subscribers)
         self.emit.events.extend(old)
         ck = st["checkpointed"]
         log.info("resuming from round %d, sample %d (%d of %d samples done)",
@@ -186,7 +237,8 @@ class _Run:
     def _started_fields(self) -> dict:
         cfg = self.config
         return {"config": cfg.to_dict(), "space": cfg.space.to_dict(),
-                "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed}
+                "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed,
+                "provenance": provenance(str(self.device), torch.get_num_threads())}
 
     # -- the search -------------------------------------------------------------------------
     def execute(self) -> SearchResult:
@@ -202,24 +254,25 @@ class _Run:
         survivors, status, error = None, "stopped", None
         try:
             self._start()
+            sweep = self.config.score_per_sweep  # train a sweep, then score it on one set of weights
             survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
-                                 self._evaluate, self.emit, self.rng,
+                                 self._validate if sweep else self._evaluate, self.emit, self.rng,
                                  should_stop=self.stop.is_set, state=self.loop,
-                                 on_sample=self._checkpoint)
+                                 on_sample=self._checkpoint, train=self._train if sweep else None)
             if survivors is not None:
                 status = "completed"
+            genotype = self._derive(survivors) if survivors is not None else None
         except (Stopped, KeyboardInterrupt):
             if self.emit is None:  # interrupted while loading: nothing started
                 raise
-            status = "stopped"
+            status, genotype = "stopped", None
         except BaseException as exc:
             self._finish("failed", " ".join(str(exc).split()) or type(exc).__name__)
             raise
-        genotype = self._derive(survivors) if survivors is not None else None
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
-    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+    def _on_step(self, rnd: int, t: int, s: int):
         every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
 
         def on_step(step: int, steps: int, c: float, p: float) -> None:
@@ -227,11 +280,22 @@ class _Run:
                 self.emit(Progress, {"round": rnd, "t": t, "s": s, "step": step,
                                         "steps": steps, "child_loss": c, "parent_loss": p})
 
-        return self.trainer.train_sample(arch, on_step, self.stop.is_set)
+        return on_step
+
+    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        return self.trainer.train_sample(arch, self._on_step(rnd, t, s), self.stop.is_set)
+
+    def _train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
+        return self.trainer.train_steps(arch, self._on_step(rnd, t, s), self.stop.is_set)
+
+    def _validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        t0 = time.perf_counter()
+        c_acc, p_acc = self.trainer.accuracy(arch)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, seconds=time.perf_counter() - t0)
 
     def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
-        if self.rd is None:
-            return
+        if self.rd is None or st.pending is not None:
+            return  # sweep scoring checkpoints once per sweep, after its last sample
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
         self.rd.save_checkpoint({
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,
@@ -259,8 +323,8 @@ class _Run:
     def _finish(self, status: str, error: str | None) -> None:
         if self.emit is None:  # failed before the first event: nothing to close
             return
-        self.emit(SearchFinished, {"status": status, "seconds": self._elapsed(), "error": error})
-        for sub in self.emit.subscribers:
+        self.emit.finish({"status": status, "seconds": self._elapsed(), "error": error})
+        for sub in [*self.emit.sinks, *self.emit.subscribers]:
             if hasattr(sub, "close"):
                 sub.close()
 

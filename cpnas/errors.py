@@ -31,3 +31,7 @@ class RunDirError(CpnasError):
 
 class DataError(CpnasError):
     """A dataset that cannot be found or read."""
+
+
+class NonFiniteError(CpnasError):
+    """A loss or score that is NaN or infinite (a learning rate too high, NaN in the data)."""

@@ -89,10 +89,11 @@ class Event:
         return json.dumps(self.to_dict(), separators=(",", ":"), default=_json_default)
 
     def without_time(self) -> dict[str, Any]:
-        """The payload with wall-clock fields dropped, for comparing runs."""
+        """The payload with wall-clock fields (and the machine's provenance) dropped, for
+        comparing runs."""
         d = self.to_dict()
         d.pop("time", None)
-        for key in ("seconds",):
+        for key in ("seconds", "provenance"):
             d.pop(key, None)
         return d
 
@@ -118,6 +119,8 @@ class SearchStarted(Event):
     # True in the copy a resumed search delivers to its live subscribers (and its result's
     # events), which then get every event before the checkpoint again; the log keeps False.
     resumed: bool = False
+    # cpnas/torch/python versions, git commit, command line, threads, device, world size
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

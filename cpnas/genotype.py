@@ -2,8 +2,8 @@
 
 The text form is DARTS's ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3,
 4, 5], reduce=[...], reduce_concat=[2, 3, 4, 5])``. It is parsed with :mod:`ast` and a
-whitelist of node shapes, never with ``eval``: DARTS's own tools evaluate it, which runs
-whatever code is pasted in.
+whitelist of node shapes, never with ``eval`` (:mod:`cpnas.genotype_text`, which also reads
+the other published shapes).
 
 DARTS gives every intermediate node exactly two inputs. The "keep every edge" mode can give
 a node more or fewer, so a genotype may carry ``normal_arity`` / ``reduce_arity`` (inputs
@@ -13,13 +13,13 @@ format exact.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import GenotypeError
-from .limits import MAX_GENOTYPE_CHARS, MAX_NODES
+from .genotype_text import call_fields, genotype_assignments, genotype_fields
+from .limits import MAX_NODES
 from .space import parse_edge_id
 
 Edge = tuple[str, int]  # (op, input index)
@@ -135,104 +135,16 @@ def _check_cell(
 
 # -- parsing ---------------------------------------------------------------------------------
 
-_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
-_OPTIONAL = ("normal_arity", "reduce_arity")
-
 
 def parse_genotype(text: str) -> Genotype:
-    """Parse a DARTS genotype string without evaluating it.
+    """Parse a DARTS genotype string without evaluating it (:mod:`cpnas.genotype_text`).
 
     Accepts the text as the NAS repositories publish it: ``Genotype(...)`` with keyword or
-    positional fields, an optional ``NAME = `` in front, lists or tuples, and
-    ``range(2, 6)`` for concat (how a DARTS namedtuple prints).
+    positional fields, an optional ``NAME = `` in front, lists or tuples, ``range(2, 6)``
+    for concat (how a DARTS namedtuple prints), flat pairs, per-node lists, FairDARTS
+    triples and ``None``-valued extra fields.
     """
-    if not isinstance(text, str):
-        raise GenotypeError(f"a genotype must be text, got {type(text).__name__}")
-    src = text.strip()
-    if not src:
-        raise GenotypeError("empty genotype text")
-    if len(src) > MAX_GENOTYPE_CHARS:
-        raise GenotypeError(f"genotype text of {len(src)} characters, over the limit of "
-                            f"{MAX_GENOTYPE_CHARS} (cpnas.limits)")
-    try:
-        tree = ast.parse(src, mode="exec")
-    except SyntaxError as exc:
-        raise GenotypeError(f"genotype is not valid syntax: {exc.msg} (column {exc.offset})") from None
-    except (RecursionError, MemoryError):  # the parser's own limit on nesting
-        raise GenotypeError("genotype text is nested too deeply to be a genotype") from None
-    if len(tree.body) != 1:
-        raise GenotypeError("genotype must be a single Genotype(...) expression")
-    stmt = tree.body[0]
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        node = stmt.value
-    elif isinstance(stmt, ast.Expr):
-        node = stmt.value
-    else:
-        raise GenotypeError("genotype must be a Genotype(...) expression")
-    if not (isinstance(node, ast.Call) and _call_name(node) == "Genotype"):
-        raise GenotypeError("genotype must be a call of Genotype(...)")
-    values: dict[str, Any] = {}
-    if len(node.args) > len(_FIELDS):
-        raise GenotypeError("Genotype(...) takes at most 4 positional fields")
-    for name, arg in zip(_FIELDS, node.args):
-        values[name] = arg
-    for kw in node.keywords:
-        if kw.arg is None or kw.arg not in _FIELDS + _OPTIONAL:
-            raise GenotypeError(f"Genotype(...) has an unknown field {kw.arg!r}")
-        if kw.arg in values:
-            raise GenotypeError(f"Genotype(...) gives {kw.arg!r} twice")
-        values[kw.arg] = kw.value
-    missing = [f for f in _FIELDS if f not in values]
-    if missing:
-        raise GenotypeError(f"Genotype(...) is missing {', '.join(missing)}")
-    kwargs: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in ("normal", "reduce"):
-            kwargs[name] = _edge_list(name, value)
-        else:
-            kwargs[name] = _int_list(name, value)
-    return Genotype(**kwargs)
-
-
-def _call_name(node: ast.Call) -> str | None:
-    if isinstance(node.func, ast.Name):
-        return node.func.id
-    if isinstance(node.func, ast.Attribute):  # genotypes.Genotype(...)
-        return node.func.attr
-    return None
-
-
-def _edge_list(name: str, node: ast.AST) -> list[Edge]:
-    if not isinstance(node, (ast.List, ast.Tuple)):
-        raise GenotypeError(f"{name} must be a list of (op, input) pairs")
-    out = []
-    for item in node.elts:
-        if not (isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2):
-            raise GenotypeError(f"{name}: every entry must be an (op, input) pair")
-        op, idx = item.elts
-        if not (isinstance(op, ast.Constant) and isinstance(op.value, str)):
-            raise GenotypeError(f"{name}: op names must be quoted strings")
-        if not (isinstance(idx, ast.Constant) and type(idx.value) is int):
-            raise GenotypeError(f"{name}: input indices must be integers")
-        out.append((op.value, idx.value))
-    return out
-
-
-def _int_list(name: str, node: ast.AST) -> list[int]:
-    if isinstance(node, ast.Call) and _call_name(node) == "range" and not node.keywords:
-        bounds = [_int(name, a) for a in node.args]
-        if not 1 <= len(bounds) <= 2:
-            raise GenotypeError(f"{name}: range() takes 1 or 2 integers here")
-        return list(range(*bounds))
-    if not isinstance(node, (ast.List, ast.Tuple)):
-        raise GenotypeError(f"{name} must be a list of integers or range(a, b)")
-    return [_int(name, e) for e in node.elts]
-
-
-def _int(name: str, node: ast.AST) -> int:
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    raise GenotypeError(f"{name}: expected an integer")
+    return Genotype(**genotype_fields(text))
 
 
 # -- derivation ------------------------------------------------------------------------------
@@ -287,19 +199,17 @@ def derive_genotype(
     )
 
 
-# Published genotypes, as their repositories print them (for tests, notebooks and rendering).
-DARTS_V2 = parse_genotype(
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
-    "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
-    "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
-    "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
-    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-)
-PC_DARTS = parse_genotype(
-    "Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), "
-    "('dil_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), "
-    "('dil_conv_3x3', 1)], normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), "
-    "('max_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_5x5', 2), ('sep_conv_3x3', 0), "
-    "('sep_conv_3x3', 3), ('sep_conv_3x3', 1), ('sep_conv_3x3', 2)], reduce_concat=range(2, 6))"
-)
-PUBLISHED: dict[str, Genotype] = {"DARTS_V2": DARTS_V2, "PC_DARTS": PC_DARTS}
+# Published genotypes, their text as the repositories print it (DARTS quark0/darts
+# cnn/genotypes.py; PC-DARTS yuhuixu1993/PC-DARTS genotypes.py PC_DARTS_cifar; P-DARTS
+# chenxin061/pdarts genotypes.py), read like any genotypes file.
+_PUBLISHED_TEXT = """
+DARTS_V1 = Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 0), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])
+DARTS_V2 = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])
+PC_DARTS = Genotype(normal=[('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('dil_conv_3x3', 1)], normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('max_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_5x5', 2), ('sep_conv_3x3', 0), ('sep_conv_3x3', 3), ('sep_conv_3x3', 1), ('sep_conv_3x3', 2)], reduce_concat=range(2, 6))
+PDARTS = Genotype(normal=[('skip_connect', 0), ('dil_conv_3x3', 1), ('skip_connect', 0),('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('sep_conv_3x3', 3), ('sep_conv_3x3',0), ('dil_conv_5x5', 4)], normal_concat=range(2, 6), reduce=[('avg_pool_3x3', 0), ('sep_conv_5x5', 1), ('sep_conv_3x3', 0), ('dil_conv_5x5', 2), ('max_pool_3x3', 0), ('dil_conv_3x3', 1), ('dil_conv_3x3', 1), ('dil_conv_5x5', 3)], reduce_concat=range(2, 6))
+"""
+PUBLISHED: dict[str, Genotype] = {
+    name: Genotype(**call_fields(call)) for name, call in genotype_assignments(_PUBLISHED_TEXT).items()
+}
+DARTS_V2 = PUBLISHED["DARTS_V2"]
+PC_DARTS = PUBLISHED["PC_DARTS"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import events
 from .genotype import Genotype, derive_genotype
-from .scoring import indicator, prune_choice, round_scores, survivor_scores
+from .scoring import darts_genotype, indicator, prune_choice, round_scores, survivor_scores
 from .space import SearchSpace, parse_edge_id
 
 
@@ -36,6 +36,7 @@ class SampleResult:
 
 Emit = Callable[[type[events.Event], dict], None]
 Evaluate = Callable[[int, int, int, dict[str, str]], SampleResult]
+Train = Callable[[int, int, int, dict[str, str]], tuple[float, float]]
 OnSample = Callable[["LoopState", int, int, int], None]
 
 
@@ -46,7 +47,8 @@ class LoopState:
     ``round``, ``t`` and ``s`` point at the *next* sample; ``t == repeats`` means the round's
     sweeps are done and its scoring is next. ``perm`` is the current sweep's permutation
     (None before it is drawn) and ``zs`` the z scores of the current round (None before
-    RoundStarted).
+    RoundStarted). ``pending`` holds the training losses of a sweep trained as a whole and
+    not scored yet (sweep scoring; None otherwise).
     """
 
     alive: dict[str, list[str]]
@@ -55,6 +57,7 @@ class LoopState:
     s: int = 0
     perm: dict[str, list[str]] | None = None
     zs: dict[str, dict[str, list[float]]] | None = None
+    pending: list[list[float]] | None = None
 
     @classmethod
     def start(cls, space: SearchSpace) -> LoopState:
@@ -82,6 +85,7 @@ def run_loop(
     should_stop: Callable[[], bool] = lambda: False,
     state: LoopState | None = None,
     on_sample: OnSample | None = None,
+    train: Train | None = None,
 ) -> dict[str, str] | None:
     """Run rounds K, K-1, ..., 2 and return the surviving op per edge (None if stopped).
 
@@ -93,6 +97,11 @@ def run_loop(
     ``on_sample(state, round, t, s)`` runs after every sample (the engine checkpoints
     there). All randomness comes from ``rng``. Another strategy (another score or prune
     rule) would replace :func:`score_round` and :func:`prune`; the sampling stays.
+
+    With ``train`` (sweep scoring), each sweep first trains its K samples in order
+    (``train(round, t, s, arch)`` returns the child and parent training loss), then
+    ``evaluate`` only validates each of them, so the K samples are scored with the same
+    weights.
     """
     st = state if state is not None else LoopState.start(space)
     while st.k > 1:
@@ -103,6 +112,8 @@ def run_loop(
                 draw_sweep(st, rng)
             if should_stop():
                 return None
+            if train is not None and st.pending is None:
+                train_sweep(st, train)
             train_and_score_sample(st, beta, evaluate, emit, on_sample)
         prune(st, score_round(st, emit), emit)
     return {e: ops[0] for e, ops in st.alive.items()}
@@ -121,6 +132,12 @@ def draw_sweep(st: LoopState, rng: random.Random) -> None:
     st.perm = {e: rng.sample(ops, len(ops)) for e, ops in st.alive.items()}
 
 
+def train_sweep(st: LoopState, train: Train) -> None:
+    """Sweep scoring: train the sweep's K samples one after the other, keep their losses."""
+    st.pending = [list(train(st.round, st.t, s, {e: p[s] for e, p in st.perm.items()}))
+                  for s in range(st.k)]
+
+
 def train_and_score_sample(st: LoopState, beta: float, evaluate: Evaluate, emit: Emit,
                            on_sample: OnSample | None) -> None:
     """Sample s of the sweep: train and validate it, give its z (Eq. 4.15) to each of its
@@ -128,6 +145,8 @@ def train_and_score_sample(st: LoopState, beta: float, evaluate: Evaluate, emit:
     rnd, t, s = st.round, st.t, st.s
     arch = {e: perm[s] for e, perm in st.perm.items()}
     res = evaluate(rnd, t, s, arch)
+    if st.pending is not None:  # trained with its sweep: the losses are from then
+        res = dataclasses.replace(res, child_loss=st.pending[s][0], parent_loss=st.pending[s][1])
     z = indicator(res.child_acc, res.parent_acc, beta)
     for e, op in arch.items():
         st.zs[e][op].append(z)
@@ -139,7 +158,7 @@ def train_and_score_sample(st: LoopState, beta: float, evaluate: Evaluate, emit:
     })
     st.s += 1
     if st.s == st.k:  # the sweep is over
-        st.s, st.t, st.perm = 0, st.t + 1, None
+        st.s, st.t, st.perm, st.pending = 0, st.t + 1, None, None
     if on_sample is not None:
         on_sample(st, rnd, t, s)
 
@@ -165,11 +184,15 @@ def derive_from_events(
     stream: list[events.Event], survivors: dict[str, str], nodes: int, mode: str = "top2"
 ) -> tuple[Genotype, dict[str, dict]]:
     """The genotype of a finished search, and the GenotypeDerived ``edges`` payload."""
-    last = [event for event in stream if isinstance(event, events.RoundScored)][-1]
+    last = [e for e in stream if isinstance(e, events.RoundScored)][-1]
     final_ev = {e: last.ev[e][op] for e, op in survivors.items()}
-    samples = (event for event in stream if isinstance(event, events.SampleTrained))
+    samples = [e for e in stream if isinstance(e, events.SampleTrained)]
     zbar = survivor_scores(samples, survivors)
-    geno = derive_genotype(survivors, zbar, nodes, mode)
+    if mode == "darts":
+        pruned = [e for e in stream if isinstance(e, events.OpPruned)]
+        geno = darts_genotype(samples, pruned, survivors, nodes)
+    else:
+        geno = derive_genotype(survivors, zbar, nodes, mode)
     kept = {(c, src, dst) for c in ("normal", "reduce") for _, src, dst in geno.edges(c)}
     edges = {
         e: {"op": op, "ev": final_ev[e], "zbar": zbar[e], "selected": parse_edge_id(e) in kept}

@@ -63,14 +63,22 @@ class Cell(nn.Module):
 
 
 class _Net(nn.Module):
-    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision."""
+    """Stem -> cells -> global pool -> classifier; stem and classifier are full precision.
+
+    ``distinct_inputs`` makes the stem twice as wide and splits its output in two halves,
+    c_{k-2} and c_{k-1} of the first cell, instead of feeding it one tensor twice: the
+    first cell's edges ``0->j`` and ``1->j`` are then different edges, at the cost of a few
+    stem filters and no extra depth (docs/method.md "Signal").
+    """
 
     def __init__(self, in_channels: int, num_classes: int, channels: int, layout: list[str],
-                 stem_multiplier: int = 3) -> None:
+                 stem_multiplier: int = 3, distinct_inputs: bool = False) -> None:
         super().__init__()
         c_stem = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_stem))
+        width = 2 * c_stem if distinct_inputs else c_stem
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(width))
+        self.distinct_inputs = distinct_inputs
         self.layout = layout
         self.cells = nn.ModuleList()
         self.c_pp, self.c_p, self.c = c_stem, c_stem, channels
@@ -79,12 +87,13 @@ class _Net(nn.Module):
         self.cells.append(cell)
 
     def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
-        s0 = s1 = self.stem(x)
+        s = self.stem(x)
         if x.device.type == "cpu":
             # NHWC after the stem (a 1-channel input is NCHW and NHWC at once, so converting
             # the input did not reach the cells): 1x1 convs are then plain matmuls on a view
             # and max pooling takes mkldnn's fast NHWC path (measured, docs/benchmarks.md).
-            s0 = s1 = s1.contiguous(memory_format=torch.channels_last)
+            s = s.contiguous(memory_format=torch.channels_last)
+        s0, s1 = (_halves(s) if self.distinct_inputs else (s, s))
         for cell, chosen in zip(self.cells, plan):
             s0, s1 = s1, cell(s0, s1, chosen)
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)
@@ -105,9 +114,10 @@ class SuperNet(_Net):
     """Every candidate op on every edge; ``forward(x, arch)`` runs one op per edge."""
 
     def __init__(self, space: SearchSpace, in_channels: int, num_classes: int, channels: int,
-                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True,
+                 distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
-        super().__init__(in_channels, num_classes, channels, layout)
+        super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         self.space = space
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
         n = space.nodes
@@ -133,9 +143,10 @@ class FixedNet(_Net):
     """The network of one genotype, trained from scratch (``cpnas train``)."""
 
     def __init__(self, genotype: Genotype, in_channels: int, num_classes: int, channels: int,
-                 cells: int, spec: OpSpec, fp_preprocess: bool = True) -> None:
+                 cells: int, spec: OpSpec, fp_preprocess: bool = True,
+                 distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
-        super().__init__(in_channels, num_classes, channels, layout)
+        super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
         self.plans: list[list[tuple[int, int, str]]] = []
         outs = [len(getattr(genotype, f"{k}_concat")) for k in layout]
@@ -154,5 +165,15 @@ class FixedNet(_Net):
             c_last = n_out * c
         self.classifier = nn.Linear(c_last, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self._features(x, self.plans))
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """Logits; with ``features`` also the pooled last feature map (the center loss input)."""
+        feats = self._features(x, self.plans)
+        return (self.classifier(feats), feats) if features else self.classifier(feats)
+
+
+def _halves(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stem's two halves, each in the stem's memory format (a channel slice is strided)."""
+    fmt = torch.channels_last if s.is_contiguous(memory_format=torch.channels_last) and s.dim() == 4 \
+        else torch.contiguous_format
+    a, b = s.chunk(2, dim=1)
+    return a.contiguous(memory_format=fmt), b.contiguous(memory_format=fmt)

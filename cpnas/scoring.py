@@ -8,6 +8,8 @@ keeps its own copy. Plain Python only, so a viewer can import it without torch.
 - :func:`round_scores`: zbar (Eq. 4.16) and its softmax ev, per edge, of one round.
 - :func:`prune_choice`: the op a round prunes on one edge (argmin ev).
 - :func:`survivor_scores`: search-wide zbar, what the genotype ranks survivors by.
+- :func:`edge_strengths` and :func:`darts_genotype`: the DARTS genotype rule (every node
+  keeps its two strongest edges, each with its best op other than ``none``).
 - :func:`leaders` and :func:`leading_genotype`: the cell a search stopped now would give.
 - :func:`last_round_accuracy`: mean child and parent accuracy of the last round sampled.
 - :func:`n_samples`: how many architectures a whole search samples.
@@ -24,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .genotype import Genotype, derive_genotype
-from .space import CELL_TYPES
+from .space import CELL_TYPES, parse_edge_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from .events import SampleTrained
@@ -93,6 +95,48 @@ def survivor_scores(samples: Iterable[SampleTrained], survivors: Mapping[str, st
     return {e: (total / n if n else math.nan) for e, (total, n) in sums.items()}
 
 
+def edge_strengths(samples: Iterable[Any], pruned: Iterable[Any],
+                   survivors: Mapping[str, str]) -> dict[str, tuple[str, tuple[int, float]]]:
+    """Each edge's best op other than ``none`` and its strength, for the DARTS genotype rule.
+
+    The best op is the survivor, or, where ``none`` survived, the op pruned last; its
+    strength is (the round it left the race, the survivor counting as one round past the
+    last; its search-wide zbar). Edges whose ops are all ``none`` are left out.
+    ``pruned`` are OpPruned events (``round``, ``edge``, ``op``).
+    """
+    out_round: dict[str, dict[str, int]] = {}
+    for p in pruned:
+        out_round.setdefault(p.edge, {})[p.op] = p.round
+    final = 1 + max((r for per in out_round.values() for r in per.values()), default=-1)
+    best: dict[str, tuple[str, int]] = {}
+    for edge, survivor in survivors.items():
+        left = {**out_round.get(edge, {}), survivor: final}
+        cands = [(r, op) for op, r in left.items() if op != "none"]
+        if cands:
+            r, op = max(cands)
+            best[edge] = (op, r)
+    zbar = survivor_scores(samples, {e: op for e, (op, _) in best.items()})
+    return {e: (op, (r, zbar[e])) for e, (op, r) in best.items()}
+
+
+def darts_genotype(samples: Iterable[Any], pruned: Iterable[Any], survivors: Mapping[str, str],
+                   nodes: int, cell_types: Sequence[str] = CELL_TYPES) -> Genotype:
+    """DARTS's rule: every edge offers its best non-``none`` op (:func:`edge_strengths`);
+    each node keeps its two strongest edges, so every node has exactly two inputs."""
+    strengths = edge_strengths(samples, pruned, survivors)
+    # One scale for every edge: the rank by (round left, zbar); ties go to the lower source
+    # index, as derive_genotype breaks them.
+    order = sorted(strengths, key=lambda e: (strengths[e][1][0], _num(strengths[e][1][1]),
+                                             -parse_edge_id(e)[1]))
+    rank = {e: float(i) for i, e in enumerate(order)}
+    return derive_genotype({e: op for e, (op, _) in strengths.items()}, rank, nodes, mode="top2",
+                           cell_types=tuple(cell_types) or CELL_TYPES)
+
+
+def _num(x: float) -> float:
+    return -math.inf if math.isnan(x) else x
+
+
 def leaders(ev: Mapping[str, Mapping[str, float]], alive: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Each edge's favourite: its alive op with the highest ev (ties: first in alive order).
 
@@ -117,6 +161,9 @@ def leading_genotype(samples: Iterable[SampleTrained], ev: Mapping[str, Mapping[
     survivors (:func:`survivor_scores`). GenotypeError when no edge has a non-none leader.
     """
     samples = list(samples)
+    if mode == "darts":  # every edge offers its best alive op other than `none`
+        alive = {e: [o for o in ops if o != "none"] for e, ops in alive.items()}
+        mode = "top2"
     chosen = leaders(ev, alive)
     return derive_genotype(chosen, survivor_scores(samples, chosen), nodes, mode=mode,
                            cell_types=tuple(cell_types) or CELL_TYPES)
@@ -153,6 +200,8 @@ def cell_layout(cells: int) -> list[str]:
 
 __all__ = [
     "cell_layout",
+    "darts_genotype",
+    "edge_strengths",
     "indicator",
     "last_round_accuracy",
     "leaders",

@@ -67,6 +67,10 @@ class CPTrainer:
             torch.manual_seed(config.seed)
             self.child = self._net(spec, binary=True)
             self.parent = self._net(spec, binary=False)
+        if config.child_from_parent:
+            # The child starts as the parent's binarization, so Eq. 4.17's filter MSE pairs
+            # related filters from the first step (docs/method.md "Signal").
+            self.child.load_state_dict(self.parent.state_dict())
         self.centers = CenterLoss(data.num_classes, self.child.feature_dim).to(device)
         self.child_opt = make_optimizer(config.optimizer, self.child.parameters(), config.lr)
         self.parent_opt = make_optimizer(config.optimizer, self.parent.parameters(), config.lr)
@@ -77,7 +81,8 @@ class CPTrainer:
         c = self.config
         s = OpSpec(binary=binary, shortcut=spec.shortcut, batch_stats=spec.batch_stats)
         return SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
-                        c.cells, s, fp_preprocess=c.fp_preprocess).to(self.device)
+                        c.cells, s, fp_preprocess=c.fp_preprocess,
+                        distinct_inputs=c.distinct_inputs).to(self.device)
 
     @property
     def steps_per_sample(self) -> int:
@@ -140,6 +145,15 @@ class CPTrainer:
                      should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
         """Train both nets on ``arch`` for one sample epoch, then validate both."""
         t0 = time.perf_counter()
+        c_loss, p_loss = self.train_steps(arch, on_step, should_stop)
+        c_acc, p_acc = self.accuracy(arch)
+        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_loss,
+                            parent_loss=p_loss, seconds=time.perf_counter() - t0)
+
+    def train_steps(self, arch: Mapping[str, str],
+                    on_step: Callable[[int, int, float, float], None] = lambda *a: None,
+                    should_stop: Callable[[], bool] = lambda: False) -> tuple[float, float]:
+        """One sample epoch of CP steps on ``arch``; the mean child and parent training loss."""
         steps = self.steps_per_sample
         c_sum = p_sum = 0.0
         for i, idx in enumerate(self.batches.take(steps)):
@@ -148,9 +162,16 @@ class CPTrainer:
             c, p = self.step(arch, idx)
             c_sum, p_sum = c_sum + c, p_sum + p
             on_step(i + 1, steps, c, p)
-        c_acc, p_acc = self.accuracy(arch)
-        return SampleResult(child_acc=c_acc, parent_acc=p_acc, child_loss=c_sum / steps,
-                            parent_loss=p_sum / steps, seconds=time.perf_counter() - t0)
+        return c_sum / steps, p_sum / steps
+
+    def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""
+        from .randomcells import uniform_arch
+
+        for idx in self.batches.take(steps) if steps else []:
+            if should_stop():
+                raise Stopped
+            self.step(uniform_arch(self.config.space, rng), idx)
 
     # -- checkpoint -------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -203,39 +224,71 @@ def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, ep
                    channels: int = 8, cells: int = 3, batch_size: int = 64, lr: float = 0.003,
                    seed: int = 0, device: torch.device | str = "cpu",
                    fp_preprocess: bool = True, shortcut: bool = True,
+                   distinct_inputs: bool = False, cp_loss: bool = False, theta: float = 0.5,
+                   lam: float = 0.001,
                    on_epoch: Callable[[int, float, float], None] = lambda *a: None) -> TrainResult:
-    """Train the genotype from scratch (1-bit, or its full-precision twin) and test it."""
+    """Train the genotype from scratch (1-bit, or its full-precision twin) and test it.
+
+    ``cp_loss`` trains the 1-bit network with the search's Child-Parent loss (Eq. 4.17,
+    weights ``theta`` and ``lam``): its full-precision parent is trained alongside on the
+    same batches (CE), and the child starts from the parent's weights.
+    """
     threads = torch.get_num_threads()
     try:
         if torch.device(device).type == "cpu" and data.x_train.shape[-1] <= 16:
             torch.set_num_threads(1)  # tiny images: threads only add synchronisation
         return _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr,
-                               seed, torch.device(device), fp_preprocess, shortcut, on_epoch)
+                               seed, torch.device(device), fp_preprocess, shortcut,
+                               distinct_inputs, (theta, lam) if cp_loss and binary else None,
+                               on_epoch)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr, seed,
-                    device, fp_preprocess, shortcut, on_epoch) -> TrainResult:
+                    device, fp_preprocess, shortcut, distinct_inputs, cp, on_epoch) -> TrainResult:
     data = data.to(device)
-    spec = OpSpec(binary=binary, shortcut=shortcut, batch_stats=False)  # a fixed net: running stats
+
+    def build(bin_: bool) -> FixedNet:
+        spec = OpSpec(binary=bin_, shortcut=shortcut, batch_stats=False)  # a fixed net: running stats
+        return FixedNet(genotype, data.in_channels, data.num_classes, channels, cells, spec,
+                        fp_preprocess=fp_preprocess, distinct_inputs=distinct_inputs).to(device)
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = FixedNet(genotype, data.in_channels, data.num_classes, channels, cells, spec,
-                       fp_preprocess=fp_preprocess).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+        net = build(binary)
+        parent = build(False) if cp is not None else None
+    nets = [net] + ([parent] if parent is not None else [])
+    if parent is not None:
+        net.load_state_dict(parent.state_dict())  # the child starts from its parent
+        pairs = _binary_pairs(net, parent)
+        centers = CenterLoss(data.num_classes, net.classifier.in_features).to(device)
     batches = Batches(len(data.y_train), batch_size, seed)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * batches.per_epoch)
+    opts = [torch.optim.Adam(n.parameters(), lr=lr) for n in nets]
+    scheds = [torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=epochs * batches.per_epoch)
+              for o in opts]
     loss = math.nan
     for epoch in range(epochs):
-        net.train()
+        for n in nets:
+            n.train()
         for idx in batches.take(batches.per_epoch):
             idx = idx.to(device)
-            opt.zero_grad(set_to_none=True)
-            out = F.cross_entropy(net(data.x_train[idx]), data.y_train[idx])
-            out.backward()
-            opt.step()
-            sched.step()
+            x, y = data.x_train[idx], data.y_train[idx]
+            for o in opts:
+                o.zero_grad(set_to_none=True)
+            if parent is None:
+                out = F.cross_entropy(net(x), y)
+                total = out
+            else:  # Eq. 4.17 for the child, CE for the parent (Eq. 4.18)
+                logits, feats = net(x, features=True)
+                out = child_loss(F.cross_entropy(logits, y), pairs, feats, y, centers, *cp)
+                total = out + F.cross_entropy(parent(x), y)
+            total.backward()
+            for o, sc in zip(opts, scheds):
+                o.step()
+                sc.step()
+            if parent is not None and cp[1]:
+                centers.update(feats, y)
             loss = float(out.detach())
         on_epoch(epoch + 1, loss, _accuracy(net, data.x_val, data.y_val))
     return TrainResult(binary, epochs, _accuracy(net, data.x_test, data.y_test),

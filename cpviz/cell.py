@@ -4,33 +4,36 @@ Left to right: the inputs c_{k-2} and c_{k-1}, the intermediate nodes 0..n-1, th
 c_{k}; one labelled edge per op; an edge into c_{k} from every node in the concat list.
 
 Two sources:
-- a genotype (a :class:`~cpnas.genotype.Genotype`, DARTS text, a genotype.json or a run
-  directory): the chosen op on each edge, as the NAS papers draw it;
+- a genotype (anything :func:`cpnas.resolve.resolve` takes: a Genotype, a DARTS namedtuple,
+  DARTS text, a genotype file, ``FILE.py:NAME``, a published name, a run directory): the
+  chosen op on each edge, as the NAS papers draw it, ``none`` edges dashed;
 - a :class:`~cpviz.state.SearchState`: every edge with all its ops, alive ones labelled with
   their current ev, pruned ones struck through with the round they fell in, the final
   survivors drawn thick.
 
 The data steps (:func:`genotype_cell_data`, :func:`state_cell_data`) return NamedTuples and
-need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them.
+need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them, the inputs pinned to
+the first rank and c_{k} to the last, labels in their edge's colour darkened to WCAG AA
+contrast (:func:`label_colour`).
 """
 
 from __future__ import annotations
 
 import html
-import json
 import math
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from cpnas.errors import CpnasError, GenotypeError, RunDirError
+from cpnas.errors import CpnasError
 from cpnas.events import Event
-from cpnas.genotype import Genotype, parse_genotype
+from cpnas.genotype import Genotype
 from cpnas.registry import display_facts
+from cpnas.resolve import existing_path, genotype_from_object, has_genotype_fields, resolve
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
+from .contrast import label_colour
 from .state import SearchState, as_state, round_scores
 
 # Okabe & Ito's colour-blind-safe palette; every colour also prints distinctly in grey.
@@ -164,56 +167,30 @@ def _current_ev(current, last, edge: str, op: str) -> float | None:
 def resolve_source(source: Any) -> Genotype | SearchState:
     """A Genotype or a SearchState from whatever the user has.
 
-    Genotype or DARTS text -> Genotype; a genotype.json -> Genotype; a run directory -> its
-    genotype.json, or, for a run without one yet, the state replayed from its events; a
-    SearchState or a list of events -> SearchState.
+    A SearchState or a list of events -> SearchState; an ``events.jsonl`` -> its state; a
+    run directory -> its genotype.json, or, for a run without one yet, the state replayed
+    from its events; anything else goes through :func:`cpnas.resolve.resolve` (a Genotype,
+    a DARTS namedtuple, a genotype file, ``FILE.py:NAME``, a published name, DARTS text).
     """
     if isinstance(source, (Genotype, SearchState)):
         return source
-    if isinstance(source, str) and "(" in source:
-        return parse_genotype(source)
+    if has_genotype_fields(source):
+        return genotype_from_object(source)
     if isinstance(source, (str, os.PathLike)):
-        return _from_path(Path(source))
+        path = existing_path(os.fspath(source))
+        if path is not None and path.is_file() and path.name == "events.jsonl":
+            return as_state(path)
+        resolved = resolve(os.fspath(source))
+        return resolved.genotype if resolved.genotype is not None else as_state(resolved.run_dir)
     if isinstance(source, Iterable):
         events = list(source)
         if events and all(isinstance(e, Event) for e in events):
             return as_state(events)
     raise CpnasError(
-        "expected a Genotype, DARTS genotype text, a genotype.json, a run directory, "
-        f"a SearchState or events; got {type(source).__name__}"
+        "expected a Genotype (or an object with normal, normal_concat, reduce, reduce_concat), "
+        "genotype text, a genotype file, a run directory, a SearchState or events; "
+        f"got {type(source).__name__}"
     )
-
-
-def _from_path(path: Path) -> Genotype | SearchState:
-    if path.is_dir():
-        if (path / "genotype.json").is_file():
-            return read_genotype_file(path / "genotype.json")
-        return as_state(path)
-    if path.is_file():
-        if path.name == "events.jsonl":
-            return as_state(path)
-        return read_genotype_file(path)
-    raise CpnasError(f"{path}: not a genotype, a genotype.json or a run directory")
-
-
-def read_genotype_file(path: Path) -> Genotype:
-    """A genotype.json ({"genotype": "Genotype(...)", ...}) or a text file with the repr."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunDirError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    if text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GenotypeError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-            raise GenotypeError(f'{path}: expected {{"genotype": "Genotype(...)"}}')
-        text = data["genotype"]
-    try:
-        return parse_genotype(text)
-    except GenotypeError as exc:
-        raise GenotypeError(f"{path}: {exc}") from None
 
 
 def _check_cell_name(cell: str) -> None:
@@ -247,8 +224,8 @@ def cell_graph(
 ) -> Any:
     """The diagram of one cell as a ``graphviz.Digraph`` (renders inline in Jupyter).
 
-    ``source``: a Genotype, DARTS text, a genotype.json, a run directory, a SearchState or
-    a list of events. ``binary`` marks the ops the 1-bit child binarizes (bold, with a
+    ``source``: anything :func:`resolve_source` takes (a genotype in any form, a run
+    directory, a SearchState or a list of events). ``binary`` marks the ops the 1-bit child binarizes (bold, with a
     legend line when ``legend``).
     """
     graphviz = try_import("graphviz", "cell diagrams")
@@ -295,6 +272,21 @@ def _add_nodes(g: Any, names: Iterable[str], prefix: str) -> None:
         g.node(prefix + name, label=name, fillcolor=NODE_FILL[kind])
 
 
+def _pin(g: Any, nodes: Iterable[str], drawn: set[tuple[str, str]], prefix: str) -> None:
+    """Inputs on the first rank, c_{k} right of every node: DOT ranks, held by invisible
+    edges where no drawn edge holds them (an input feeding only late nodes drifted right)."""
+    inputs, inner = (node_name(0), node_name(1)), [n for n in nodes if n not in (node_name(0), node_name(1), OUTPUT)]
+    with g.subgraph() as same:
+        same.attr(rank="same")
+        for name in inputs:
+            same.node(prefix + name)
+    for name in inner:
+        if not any((src, name) in drawn for src in inputs):
+            g.edge(prefix + inputs[1], prefix + name, style="invis")
+        if (name, OUTPUT) not in drawn:
+            g.edge(prefix + name, prefix + OUTPUT, style="invis")
+
+
 def _draw_genotype(g: Any, data: CellDiagram, prefix: str, binary: bool) -> str:
     _add_nodes(g, data.nodes, prefix)
     marked = False
@@ -302,17 +294,22 @@ def _draw_genotype(g: Any, data: CellDiagram, prefix: str, binary: bool) -> str:
         if not e.op:  # concat into the output
             g.edge(prefix + e.src, prefix + e.dst, color=CONCAT_EDGE)
             continue
-        attrs = {"label": e.op, "color": op_colour(e.op), "penwidth": "1.5"}
-        if binary and e.binary:
+        colour = op_colour(e.op)
+        attrs = {"label": e.op, "color": colour, "fontcolor": label_colour(colour), "penwidth": "1.5"}
+        if e.op == "none":
+            attrs["style"] = "dashed"  # as in the search-state view: the edge carries nothing
+        elif binary and e.binary:
             attrs.update(style="bold", penwidth="3")
             marked = True
         g.edge(prefix + e.src, prefix + e.dst, **attrs)
+    _pin(g, data.nodes, {(e.src, e.dst) for e in data.edges}, prefix)
     return LEGEND_1BIT if marked else ""
 
 
 def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool) -> str:
     edges = state_cell_data(state, cell)
-    _add_nodes(g, [node_name(i) for i in range(state.nodes + 2)] + [OUTPUT], prefix)
+    nodes = [node_name(i) for i in range(state.nodes + 2)] + [OUTPUT]
+    _add_nodes(g, nodes, prefix)
     for e in edges:
         attrs = {"label": _ops_table(e.ops, binary), "color": FADED, "penwidth": "1", "fontsize": "10"}
         if e.survivor is not None:
@@ -322,6 +319,8 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
         g.edge(prefix + e.src, prefix + e.dst, **attrs)
     for j in range(state.nodes):
         g.edge(prefix + node_name(j + 2), prefix + OUTPUT, color=CONCAT_EDGE)
+    drawn = {(e.src, e.dst) for e in edges} | {(node_name(j + 2), OUTPUT) for j in range(state.nodes)}
+    _pin(g, nodes, drawn, prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
     lines = [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"]
     if binary:
@@ -344,7 +343,7 @@ def _ops_table(ops: tuple[OpMark, ...], binary: bool) -> str:
             value = "-" if m.ev is None or math.isnan(m.ev) else f"{m.ev:.3f}"
             text = f"<B>{name}</B>" if m.status == "survivor" else name
             cells = (
-                f'<TD ALIGN="LEFT"><FONT COLOR="{op_colour(m.op)}">{text}</FONT>{tag}</TD>'
+                f'<TD ALIGN="LEFT"><FONT COLOR="{label_colour(op_colour(m.op))}">{text}</FONT>{tag}</TD>'
                 f'<TD ALIGN="RIGHT">{value}</TD>'
             )
         rows.append(f"<TR>{cells}</TR>")
@@ -364,7 +363,6 @@ __all__ = [
     "is_binarized",
     "node_name",
     "op_colour",
-    "read_genotype_file",
     "resolve_source",
     "state_cell_data",
 ]

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from cpnas.errors import CpnasError
+from cpnas.resolve import ACCEPTS
 
 from .export import FORMATS
 
@@ -20,11 +21,11 @@ def add_render_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p = subparsers.add_parser(
         "render",
         help="draw a genotype's normal and reduction cells (svg, pdf, png, dot)",
-        description="Write normal.<fmt> and reduce.<fmt> for a genotype. GENOTYPE is a "
-        "genotype.json, a run directory, or a DARTS repr string such as "
-        "\"Genotype(normal=[('sep_conv_3x3', 0), ...], ...)\".",
+        description="Write normal.<fmt> and reduce.<fmt> for a genotype. GENOTYPE is what "
+        "cpnas train takes: " + ACCEPTS + ". A run directory without genotype.json is "
+        "drawn as its search state.",
     )
-    p.add_argument("genotype", metavar="GENOTYPE", help="genotype.json, run directory or DARTS string")
+    p.add_argument("genotype", metavar="GENOTYPE", help=ACCEPTS)
     p.add_argument("--out", default="cells", metavar="DIR", help="output directory (default: cells)")
     p.add_argument("--format", default=",".join(FORMATS), metavar="FMTS",
                    help=f"comma-separated formats out of {','.join(FORMATS)} (default: all)")
@@ -39,21 +40,10 @@ def run_render(args: argparse.Namespace) -> int:
     from .export import export_cell
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    source = _genotype_source(args.genotype)
-    paths = export_cell(source, args.out, formats, binary=args.binary, legend=args.legend)
+    paths = export_cell(args.genotype, args.out, formats, binary=args.binary, legend=args.legend)
     for path in paths:
         print(path)
     return 0
-
-
-def _genotype_source(text: str) -> str | Path:
-    """A DARTS string stays text; anything else must be an existing path."""
-    if "(" in text:
-        return text
-    path = Path(text)
-    if not path.exists():
-        raise CpnasError(f"{text}: no such file or run directory, and not a DARTS genotype string")
-    return path
 
 
 def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -53,7 +53,7 @@ def _genotype(state: SearchState, source: Any) -> Genotype | None:
     if state.genotype:
         return parse_genotype(state.genotype)
     if isinstance(source, (str, os.PathLike)) and (Path(source) / "genotype.json").is_file():
-        from .cell import read_genotype_file
+        from cpnas.resolve import read_genotype_file
 
         return read_genotype_file(Path(source) / "genotype.json")
     return None
@@ -128,7 +128,8 @@ def _model_block(state: SearchState, genotype: Genotype, model_summary: Any) -> 
     try:
         df = model_summary(genotype, channels=channels, cells=cells, classes=classes,
                            input_size=int(shape[-1]), input_channels=int(shape[0]),
-                           binary_preprocess=binary_pre)
+                           binary_preprocess=binary_pre,
+                           distinct_inputs=bool(state.config.get("distinct_inputs", False)))
     except (CpnasError, TypeError, ValueError, IndexError) as exc:  # say why, keep the report
         return f"<h2>1-bit model summary</h2><p>{html.escape(str(exc))}</p>"
     note = (f"C = {channels}, {cells} cells, input {'x'.join(map(str, shape))}, {classes} classes, "

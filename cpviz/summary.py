@@ -113,8 +113,12 @@ def model_summary(
     input_channels: int = 3,
     stem_multiplier: int = 3,
     binary_preprocess: bool = False,
+    distinct_inputs: bool = False,
 ) -> Any:
     """Per-layer params, binary and FP MACs, FLOPs and memory of the 1-bit network.
+
+    ``distinct_inputs`` prices the engine's switch of that name: a stem twice as wide whose
+    two halves are the first cell's two inputs (docs/method.md).
 
     Returns a DataFrame with rows stem, cell 0..cells-1 and classifier plus a ``total`` row;
     the formulas are in this module's docstring and in ``df.attrs["formulas"]``.
@@ -131,8 +135,9 @@ def model_summary(
     rows = []
     size = input_size
     c_stem = stem_multiplier * channels
-    rows.append(_row("stem", "stem", c_stem, size, Cost(
-        fp_params=input_channels * c_stem * 9, fp_macs=size * size * input_channels * c_stem * 9)))
+    width = 2 * c_stem if distinct_inputs else c_stem
+    rows.append(_row("stem", "stem", width, size, Cost(
+        fp_params=input_channels * width * 9, fp_macs=size * size * input_channels * width * 9)))
     c_pp, c_p, c = c_stem, c_stem, channels
     for i, kind in enumerate(scoring.cell_layout(cells)):  # the engine's layout, not a copy
         if kind == "reduce":

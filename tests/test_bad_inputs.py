@@ -55,13 +55,24 @@ def run_copy(tmp: Path) -> Path:
     return run
 
 
+def resume(tmp: Path, run: Path, *flags: str) -> list[str]:
+    """The fixture's own search again: its recorded config, with the keys added since the
+    release that wrote it at their LEGACY value (today's defaults differ: issue 10)."""
+    from cpnas.config import stored_config
+
+    cfg = stored_config(json.loads((FIXTURE / "config.json").read_text()), "fixture")
+    path = tmp / "resume.json"
+    path.write_text(json.dumps(cfg))
+    return ["search", "--config", str(path), *SEARCH[1:], *flags, "--out", str(run)]
+
+
 def on_run(edit: Callable[[Path], object], *flags: str) -> Callable[[Path], list[str]]:
     """Resume the fixture run after ``edit`` has broken something in it."""
 
     def setup(tmp: Path) -> list[str]:
         run = run_copy(tmp)
         edit(run)
-        return [*SEARCH, *flags, "--out", str(run)]
+        return resume(tmp, run, *flags)
 
     return setup
 
@@ -137,7 +148,7 @@ def write(tmp: Path, name: str, text: str) -> Path:
 def locked(tmp: Path) -> list[str]:
     run = run_copy(tmp)
     locked.held = RunLock(run)  # another writer, as far as flock can tell
-    return [*SEARCH, "--out", str(run)]
+    return resume(tmp, run)
 
 
 # -- the table: (id, setup -> argv, a fragment the error line must hold) ---------------------
@@ -252,6 +263,14 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ("train-no-such-run", lambda t: ["train", str(t / "runs" / "nothing")], "no such run"),
     ("render-bad-text", lambda t: ["render", "Genotype(x", "--out", str(t / "cells")],
      "not valid syntax"),
+    ("render-out-in-proc", lambda t: ["render", str(FIXTURE), "--out", "/proc/cells"],
+     "cannot create"),
+    ("render-out-a-file", lambda t: ["render", str(FIXTURE), "--out", str(write(t, "f", "x"))],
+     "not a directory"),
+    ("render-out-under-a-file", lambda t: ["render", str(FIXTURE), "--out",
+                                           str(write(t, "f", "x") / "cells")], "cannot create"),
+    ("report-out-under-a-file", lambda t: ["report", str(run_copy(t)), "--out",
+                                           str(write(t, "f", "x") / "r.html")], "not a directory"),
     ("report-not-a-dir", lambda t: ["report", str(t / "nothing")], "not a run directory"),
     ("report-out-in-proc", lambda t: ["report", str(run_copy(t)), "--out", "/proc/r.html"],
      "cannot write"),

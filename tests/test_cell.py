@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
+from dotread import node_names, visible_edges
 
 from cpnas.errors import CpnasError, GenotypeError
 from cpnas.genotype import DARTS_V2, PC_DARTS, parse_genotype
@@ -14,31 +14,10 @@ from cpviz import cell_graph, cell_pair, state_cell_data
 from cpviz.cell import is_binarized, op_colour, resolve_source
 from cpviz.state import SearchState, replay
 
-_EDGE = re.compile(r'^\t+("[^"]*"|\S+) -> ("[^"]*"|\S+)(?: \[(.*)\])?$')
-_NODE = re.compile(r'^\t+("[^"]*"|\w+) \[')
 K2, K1, OUT = "c_{k-2}", "c_{k-1}", "c_{k}"
 NODES = {K2, K1, "0", "1", "2", "3", OUT}
 CONCAT = {("0", OUT, None), ("1", OUT, None), ("2", OUT, None), ("3", OUT, None)}
-
-
-def _unq(s: str) -> str:
-    return s[1:-1] if s.startswith('"') else s
-
-
-def dot_edges(source: str) -> list[tuple[str, str, str | None]]:
-    """(src, dst, label) of every edge line of a graphviz Digraph source."""
-    out = []
-    for line in source.splitlines():
-        m = _EDGE.match(line)
-        if m:
-            label = re.search(r'(?:^| )label=("[^"]*"|\S+)', m[3] or "")
-            out.append((_unq(m[1]), _unq(m[2]), _unq(label[1]) if label else None))
-    return out
-
-
-def dot_nodes(source: str) -> set[str]:
-    names = {_unq(m[1]) for line in source.splitlines() if (m := _NODE.match(line)) and "->" not in line}
-    return names - {"graph", "node", "edge"}  # default-attribute statements
+dot_edges, dot_nodes = visible_edges, node_names
 
 
 # Written out from the published genotypes (DARTS cnn/genotypes.py, PC-DARTS genotypes.py

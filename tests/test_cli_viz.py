@@ -87,7 +87,7 @@ def test_bad_paths_and_formats(tmp_path):
     cases = [
         (["report", tmp_path / "empty"], "events"),
         (["render", tmp_path / "empty", "--out", tmp_path / "o"], "events"),
-        (["render", tmp_path / "missing", "--out", tmp_path / "o"], "no such file"),
+        (["render", tmp_path / "missing", "--out", tmp_path / "o"], "no such run directory"),
         (["report", tmp_path / "missing"], "not a run directory"),
         (["render", str(DARTS_V2), "--out", tmp_path / "o", "--format", "svg,gif"], "unsupported format 'gif'"),
     ]

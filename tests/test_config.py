@@ -9,9 +9,12 @@ from cpnas.space import PRIMITIVES
 
 def test_defaults_are_the_teaching_search():
     cfg = SearchConfig()
-    assert cfg.ops == PRIMITIVES and cfg.nodes == 4 and cfg.repeats == 1
+    assert cfg.ops == PRIMITIVES and cfg.nodes == 4 and cfg.repeats == 2
     assert cfg.data == "digits" and cfg.beta == 0.5 and cfg.seed == 0
-    assert cfg.n_samples == 35
+    assert cfg.n_samples == 70  # T = 2: every op gets two z's per round (docs/method.md)
+    assert (cfg.sample_steps, cfg.batch_size, cfg.warmup_steps) == (2, 128, 64)
+    assert cfg.score_per_sweep and cfg.child_from_parent and cfg.distinct_inputs
+    assert cfg.genotype_mode == "darts" and cfg.data_seed == 0
     assert len(cfg.space.edges) == 28
     assert SearchConfig(repeats=2, ops=("none", "skip_connect", "sep_conv_3x3")).n_samples == 10
 

@@ -39,7 +39,8 @@ SEARCH_ARGS = [
     "--cells", "1", "--channels", "4", "--sample-steps", "2", "--repeats", "2", "--seed", "7",
 ]
 N_SAMPLES = 2 * (3 + 2)  # T * (K + (K-1)) with K = 3
-ROUND0_SAMPLES = 2 * 3
+N_SWEEPS = 2 * 2  # T sweeps in each of 2 rounds; sweep scoring checkpoints once per sweep
+ROUND0_SWEEPS = 2
 TIMEOUT = 240.0  # per scenario, generous: the machine is shared
 
 Events = list[dict]
@@ -194,11 +195,11 @@ def runs(tmp_path_factory) -> dict[str, Scenario]:
         # before the first checkpoint: the rerun starts afresh over the log's first lines
         "at_start": [Stage(at_start), Stage()],
         # mid-sample, in the middle of round 1
-        "mid_sample": [Stage(mid_sample(ROUND0_SAMPLES + 1)), Stage()],
+        "mid_sample": [Stage(mid_sample(ROUND0_SWEEPS + 1)), Stage()],
         # one directory, resumed again and again: right after a checkpoint (mid-round 0),
-        # Ctrl-C inside a sample (a clean stop), and right after the round's last checkpoint
-        "chain": [Stage(after_checkpoint(2)), Stage(mid_sample(4), signal.SIGINT),
-                  Stage(after_checkpoint(ROUND0_SAMPLES)), Stage()],
+        # Ctrl-C inside a sample (a clean stop), and right after a later checkpoint
+        "chain": [Stage(after_checkpoint(1)), Stage(mid_sample(2), signal.SIGINT),
+                  Stage(after_checkpoint(ROUND0_SWEEPS + 1)), Stage()],
     }
     scenarios = [Scenario(name, base / name, stages) for name, stages in plans.items()]
     run_scenarios(scenarios)
@@ -221,7 +222,7 @@ def test_reference_run_completes(runs) -> None:
     events = read_events(ref.out)
     assert isinstance(events[-1], ev.SearchFinished) and events[-1].status == "completed"
     assert sum(isinstance(e, ev.SampleTrained) for e in events) == N_SAMPLES
-    assert sum(isinstance(e, ev.Checkpointed) for e in events) == N_SAMPLES
+    assert sum(isinstance(e, ev.Checkpointed) for e in events) == N_SWEEPS
     assert load_run(ref.out).genotype is not None
 
 

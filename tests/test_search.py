@@ -12,7 +12,7 @@ from cpnas.errors import RunDirError
 from cpnas.runs import read_events
 
 TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
-            sample_steps=2, batch_size=64, device="cpu")
+            sample_steps=2, batch_size=64, repeats=1, warmup_steps=4, device="cpu")
 
 
 def _strip(events):
@@ -36,16 +36,35 @@ def test_event_stream_shape(full_run):
     assert isinstance(events[0], ev.SearchStarted) and events[0].schema == ev.SCHEMA_VERSION
     assert isinstance(events[-1], ev.SearchFinished) and events[-1].status == "completed"
     types = [e.type for e in events]
-    assert types.count("SampleTrained") == 3 + 2 == types.count("Checkpointed")
+    assert types.count("SampleTrained") == 3 + 2
     assert types.count("RoundStarted") == types.count("RoundScored") == 2
     assert types.count("OpPruned") == 2 * 10
     assert types.count("GenotypeDerived") == 1
     assert len({e.run_id for e in events}) == 1
-    # A Checkpointed event follows every sample.
+    _checkpoint_after_each_sweep(events, sweep=True)
+
+
+def _checkpoint_after_each_sweep(events, sweep):
+    """Sweep scoring: a sweep trains its K samples (Progress), then scores all K, then one
+    checkpoint. Without it, each sample trains, is scored and is checkpointed in turn."""
+    k_of = {e.round: e.K for e in events if isinstance(e, ev.RoundStarted)}
+    samples = [e for e in events if isinstance(e, ev.SampleTrained)]
+    cks = [e for e in events if isinstance(e, ev.Checkpointed)]
+    last = [e for e in samples if e.s == k_of[e.round] - 1]
+    assert [(c.round, c.t, c.s) for c in cks] == [(e.round, e.t, e.s) for e in (last if sweep else samples)]
     for i, e in enumerate(events):
         if isinstance(e, ev.SampleTrained):
             nxt = [x for x in events[i + 1:] if not isinstance(x, ev.Progress)][0]
-            assert isinstance(nxt, ev.Checkpointed) and (nxt.round, nxt.t, nxt.s) == (e.round, e.t, e.s)
+            if sweep and e.s < k_of[e.round] - 1:  # the sweep's next score, no training between
+                assert isinstance(nxt, ev.SampleTrained) and nxt.s == e.s + 1
+                assert events[i + 1] is nxt
+            else:
+                assert isinstance(nxt, ev.Checkpointed) and (nxt.round, nxt.t, nxt.s) == (e.round, e.t, e.s)
+
+
+def test_per_sample_scoring_checkpoints_every_sample(tmp_path):
+    res = search(SearchConfig(**TINY, score_per_sweep=False), out=tmp_path / "legacy")
+    _checkpoint_after_each_sweep(res.events, sweep=False)
 
 
 def test_result_and_files(full_run):
@@ -111,8 +130,8 @@ def test_stop_then_resume_matches_an_uninterrupted_run(full_run, tmp_path, stop_
 
 
 def test_ctrl_c_is_a_clean_stop(tmp_path):
-    def interrupt(e):
-        if isinstance(e, ev.SampleTrained) and e.s == 1:
+    def interrupt(e):  # in round 1, after round 0's sweep was checkpointed
+        if isinstance(e, ev.SampleTrained) and (e.round, e.s) == (1, 0):
             raise KeyboardInterrupt
 
     res = search(SearchConfig(**TINY), subscribers=[interrupt], out=tmp_path)

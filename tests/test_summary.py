@@ -89,3 +89,15 @@ def test_summary_layout_is_the_built_networks(cells):
                    OpSpec(binary=True))
     df = model_summary(DARTS_V2, channels=4, cells=cells, input_size=8)
     assert list(df["kind"].iloc[1:-2]) == [cell.kind for cell in net.cells]
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_summary_prices_the_stem_the_engine_builds(distinct):
+    """distinct_inputs: the stem is twice as wide (its halves feed the first cell)."""
+    from cpnas.model import FixedNet
+    from cpnas.ops import OpSpec
+
+    net = FixedNet(DARTS_V2, 1, 10, 4, 2, OpSpec(binary=True), distinct_inputs=distinct)
+    df = model_summary(DARTS_V2, channels=4, cells=2, input_size=8, input_channels=1,
+                       distinct_inputs=distinct)
+    assert df.loc["stem", "fp_params"] == net.stem[0].weight.numel()

@@ -74,8 +74,10 @@ def save_checkpoint_file(path: Path, state: dict, run_id: str = "") -> None:
             "sha256": hashlib.sha256(payload).hexdigest(),
             # a tensor, stored as raw bytes (a bytes object would be pickled as latin-1 text)
             "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8)}
+    buffer = io.BytesIO()  # serialized first: a full disk is then an OSError of one write
+    torch.save(data, buffer)
     with atomic_file(path) as f:
-        torch.save(data, f)
+        f.write(buffer.getbuffer())
 
 
 def _why_unloadable(exc: Exception) -> str:

@@ -29,6 +29,7 @@ from .. import events as ev
 from ..config import stored_config, to_stored
 from ..errors import ConfigError, GenotypeError, RunDirError
 from ..genotype import Genotype, parse_genotype
+from ..resolve import read_genotype_file
 from .checkpoint import load_checkpoint_file, save_checkpoint_file
 from .files import atomic_write_text, check_dir_target, dump_json, read_json
 from .lock import LOCK_NAME, RunLock
@@ -44,13 +45,22 @@ _TEMP = re.compile(r"\.(?P<name>[\w.]+)\.\w+\.tmp")  # an atomic writer's temp f
 
 
 def _genotype_from_file(path: Path) -> Genotype:
-    data = read_json(path, "genotype file")
-    if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
-        raise RunDirError(f'{path}: not a genotype file (expected {{"genotype": "Genotype(...)"}})')
+    """The run's genotype.json, through the one genotype-file reader (cpnas.resolve)."""
     try:
-        return parse_genotype(data["genotype"])
+        return read_genotype_file(path)
     except GenotypeError as exc:
-        raise RunDirError(f"{path}: not a genotype: {exc}") from None
+        raise RunDirError(str(exc)) from None
+
+
+def read_run_config(path: Path) -> dict | None:
+    """A run directory's recorded config (LEGACY keys filled, format checked), or None."""
+    config_path = path / CONFIG_NAME
+    if not config_path.exists():
+        return None
+    try:
+        return stored_config(read_json(config_path, "config"), str(config_path))
+    except ConfigError as exc:
+        raise RunDirError(str(exc)) from None
 
 
 # -- the config check -------------------------------------------------------------------------
@@ -171,12 +181,7 @@ class RunDir:
     # -- config --------------------------------------------------------------------------
     def read_config(self) -> dict | None:
         """The recorded config (LEGACY keys filled, format checked), or None."""
-        if not self.config_path.exists():
-            return None
-        try:
-            return stored_config(read_json(self.config_path, "config"), str(self.config_path))
-        except ConfigError as exc:
-            raise RunDirError(str(exc)) from None
+        return read_run_config(self.path)
 
     def check_config(self, cfg: dict) -> None:
         """Refuse ``cfg`` if it differs from the recorded config; change nothing."""
@@ -184,8 +189,8 @@ class RunDir:
             check_same_config(read_json(self.config_path, "config"), cfg, str(self.path))
 
     def write_config(self, cfg: dict) -> None:
-        self._wrote = True
         atomic_write_text(self.config_path, dump_json(to_stored(cfg)))
+        self._wrote = True
 
     # -- checkpoint ----------------------------------------------------------------------
     def has_checkpoint(self) -> bool:

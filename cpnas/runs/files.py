@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
-from ..errors import RunDirError
+from ..errors import NonFiniteError, RunDirError
 
 
 def _temp_prefix(path: Path) -> str:
@@ -77,7 +77,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, allow_nan=True, default=ev._json_default) + "\n"
+    """JSON text for a run file; NaN and infinities are refused (they are not JSON)."""
+    try:
+        return json.dumps(obj, indent=2, allow_nan=False, default=ev._json_default) + "\n"
+    except ValueError as exc:
+        raise NonFiniteError(f"refusing to write a NaN or an infinity into JSON ({exc})") from None
 
 
 def read_json(path: Path, what: str) -> Any:

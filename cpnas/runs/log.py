@@ -10,6 +10,7 @@ short by a kill and says where the log ended.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -54,8 +55,12 @@ class Recorder(ev.Callback):
                 f"{self.path}: event {event.type} has seq {event.seq}, but the log's next seq "
                 f"is {self.last_seq + 1} (a duplicate or a gap would corrupt the log)"
             )
-        self._file.write(event.to_json() + "\n")
-        self._file.flush()
+        line = event.to_json() + "\n"
+        try:
+            self._file.write(line)
+            self._file.flush()
+        except OSError as exc:
+            self._broken(exc)
         self.last_seq = event.seq
         if isinstance(event, ev.SearchFinished):
             self.sync()
@@ -63,8 +68,20 @@ class Recorder(ev.Callback):
     def sync(self) -> None:
         """Flush and fsync the log (called before every checkpoint)."""
         if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as exc:
+                self._broken(exc)
+
+    def _broken(self, exc: OSError) -> None:
+        """A write failed (disk full, file-size limit): the log ends at its last whole line,
+        which a resume cuts back to, and the search must stop."""
+        file, self._file = self._file, None
+        with contextlib.suppress(OSError):
+            file.close()
+        raise RunDirError(f"{self.path}: cannot append to the event log ({exc.strerror or exc}); "
+                          f"it ends at seq {self.last_seq}") from None
 
     def close(self) -> None:
         if self._file is not None:

@@ -1,0 +1,196 @@
+"""One genotype resolver for every command (``cpnas train``, ``cpnas render``) and cpviz.
+
+:func:`resolve` takes, in this order:
+
+1. a :class:`~cpnas.genotype.Genotype`, or any object with ``normal, normal_concat, reduce,
+   reduce_concat`` (a DARTS ``collections.namedtuple`` included);
+2. a path that exists, whatever characters it holds: a run directory (its
+   ``genotype.json``), a ``genotype.json``, or a text file holding one ``Genotype(...)``;
+   a ``.py`` file needs a name (3.);
+3. ``FILE.py:NAME``: the assignment ``NAME`` of a repository's genotypes file, read with
+   :mod:`ast` only (never imported), aliases such as ``DARTS = DARTS_V2`` followed;
+4. a published name (:data:`cpnas.genotype.PUBLISHED`: ``DARTS_V2``, ``PC_DARTS``, ...);
+5. ``Genotype(...)`` text of any length (never tried as a path when it cannot be one).
+
+Anything else is a :class:`~cpnas.errors.GenotypeError` whose one line says what was seen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import GenotypeError
+from .genotype import PUBLISHED, Genotype, parse_genotype
+from .genotype_text import call_fields, genotype_assignments, name_list
+from .limits import MAX_FILE_BYTES
+
+ACCEPTS = ("a run directory, a genotype.json or text file, FILE.py:NAME (a repository's genotypes "
+           "file, read without running it), a published name (" + ", ".join(PUBLISHED) + ") or a "
+           "Genotype(...) string")
+GENOTYPE_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
+_FILE_NAME = re.compile(r"^(?P<file>.+\.py):(?P<name>[A-Za-z_]\w*)$")
+_MAX_PATH = 4096  # PATH_MAX on Linux: longer text is never a path
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a genotype argument named. ``genotype`` is None only for a run directory whose
+    search has not written ``genotype.json`` yet (cpviz then draws its search state)."""
+
+    genotype: Genotype | None
+    run_dir: Path | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def require(self) -> Genotype:
+        """The genotype, or one line saying the run has none yet."""
+        if self.genotype is None:
+            raise GenotypeError(f"{self.run_dir}: the run has no genotype.json yet (is the search finished?)")
+        return self.genotype
+
+
+def resolve(source: Any) -> Resolved:
+    """Resolve a genotype argument (see the module docstring for what is accepted)."""
+    if isinstance(source, Genotype):
+        return Resolved(source)
+    if has_genotype_fields(source):
+        return Resolved(genotype_from_object(source))
+    if isinstance(source, Path):
+        return _from_path(source, str(source))
+    if not isinstance(source, str):
+        raise GenotypeError(f"expected a Genotype, a genotype object or text, got {type(source).__name__}")
+    text = source.strip()
+    path = existing_path(source)
+    if path is not None:
+        return _from_path(path, source)
+    m = _FILE_NAME.match(text)
+    if m:
+        return Resolved(read_genotype_file(Path(m["file"]), m["name"]))
+    if text in PUBLISHED:
+        return Resolved(PUBLISHED[text])
+    if text.isidentifier():
+        raise GenotypeError(f"{text!r} is no published genotype ({', '.join(PUBLISHED)}) and no file here")
+    if "(" not in text and ("/" in text or "." in text):
+        raise GenotypeError(f"{text}: no such run directory or genotype file")
+    return Resolved(parse_genotype(text))
+
+
+def resolve_genotype(source: Any) -> Genotype:
+    """:func:`resolve`, for callers that need a genotype (a run must have finished)."""
+    return resolve(source).require()
+
+
+def existing_path(text: str) -> Path | None:
+    """``Path(text)`` if it names something on disk; text that cannot be a path is not one."""
+    if not text or len(text) > _MAX_PATH or "\0" in text:
+        return None
+    try:
+        path = Path(text)
+        return path if path.exists() else None
+    except (OSError, ValueError):  # e.g. ENAMETOOLONG: a pasted Genotype(...) string
+        return None
+
+
+def _from_path(path: Path, text: str) -> Resolved:
+    if path.is_dir():
+        from .runs.directory import read_run_config
+
+        config = read_run_config(path) or {}
+        genotype = read_genotype_file(path / "genotype.json") if (path / "genotype.json").is_file() else None
+        return Resolved(genotype, path, config)
+    if not path.exists():
+        m = _FILE_NAME.match(text)
+        if m:
+            return Resolved(read_genotype_file(Path(m["file"]), m["name"]))
+        raise GenotypeError(f"{path}: no such run directory or genotype file")
+    return Resolved(read_genotype_file(path))
+
+
+def read_genotype_file(path: Path, name: str | None = None) -> Genotype:
+    """A genotype from a file: ``genotype.json`` ({"genotype": "Genotype(...)"}), a text
+    file holding one ``Genotype(...)``, or, with ``name``, one assignment of a genotypes
+    file (a ``.py`` file always needs the name)."""
+    text = _read_text(path)
+    if name is not None or path.suffix == ".py":
+        found = genotype_assignments(text, str(path))
+        if name is None or name not in found:
+            listed = name_list(list(found))
+            head = f"{path}: name a genotype as {path}:NAME" if name is None else f"{path}: no genotype {name!r}"
+            raise GenotypeError(f"{head} (genotypes found: {listed})")
+        return _with_path(path, lambda: Genotype(**call_fields(found[name])))
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise GenotypeError(f"{path}: not a genotype file (not JSON: {exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
+            raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "Genotype(...)"}})')
+        text = data["genotype"]
+    return _with_path(path, lambda: parse_genotype(text))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise GenotypeError(f"{path}: {path.stat().st_size} bytes, over the limit of "
+                                f"{MAX_FILE_BYTES} (cpnas.limits)")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GenotypeError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GenotypeError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
+def _with_path(path: Path, build):
+    try:
+        return build()
+    except GenotypeError as exc:
+        raise GenotypeError(f"{path}: not a genotype: {exc}") from None
+
+
+# -- objects ---------------------------------------------------------------------------------
+
+
+def has_genotype_fields(obj: Any) -> bool:
+    return not isinstance(obj, (str, bytes, Path)) and all(hasattr(obj, f) for f in GENOTYPE_FIELDS)
+
+
+def genotype_from_object(obj: Any) -> Genotype:
+    """A Genotype from any object with the four DARTS fields (a DARTS namedtuple).
+
+    The fields are written out as text and read by the one parser, so an object takes the
+    same shapes as text does (pairs, per-node lists, triples, ``range``)."""
+    if isinstance(obj, Genotype):
+        return obj
+    parts = []
+    for name in GENOTYPE_FIELDS:
+        value = getattr(obj, name)
+        if isinstance(value, range):
+            value = list(value)
+        parts.append(f"{name}={value!r}")
+    try:
+        return parse_genotype("Genotype(" + ", ".join(parts) + ")")
+    except GenotypeError as exc:
+        raise GenotypeError(f"{type(obj).__name__} object: {exc}") from None
+
+
+# -- what train can build --------------------------------------------------------------------
+
+
+def buildable_ops() -> tuple[str, ...]:
+    """The ops ``cpnas train`` can build: the registered ones, each with a torch builder."""
+    from .registry import op_names
+
+    return op_names()
+
+
+def check_buildable(genotype: Genotype) -> None:
+    """Refuse, in one line, a genotype with ops ``train`` cannot build (before any data)."""
+    known = buildable_ops()
+    unknown = sorted(genotype.ops() - set(known))
+    if unknown:
+        raise GenotypeError(f"train cannot build the op{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(unknown)} (it builds {', '.join(known)})")
