@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cpnas import scoring
+from cpnas.config import GENOTYPE_MODES
 from cpnas.errors import CpnasError
 from cpnas.events import (
     Event,
@@ -87,9 +88,10 @@ class SearchState:
 
     @property
     def genotype_mode(self) -> str:
-        """The config's genotype rule ("top2" when the config does not name a known one)."""
+        """The config's genotype rule ("top2", a run's rule before the key existed, when the
+        config does not name a known one)."""
         mode = self.config.get("genotype_mode", "top2")
-        return mode if mode in ("top2", "all") else "top2"
+        return mode if mode in GENOTYPE_MODES else "top2"
 
     @property
     def elapsed(self) -> float:

@@ -151,3 +151,10 @@ def test_progress_before_round_0_is_a_warm_up_phase():
     assert state.phase == "warm-up" and (state.step, state.steps) == (3, 10)
     after = reduce(state, ev.RoundStarted(seq=2, round=0, K=4, alive={e: OPS4 for e in state.edges}))
     assert after.phase == "" and after.round == 0
+
+
+def test_the_genotype_rule_of_the_config_is_used_darts_included():
+    state = replay(simulate(ops=OPS4, nodes=2, seed=1))
+    darts = dataclasses.replace(state, config={**state.config, "genotype_mode": "darts"})
+    assert darts.genotype_mode == "darts"
+    assert dataclasses.replace(state, config={}).genotype_mode == "top2"
