@@ -48,9 +48,8 @@ FIGURE_WIDTH = {"heatmap": 540, "timeline": 540, "curves": 1080}
 
 # The diagram takes its panel's width (its SVG scales to it).
 STYLE = """<style>
-.cpnas-dashboard .cpnas-diagram,
-.cpnas-dashboard .cpnas-diagram .widget-html, .cpnas-dashboard .cpnas-diagram .widget-html-content
-{ width: 100%; min-width: 0; }
+.cpnas-dashboard .cpnas-diagram .widget-html { width: calc(100% - 4px); box-sizing: border-box; min-width: 0; }
+.cpnas-dashboard .cpnas-diagram .widget-html-content { width: 100%; }
 </style>"""
 
 
@@ -158,10 +157,9 @@ class Dashboard:
         self.heatmap, self.timeline, self.curves = (go.FigureWidget() for _ in range(3))
         for name, fig in (("heatmap", self.heatmap), ("timeline", self.timeline), ("curves", self.curves)):
             fig.layout.width = FIGURE_WIDTH[name]
-        self.diagrams = {cell: w.HTML("<i>the cell diagram appears when the search starts</i>",
-                                      layout=w.Layout(width="100%")) for cell in ("normal", "reduce")}
-        self.diagram = w.Tab(children=list(self.diagrams.values()), titles=("normal cell", "reduce cell"),
-                             layout=w.Layout(width="100%"))
+        self.diagrams = {cell: w.HTML("<i>the cell diagram appears when the search starts</i>")
+                         for cell in ("normal", "reduce")}
+        self.diagram = w.Tab(children=list(self.diagrams.values()), titles=("normal cell", "reduce cell"))
         self.status = w.HTML(self._status_html("not started"))
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="search",
                                         layout=w.Layout(width="98%"))
@@ -192,7 +190,7 @@ class Dashboard:
             return w.Box([child], layout=w.Layout(  # block: the child takes the panel's width
                 display="block", flex=f"1 1 {basis}", min_width=basis if basis.endswith("px") else "0",
                 max_height=f"{PANEL_HEIGHT[name]}px",
-                overflow="hidden auto", margin="2px"))  # CSS: x hidden, y scrolls
+                overflow="hidden auto", margin="0"))  # CSS: x hidden, y scrolls
 
         row = lambda *kids: w.Box(list(kids), layout=w.Layout(flex_flow="row wrap", width="100%"))  # noqa: E731
         self.widget = w.VBox([
