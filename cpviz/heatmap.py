@@ -95,7 +95,7 @@ def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: 
 # it stays pale; only ops clearly ahead (blue) or behind (brown) stand out.
 COLORSCALE = "BrBG"
 MISSING = "#D9D9D9"  # the plot background behind cells with no value: pruned or not sampled yet
-KEY = ("★ survivor · ✕ pruned at the end of this round · rN: pruned in round N · "
+KEY = ("★ survivor · ✕ pruned at the end of this round · rN: pruned in round N<br>"
        "grey: pruned, or not sampled yet in this round")
 
 
@@ -134,7 +134,7 @@ def indicator_heatmap(
         plot_bgcolor=MISSING,
         xaxis={"side": "top", "tickangle": -30, "tickfont": {"size": 10}},
         yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
-        margin={"l": 110, "r": 10, "t": 110, "b": 50},
+        margin={"l": 110, "r": 10, "t": 110, "b": 60},
     )
     if slider:
         fig.update_layout(sliders=[_slider(rounds, shown.round)])
