@@ -230,6 +230,7 @@ def _wait_all_run(page, notebook: str, timeout_ms: int) -> None:
 
 
 def _check_layout(page, notebook: str) -> None:
+    page.set_viewport_size(VIEWPORT)
     page.wait_for_timeout(1500)  # plotly sizes its figures to their panels after a frame
     found = page.evaluate(_LAYOUT, MIN_TEXT_PX)
     assert found["bad"] == [], f"{notebook}: outputs wider than the notebook: {found['bad']}"
@@ -254,7 +255,9 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
     with chromium.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
+            # tall while the search runs, so the dashboard is on screen as it is built (a plotly
+            # widget built off screen may not render); 1440 x 900 for every layout check
+            page = browser.new_page(viewport={"width": VIEWPORT["width"], "height": 1600})
             page.set_default_timeout(60_000)
             page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
             page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
