@@ -265,7 +265,7 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
             page.wait_for_selector(".cpnas-dashboard", timeout=120_000)
             # "Run All" scrolled to the last cell; a plotly widget renders once it is on screen
             page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
-            page.wait_for_selector(".cpnas-heatmap", state="attached", timeout=120_000)
+            page.wait_for_selector(".cpnas-heatmap", state="attached", timeout=300_000)  # a loaded machine
             seen = _watch_until_changed(page, need=2, timeout=300)
             page.screenshot(path=str(ARTIFACTS / "lab-live.png"), full_page=False)
             assert len(seen["heatmap"]) >= 3, f"heatmap changed too rarely while running: {seen}"
