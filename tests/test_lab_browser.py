@@ -208,8 +208,11 @@ _LAYOUT = """(minPx) => {
 
 
 def _open_and_run_all(page, base: str, token: str, notebook: str) -> None:
-    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    if notebook == NOTEBOOK:
+        page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    else:  # in the same page: a reload would re-create notebook 3's widgets without their models
+        page.evaluate(f"() => window.jupyterapp.commands.execute('docmanager:open', {{path: '{notebook}'}})")
     page.wait_for_function(
         f"() => (window.jupyterapp.shell.currentWidget || {{}}).title?.label === '{notebook}'",
         polling=250, timeout=90_000)
