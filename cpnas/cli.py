@@ -36,6 +36,7 @@ _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--theta", "theta", float, "filter MSE weight, Eq. 4.17 (0 = off)"),
     ("--lam", "lam", float, "center loss weight, Eq. 4.17 (0 = off)"),
     ("--seed", "seed", int, "random seed (default 0)"),
+    ("--strategy", "strategy", str, "cpnas | random | random-pick | darts (default cpnas)"),
 ]
 
 

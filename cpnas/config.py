@@ -20,6 +20,7 @@ from .errors import ConfigError
 from .registry import op_facts
 from .scoring import n_samples
 from .space import PRIMITIVES, SearchSpace
+from .strategies import STRATEGIES
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
@@ -34,6 +35,7 @@ LEGACY: dict[str, Any] = {
     "child_from_parent": False,  # child and parent were initialised independently
     "warmup_steps": 0,  # round 0 started on untrained supernets
     "score_per_sweep": False,  # each sample was validated right after its own training
+    "strategy": "cpnas",  # the only search there was
 }
 
 # The format of a config as a run stores it (config.json, checkpoint, SearchStarted). A stored
@@ -72,6 +74,7 @@ class SearchConfig:
     # "darts": two strongest edges per node, each with its best non-none op; "top2": the rule
     # before (none survivors drop their edge); "all": every non-none edge (docs/method.md)
     genotype_mode: str = "darts"
+    strategy: str = "cpnas"  # cpnas | random | random-pick | darts (cpnas.strategies)
     # -- signal (issue 10, docs/method.md "Signal"); LEGACY holds each key's old behaviour --
     data_seed: int | None = 0  # train/val/test split; None = follow ``seed``
     distinct_inputs: bool = True  # a second stem stage, so the first cell's inputs differ
@@ -102,6 +105,7 @@ class SearchConfig:
         _choice("device", self.device, DEVICES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
+        _choice("strategy", self.strategy, STRATEGIES)
         for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "distinct_inputs",
                      "child_from_parent", "score_per_sweep"):
             if not isinstance(getattr(self, name), bool):

@@ -1,7 +1,8 @@
 """``cpnas.engine``: ``cpnas.search``, the whole CP-NAS search (Algorithm 9) with events, checkpoints and resume.
 
-The pure loop (:mod:`cpnas.loop`) samples, scores and prunes; :class:`~cpnas.train.CPTrainer`
-trains and validates the child and the parent on each sampled architecture; this module
+The strategy (:mod:`cpnas.strategies`; by default the pure loop of :mod:`cpnas.loop`)
+samples, scores and prunes; its trainer (for CP-NAS :class:`~cpnas.train.CPTrainer`)
+trains and validates the networks on each sampled architecture; this module
 wires them to the event stream and, when ``out`` is given, to a run directory
 (:mod:`cpnas.runs`). Every random draw comes from a generator whose state is in the
 checkpoint, so a resumed run repeats an uninterrupted one exactly (apart from times).
@@ -40,12 +41,13 @@ from .events import (
     notify,
 )
 from .genotype import Genotype
-from .loop import LoopState, SampleResult, derive_from_events, run_loop
+from .loop import SampleResult
 from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
 from .scoring import last_round_accuracy
-from .train import CPTrainer, Stopped
+from .strategies import get as get_strategy
+from .train import Stopped
 
 log = logging.getLogger("cpnas")
 SMALL_IMAGE = 16  # side length up to which a CPU search runs single-threaded
@@ -199,7 +201,8 @@ class _Run:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
             torch.set_num_threads(1)
-        self.trainer = CPTrainer(cfg, self.data, self.device)
+        self.strategy = get_strategy(cfg.strategy)
+        self.trainer = self.strategy.trainer(cfg, self.data, self.device)
         self.rng = random.Random(cfg.seed)
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
@@ -209,7 +212,7 @@ class _Run:
                 self.rd.write_config(cfg.to_dict())
                 sinks.append(self.rd.recorder(keep_before_seq=0, run_id=run_id_of(cfg)))
             self.emit = _Emitter(run_id_of(cfg), 0, subs, sinks)
-            self.loop = LoopState.start(cfg.space)
+            self.loop = self.strategy.start(cfg)
             self.emit(SearchStarted, self._started_fields())
             if cfg.warmup_steps:
                 log.info("warm-up: %d uniform single-path steps", cfg.warmup_steps)
@@ -218,7 +221,7 @@ class _Run:
         st = self.resume
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
-        self.loop = LoopState.from_dict(st["loop"])
+        self.loop = self.strategy.state_from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
         recorder = self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
         self.emit = _Emitter(st["run_id"], st["seq"], subs, [recorder])
@@ -229,8 +232,7 @@ class _Run:
             self.emit.deliver(event, self.emit.subscribers)
         self.emit.events.extend(old)
         ck = st["checkpointed"]
-        log.info("resuming from round %d, sample %d (%d of %d samples done)",
-                 self.loop.round, self.loop.t * self.loop.k + self.loop.s,
+        log.info("resuming (%d of %d samples done)",
                  sum(isinstance(e, SampleTrained) for e in old), cfg.n_samples)
         self.emit(Checkpointed, ck)  # the event the checkpoint was taken for
 
@@ -254,11 +256,7 @@ class _Run:
         survivors, status, error = None, "stopped", None
         try:
             self._start()
-            sweep = self.config.score_per_sweep  # train a sweep, then score it on one set of weights
-            survivors = run_loop(self.config.space, self.config.repeats, self.config.beta,
-                                 self._validate if sweep else self._evaluate, self.emit, self.rng,
-                                 should_stop=self.stop.is_set, state=self.loop,
-                                 on_sample=self._checkpoint, train=self._train if sweep else None)
+            survivors = self.strategy.run(self)  # the context: see cpnas.strategies
             if survivors is not None:
                 status = "completed"
             genotype = self._derive(survivors) if survivors is not None else None
@@ -272,7 +270,9 @@ class _Run:
         self._finish(status, error)
         return self._result(status, genotype, survivors)
 
-    def _on_step(self, rnd: int, t: int, s: int):
+    # -- the strategies' context (cpnas.strategies): the run's hooks ------------------------
+    def progress(self, rnd: int, t: int, s: int):
+        """The trainer's per-step callback: Progress events at fixed steps of a sample."""
         every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
 
         def on_step(step: int, steps: int, c: float, p: float) -> None:
@@ -282,19 +282,19 @@ class _Run:
 
         return on_step
 
-    def _evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        return self.trainer.train_sample(arch, self._on_step(rnd, t, s), self.stop.is_set)
+    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
 
-    def _train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
-        return self.trainer.train_steps(arch, self._on_step(rnd, t, s), self.stop.is_set)
+    def train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
+        return self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop.is_set)
 
-    def _validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+    def validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
         t0 = time.perf_counter()
         c_acc, p_acc = self.trainer.accuracy(arch)
         return SampleResult(child_acc=c_acc, parent_acc=p_acc, seconds=time.perf_counter() - t0)
 
-    def _checkpoint(self, st: LoopState, rnd: int, t: int, s: int) -> None:
-        if self.rd is None or st.pending is not None:
+    def checkpoint(self, st, rnd: int, t: int, s: int) -> None:
+        if self.rd is None or getattr(st, "pending", None) is not None:
             return  # sweep scoring checkpoints once per sweep, after its last sample
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
         self.rd.save_checkpoint({
@@ -305,8 +305,7 @@ class _Run:
         self.emit(Checkpointed, fields)
 
     def _derive(self, survivors: dict[str, str]) -> Genotype:
-        geno, edges = derive_from_events(self.emit.events, survivors, self.config.nodes,
-                                         self.config.genotype_mode)
+        geno, edges = self.strategy.derive(self.loop, self.emit.events, survivors, self.config)
         self.emit(GenotypeDerived, {"genotype": str(geno), "edges": edges})
         if self.rd is not None:
             child, parent = last_round_accuracy(self._samples())

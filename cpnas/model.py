@@ -86,14 +86,18 @@ class _Net(nn.Module):
     def _add(self, cell: Cell) -> None:
         self.cells.append(cell)
 
-    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
+    def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first cell's two inputs, from the stem."""
         s = self.stem(x)
         if x.device.type == "cpu":
             # NHWC after the stem (a 1-channel input is NCHW and NHWC at once, so converting
             # the input did not reach the cells): 1x1 convs are then plain matmuls on a view
             # and max pooling takes mkldnn's fast NHWC path (measured, docs/benchmarks.md).
             s = s.contiguous(memory_format=torch.channels_last)
-        s0, s1 = (_halves(s) if self.distinct_inputs else (s, s))
+        return _halves(s) if self.distinct_inputs else (s, s)
+
+    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
+        s0, s1 = self.inputs(x)
         for cell, chosen in zip(self.cells, plan):
             s0, s1 = s1, cell(s0, s1, chosen)
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)

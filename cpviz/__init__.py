@@ -13,6 +13,7 @@ from .export import export_cell, graphviz_backend, render_bytes, to_png
 from .heatmap import heatmap_data, indicator_heatmap
 from .report import write_report
 from .state import SearchState, as_state, reduce, replay, round_scores
+from .study import beta_chart, strategy_chart, study_data, write_study_html
 from .summary import edge_table, model_summary
 from .timeline import pruning_timeline, timeline_data
 
@@ -31,6 +32,7 @@ __all__ = [
     "SearchState",
     "accuracy_curves",
     "animate_cells",
+    "beta_chart",
     "as_state",
     "cell_graph",
     "cell_pair",
@@ -50,7 +52,10 @@ __all__ = [
     "replay",
     "round_scores",
     "state_cell_data",
+    "strategy_chart",
+    "study_data",
     "timeline_data",
     "to_png",
     "write_report",
+    "write_study_html",
 ]

@@ -57,13 +57,16 @@ class OpGap(NamedTuple):
 def op_gap_data(state: Any, cell: str | None = None) -> tuple[OpGap, ...]:
     """Mean child-parent gap per op, sorted worst (largest gap) first.
 
-    ``cell`` restricts to the edges of one cell type ("normal" or "reduce").
+    ``cell`` restricts to the edges of one cell type ("normal" or "reduce"). A sample with
+    no parent accuracy (the ``darts`` strategy trains no parent) has no gap and is skipped.
     """
     state = as_state(state)
     gaps: dict[str, list[float]] = {op: [] for op in state.ops}
     seen: dict[str, int] = dict.fromkeys(state.ops, 0)
     for s in state.samples:
         gap = s.parent_acc - s.child_acc
+        if math.isnan(gap):
+            continue
         used = set()
         for edge, op in s.arch.items():
             if cell is not None and not edge.startswith(cell + ":"):

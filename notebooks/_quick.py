@@ -1,6 +1,6 @@
 """Shared helpers for the teaching notebooks: quick mode and where runs are written.
 
-``CPNAS_QUICK=1`` (set by the notebook tests and CI) shrinks every run so that all five
+``CPNAS_QUICK=1`` (set by the notebook tests and CI) shrinks every run so that all the
 notebooks execute top to bottom in a few minutes on 2 CPU cores. Without it the notebooks
 run the teaching-size searches the prose describes.
 """

@@ -52,6 +52,15 @@ def test_op_gap_exact():
     assert normal["none"].n == 2 and normal["none"].mean_gap == pytest.approx(0.25)
 
 
+def test_a_sample_without_a_parent_has_no_gap():
+    stream = _stream()
+    stream.append(ev.SampleTrained(seq=len(stream), round=1, s=1, arch=dict.fromkeys(EDGES, "none"),
+                                   child_acc=0.5, parent_acc=math.nan, z=0.5))  # a darts sample
+    gaps = {g.op: g for g in op_gap_data(stream)}
+    assert gaps["none"].n == 4 and gaps["none"].mean_gap == pytest.approx(0.25)
+    assert gaps["none"].samples == 2
+
+
 def test_unseen_op_has_no_gap():
     events = simulate(ops=("none", "skip_connect"), nodes=1, seed=0, stop_after=0)
     gaps = op_gap_data(events)

@@ -24,15 +24,16 @@ import pytest
 import cpnas
 from cpnas import events as ev
 from cpnas.cli import main
+from cpnas.config import LEGACY
 from cpnas.errors import NonFiniteError
 from cpnas.runs import RunDir, read_events
 from cpnas.runs.log import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 FINISHED = Path(__file__).parent / "fixtures" / "run_v1"
-SEARCH = ["search", "--data", "digits", "--ops", "none,skip_connect,sep_conv_3x3", "--nodes", "2",
-          "--cells", "1", "--channels", "4", "--sample-steps", "2", "--repeats", "2", "--seed",
-          "7", "--quiet"]
+# The fixture's own config.json, read as stored (keys added since take their LEGACY values),
+# so these runs reproduce the 0.1.0 fixture whatever today's defaults are.
+SEARCH = ["search", "--config", str(FINISHED / "config.json"), "--quiet"]
 
 
 def comparable(events: list[ev.Event]) -> list[dict]:
@@ -40,6 +41,8 @@ def comparable(events: list[ev.Event]) -> list[dict]:
     for e in events:
         d = e.without_time()
         d.pop("path", None)
+        if "config" in d:  # the fixture's SearchStarted predates the LEGACY keys
+            d["config"] = {**LEGACY, **d["config"]}
         out.append(d)
     return out
 

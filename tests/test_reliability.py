@@ -27,7 +27,9 @@ from cpnas.runs.lock import LOCK_NAME, RunLock
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
-SEARCH = ["search", "--data", "digits", "--ops", "none,skip_connect,sep_conv_3x3", "--nodes", "2",
+# The fixture's own config.json first: keys added since release 0.1.0 take their LEGACY value
+# (today's defaults differ, issue 10); the flags repeat what it holds.
+SEARCH = ["search", "--config", str(FIXTURES / "run_v1" / "config.json"), "--data", "digits", "--ops", "none,skip_connect,sep_conv_3x3", "--nodes", "2",
           "--cells", "1", "--channels", "4", "--sample-steps", "2", "--repeats", "2", "--seed",
           "7", "--quiet"]
 RUN_ID = "ed3fd15b96b4"
@@ -43,6 +45,9 @@ def comparable(events: list[ev.Event]) -> list[dict]:
     for e in events:
         d = e.without_time()
         d.pop("path", None)
+        if "config" in d:  # a key at its LEGACY value says what its absence says (old logs)
+            d["config"] = {k: v for k, v in d["config"].items()
+                           if not (k in config_mod.LEGACY and v == config_mod.LEGACY[k])}
         out.append(d)
     return out
 
@@ -122,7 +127,7 @@ def new_key(monkeypatch):
     """A release whose config gained ``made_up``; set LEGACY["made_up"] in the test."""
     monkeypatch.setattr(config_mod, "SearchConfig", _ConfigWithANewKey)
     monkeypatch.setattr(engine, "SearchConfig", _ConfigWithANewKey)
-    monkeypatch.setattr(config_mod, "LEGACY", {})
+    monkeypatch.setattr(config_mod, "LEGACY", dict(config_mod.LEGACY))
     monkeypatch.setattr(engine, "LEGACY", config_mod.LEGACY)
     return config_mod.LEGACY
 
@@ -143,7 +148,8 @@ def test_an_old_run_is_refused_when_the_new_key_would_change_it(new_key, tmp_pat
     new_key["made_up"] = 1  # the old behaviour is 1, today's default 0: not the same search
     run = copy_run("run_v1_mid", tmp_path)
     before = sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir())
-    assert main([*SEARCH, "--out", str(run)]) == 2
+    flags = [a for i, a in enumerate(SEARCH) if "--config" not in SEARCH[max(0, i - 1):i + 1]]
+    assert main([*flags, "--out", str(run)]) == 2  # flags only: today's defaults elsewhere
     assert "made_up: 1 -> 0" in capsys.readouterr().err
     assert sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir()) == before
 
@@ -152,7 +158,7 @@ def test_config_json_carries_its_format_version(tmp_path: Path) -> None:
     rd = RunDir(tmp_path / "r")
     rd.write_config({"nodes": 2})
     assert json.loads(rd.config_path.read_text())["config_version"] == config_mod.CONFIG_VERSION
-    assert rd.read_config() == {"nodes": 2}
+    assert rd.read_config() == {**config_mod.LEGACY, "nodes": 2}
 
 
 # -- integrity --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from cpnas import events as ev
+from cpnas.config import LEGACY
 from cpnas.errors import RunDirError
 from cpnas.genotype import DARTS_V2, parse_genotype
 from cpnas.runs import (
@@ -133,8 +134,8 @@ def test_config_round_trip_and_check(tmp_path: Path) -> None:
     run = RunDir(tmp_path)
     cfg = {"ops": ("none", "skip_connect"), "nodes": 2, "beta": 0.5, "cutout": False}
     run.write_config(cfg)
-    assert run.read_config() == {"ops": ["none", "skip_connect"], "nodes": 2, "beta": 0.5,
-                                 "cutout": False}
+    assert run.read_config() == {**LEGACY, "ops": ["none", "skip_connect"], "nodes": 2,
+                                 "beta": 0.5, "cutout": False}  # keys it lacks: LEGACY
     run.check_config(cfg)  # the same config, tuple vs list, passes
     run.check_config({**cfg, "nodes": 2.0})  # 2 and 2.0 are the same number
     before = snapshot(tmp_path)
@@ -485,7 +486,7 @@ def test_load_run_gives_config_events_genotype_and_frames(tmp_path: Path, events
     derived = [e for e in events if isinstance(e, ev.GenotypeDerived)][0]
     loaded = load_run(tmp_path)
     assert loaded.path == tmp_path
-    assert loaded.config == {"nodes": 2, "beta": 0.5}
+    assert loaded.config == {**LEGACY, "nodes": 2, "beta": 0.5}
     assert loaded.events == events
     assert loaded.genotype == parse_genotype(derived.genotype)  # from the event
     assert loaded.status == "completed"
@@ -505,7 +506,7 @@ def test_load_run_of_an_unfinished_run(tmp_path: Path) -> None:
     loaded = load_run(tmp_path)
     assert loaded.genotype is None
     assert loaded.status == "interrupted"
-    assert loaded.config == stopped[0].config
+    assert loaded.config == {**LEGACY, **stopped[0].config}
 
 
 def test_load_run_refuses_what_is_not_a_run(tmp_path: Path, events) -> None:

@@ -36,11 +36,13 @@ from .lock import LOCK_NAME, RunLock
 from .log import LOG_NAME, Recorder, read_events
 
 CONFIG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME = "config.json", "checkpoint.pt", "genotype.json"
+STANDALONE_NAME = "standalone.json"  # cpnas study's stand-alone training of the found cell
 # What the toolkit writes into a run directory: the search's files, then `cpnas train`'s
-# results and cpviz's report and cell drawings. Anything else is someone else's.
+# and `cpnas study`'s results and cpviz's report and cell drawings. Anything else is someone
+# else's.
 RUN_FILES = (CONFIG_NAME, LOG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME, LOCK_NAME)
-OURS = {**dict.fromkeys(RUN_FILES, "file"), "train.json": "file", "report.html": "file",
-        "cells": "dir"}
+OURS = {**dict.fromkeys(RUN_FILES, "file"), "train.json": "file", STANDALONE_NAME: "file",
+        "report.html": "file", "cells": "dir"}
 _TEMP = re.compile(r"\.(?P<name>[\w.]+)\.\w+\.tmp")  # an atomic writer's temp file
 
 
@@ -67,9 +69,10 @@ def read_run_config(path: Path) -> dict | None:
 
 
 def check_same_config(old: dict, new: dict, where: str) -> None:
-    """Refuse ``new`` unless it equals the stored ``old`` key by key (LEGACY keys filled)."""
+    """Refuse ``new`` unless it equals the stored ``old`` key by key (LEGACY keys filled on
+    both sides: a key either lacks means its old behaviour)."""
     try:
-        old = stored_config(old, where)
+        old, new = stored_config(old, where), stored_config(new, where)
     except ConfigError as exc:
         raise RunDirError(str(exc)) from None
     diff = _config_diff(old, new)

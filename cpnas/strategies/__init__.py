@@ -1,0 +1,38 @@
+"""Search strategies on one 1-bit space, one data set and one training budget.
+
+Every strategy runs inside the engine (:func:`cpnas.search`): the same run directory,
+checkpoints, resume and event kinds. What differs is how the supernet is trained and how
+the cell is chosen (docs/study.md):
+
+- ``cpnas``: Algorithm 9, the child-parent indicator with the config's beta_P;
+- ``random``: a child and a parent supernet trained along uniformly drawn paths for the
+  same number of samples, then random genotypes (DARTS rule) scored by the same indicator,
+  the best kept (random search with weight sharing, Li & Talwalkar 2019);
+- ``random-pick``: one genotype drawn uniformly, no search and no training (the floor);
+- ``darts``: first-order DARTS on the binarized supernet (mixed ops, architecture weights).
+
+This module holds the names only (``import cpnas`` stays light); :func:`get` loads one.
+A strategy object has ``trainer(config, data, device)``, ``start(config)``,
+``state_from_dict(d)``, ``run(ctx)`` and ``derive(state, stream, survivors, config)``;
+``ctx`` is the engine's run (config, trainer, emit, rng, stop, evaluate, checkpoint).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+STRATEGIES: tuple[str, ...] = ("cpnas", "random", "random-pick", "darts")
+# Names a study may use for a strategy at a fixed beta_P (Eq. 4.15 at its two ends).
+NAMED_BETAS: dict[str, tuple[str, float]] = {"child-only": ("cpnas", 0.0),
+                                             "parent-only": ("cpnas", 1.0)}
+_MODULES = {"cpnas": "indicator", "random": "random", "random-pick": "random", "darts": "darts"}
+
+
+def get(name: str) -> Any:
+    """The strategy object for a config's ``strategy`` value (imports torch)."""
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    return module.STRATEGY[name] if isinstance(module.STRATEGY, dict) else module.STRATEGY
+
+
+__all__ = ["NAMED_BETAS", "STRATEGIES", "get"]

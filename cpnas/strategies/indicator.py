@@ -1,0 +1,32 @@
+"""The ``cpnas`` strategy: Algorithm 9 as :mod:`cpnas.loop` runs it (the default)."""
+
+from __future__ import annotations
+
+from ..loop import LoopState, derive_from_events, run_loop
+from ..train import CPTrainer
+
+
+class CPNAS:
+    name = "cpnas"
+
+    def trainer(self, config, data, device) -> CPTrainer:
+        return CPTrainer(config, data, device)
+
+    def start(self, config) -> LoopState:
+        return LoopState.start(config.space)
+
+    def state_from_dict(self, data: dict) -> LoopState:
+        return LoopState.from_dict(data)
+
+    def run(self, ctx) -> dict[str, str] | None:
+        cfg = ctx.config
+        sweep = cfg.score_per_sweep  # train a sweep, then score it on one set of weights
+        return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.validate if sweep else ctx.evaluate,
+                        ctx.emit, ctx.rng, should_stop=ctx.stop.is_set, state=ctx.loop,
+                        on_sample=ctx.checkpoint, train=ctx.train if sweep else None)
+
+    def derive(self, state, stream, survivors, config):
+        return derive_from_events(stream, survivors, config.nodes, config.genotype_mode)
+
+
+STRATEGY = CPNAS()
