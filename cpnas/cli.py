@@ -23,7 +23,8 @@ log = logging.getLogger("cpnas")
 
 # flag -> config key (None default = not given, so a --config file value stands)
 _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--data", "data", str, "digits | synthetic[:n] | cifar10:<folder> | a CIFAR-10 folder"),
+    ("--data", "data", str, "digits | synthetic[:n] | cifar10 | mnist | fashion-mnist (downloaded "
+                            "into the cache on first use) | <kind>:<folder> | a CIFAR-10 folder"),
     ("--ops", "ops", str, "comma-separated op names (default: the 8 DARTS ops)"),
     ("--nodes", "nodes", int, "intermediate nodes per cell (default 4)"),
     ("--cells", "cells", int, "cells in the network (default 2)"),
@@ -36,6 +37,14 @@ _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--theta", "theta", float, "filter MSE weight, Eq. 4.17 (0 = off)"),
     ("--lam", "lam", float, "center loss weight, Eq. 4.17 (0 = off)"),
     ("--seed", "seed", int, "random seed (default 0)"),
+    ("--optimizer", "optimizer", str, "adam | sgd"),
+    ("--momentum", "momentum", float, "SGD momentum (default 0.9)"),
+    ("--weight-decay", "weight_decay", float, "weight decay (default: Adam 0, SGD 3e-4)"),
+    ("--lr-schedule", "lr_schedule", str, "constant | cosine (over the whole search)"),
+    ("--lr-min", "lr_min", float, "where the cosine schedule ends (default 0)"),
+    ("--lr-warmup-steps", "lr_warmup_steps", int, "linear learning-rate warm-up steps"),
+    ("--val-fraction", "val_fraction", float, "share of the non-test images that score the "
+                                              "search (default 0.25)"),
     ("--strategy", "strategy", str, "cpnas | random | random-pick | darts (default cpnas)"),
 ]
 
@@ -68,11 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_search(sub) -> None:
     p = sub.add_parser("search", help="search a cell with CP-NAS (resumes a run dir with a checkpoint)")
-    p.add_argument("--config", help="JSON file with config keys (flags override it)")
+    p.add_argument("--config", help="a preset name (cifar10-paper, teaching) or a JSON file of "
+                                    "config keys; flags override it")
     for flag, key, kind, text in _SEARCH_FLAGS:
         p.add_argument(flag, dest=key, type=_number(kind, key) if kind is not str else str,
                        default=None, help=text)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random crop + horizontal flip of training batches (default off)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    _add_data_dir(p)
     p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_search)
@@ -84,17 +97,30 @@ def _add_train(sub) -> None:
 
     p.add_argument("genotype", help=ACCEPTS)
     p.add_argument("--fp-twin", action="store_true", help="also train the full-precision twin")
+    p.add_argument("--protocol", help="training protocol: teaching (default: Adam, 30 epochs, the "
+                                      "search's size) | cifar10-paper (DARTS evaluation: SGD, "
+                                      "cosine, cutout, drop-path, auxiliary head, 20 cells x 36 "
+                                      "channels, 600 epochs) | a JSON file; flags override it")
     p.add_argument("--cp-loss", action="store_true",
                    help="train the 1-bit net with the Child-Parent loss (Eq. 4.17), its "
                         "full-precision parent alongside")
-    p.add_argument("--epochs", type=_number(int, "epochs"), default=30)
+    p.add_argument("--epochs", type=_number(int, "epochs"), default=None,
+                   help="default: the protocol's (teaching: 30)")
     p.add_argument("--data", default=None, help="default: the run's data, else digits")
     p.add_argument("--channels", type=_number(int, "channels"), default=None)
     p.add_argument("--cells", type=_number(int, "cells"), default=None)
     p.add_argument("--seed", type=_number(int, "seed"), default=None)
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto")
+    _add_data_dir(p)
     p.add_argument("--out", help="write train.json here (default: into the run directory)")
     p.set_defaults(func=cmd_train)
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    from .download import CACHE_ENV
+
+    p.add_argument("--data-dir", help=f"cache folder of downloaded datasets (sets ${CACHE_ENV}; "
+                                      "default ~/.cache/cpnas)")
 
 
 def _load_plugins(sub) -> None:
@@ -113,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 2
+        if getattr(args, "data_dir", None):
+            from .download import CACHE_ENV
+
+            os.environ[CACHE_ENV] = args.data_dir
         return int(args.func(args) or 0)
     except CpnasError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -126,21 +156,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def search_config(args: argparse.Namespace):
-    from .config import SearchConfig, read_json, stored_config
+    from .config import SearchConfig, read_config_source, stored_config
     from .runs.directory import LOG_NAME
 
-    values: dict[str, Any] = {}
-    if args.config:
-        values = read_json(args.config)
-        if not isinstance(values, dict):
-            raise ConfigError("config: the file must hold a JSON object")
-        if (Path(args.config).parent / LOG_NAME).is_file():  # a run's own record: keys added
-            values = stored_config(values, str(args.config))  # since take their LEGACY value
+    values: dict[str, Any] = read_config_source(args.config) if args.config else {}
+    if args.config and (Path(args.config).parent / LOG_NAME).is_file():
+        # a run's own record: keys added since take their LEGACY value
+        values = stored_config(values, str(args.config))
     for _, key, _, _ in _SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
-    if args.device is not None:
-        values["device"] = args.device
+    for key in ("device", "augment"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
     return SearchConfig.from_dict(values)
 
 
@@ -202,13 +230,20 @@ def stop_on_signals(stop: threading.Event):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from . import distributed
     from .engine import search
 
     config = search_config(args)
-    subs = [] if args.quiet else [ProgressBar(config.n_samples)]
+    me = distributed.init(config.device)  # torchrun: join its process group; else rank 0 of 1
+    subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
     stop = threading.Event()
-    with stop_on_signals(stop) as caught:
-        result = search(config, subscribers=subs, out=args.out, stop=stop)
+    try:
+        with stop_on_signals(stop) as caught:
+            result = search(config, subscribers=subs, out=args.out, stop=stop)
+    finally:
+        distributed.shutdown()
+    if not me.is_main:
+        return 0 if result.status == "completed" else 1
     print(summary_table(result))
     if result.status != "completed":
         where = f" --out {args.out}" if args.out else ""
@@ -249,14 +284,16 @@ def summary_table(result) -> str:
 # -- train -----------------------------------------------------------------------------------
 
 
-def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
-    """The final training's options: flags, else the run's config, else defaults; each
-    checked against its bounds (a 0 is refused, not taken for "unset")."""
+def train_options(args: argparse.Namespace, run_cfg: dict, protocol) -> dict[str, Any]:
+    """The final training's options: flags, else the protocol's, else the run's config, else
+    defaults; each checked against its bounds (a 0 is refused, not taken for "unset")."""
     from . import limits
     from .config import LEGACY, SearchConfig, check_int
 
     def pick(name: str, default: int) -> int:
         value = getattr(args, name)
+        if value is None:
+            value = getattr(protocol, name, None)
         return value if value is not None else run_cfg.get(name, default)
 
     def setting(key: str) -> Any:  # the run's (a run older than the key: LEGACY), else default
@@ -265,51 +302,67 @@ def train_options(args: argparse.Namespace, run_cfg: dict) -> dict[str, Any]:
         return run_cfg.get(key, LEGACY.get(key, getattr(SearchConfig, key)))
 
     opts = {"channels": pick("channels", 8), "cells": pick("cells", 3), "seed": pick("seed", 0),
+            "epochs": pick("epochs", 30),
             "fp_preprocess": bool(setting("fp_preprocess")), "shortcut": bool(setting("shortcut")),
             "distinct_inputs": bool(setting("distinct_inputs")), "data_seed": setting("data_seed")}
     if args.cp_loss:  # the search's Eq. 4.17 weights
         opts.update(cp_loss=True, theta=float(setting("theta")), lam=float(setting("lam")))
     for name, low, high in (("channels", 1, limits.MAX_CHANNELS), ("cells", 1, limits.MAX_CELLS),
-                            ("seed", 0, limits.MAX_SEED)):
+                            ("seed", 0, limits.MAX_SEED), ("epochs", 1, limits.MAX_STEPS)):
         check_int(name, opts[name], low, high)
-    check_int("epochs", args.epochs, 1, limits.MAX_STEPS)
     return opts
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
 
+    from . import distributed
     from .data import check_spec, load_data
     from .engine import resolve_device
+    from .final import Protocol, train_genotype
     from .resolve import check_buildable, resolve
     from .runs import atomic_write_text
     from .runs.files import check_dir_target
-    from .train import train_genotype
 
     resolved = resolve(args.genotype)
     genotype, run_cfg, run_dir = resolved.require(), resolved.config, resolved.run_dir
     check_buildable(genotype)  # before any data is loaded
     data_spec = args.data or run_cfg.get("data", "digits")
-    opts = train_options(args, run_cfg)
+    protocol = Protocol.load(args.protocol or "teaching")
+    opts = train_options(args, run_cfg, protocol)
     seed, data_seed = opts.pop("seed"), opts.pop("data_seed")
     split_seed = seed if data_seed is None else int(data_seed)  # the search's split
+    protocol = dataclasses.replace(protocol, epochs=opts.pop("epochs"), channels=opts.pop("channels"),
+                                   cells=opts.pop("cells"))
     check_spec(data_spec)
     out = Path(args.out) if args.out else run_dir
     if out is not None:  # found out now, not after minutes of training
         check_dir_target(out, "output directory")
     device = resolve_device(args.device)
-    data = load_data(data_spec, split_seed)
-    report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed,
-                              "data_seed": split_seed, **opts}
-    for binary in [True] + ([False] if args.fp_twin else []):
-        name = "1-bit" if binary else "full-precision twin"
-        print(f"training the {name} network ({args.epochs} epochs on {data.name}) ...", file=sys.stderr)
-        res = train_genotype(genotype, data, binary=binary, epochs=args.epochs, seed=seed,
-                             device=device, **opts)
-        report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc, "val_acc": res.val_acc,
-                                                     "epochs": res.epochs}
-        print(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
-    if out is not None:
+    me = distributed.init(args.device)  # torchrun: one training across the processes
+    try:
+        if device.type == "cuda" and me.active:
+            import torch
+
+            device = torch.device("cuda", me.local_rank)
+        with me.main_first():  # rank 0 downloads, the others then read its cache
+            data = load_data(data_spec, split_seed)
+        say = print if me.is_main else (lambda *a, **k: None)
+        report: dict[str, Any] = {"genotype": str(genotype), "data": data_spec, "seed": seed,
+                                  "data_seed": split_seed, **opts, "protocol": protocol.to_dict(), "world_size": me.world_size}
+        for binary in [True] + ([False] if args.fp_twin else []):
+            name = "1-bit" if binary else "full-precision twin"
+            say(f"training the {name} network ({protocol.epochs} epochs on {data.name}) ...",
+                file=sys.stderr)
+            res = train_genotype(genotype, data, binary=binary, seed=seed, device=device,
+                                 protocol=protocol, dist=me, **opts)
+            report["binary" if binary else "fp_twin"] = {"test_acc": res.test_acc,
+                                                         "val_acc": res.val_acc, "epochs": res.epochs}
+            say(f"{name}: test accuracy {res.test_acc:.1%} (val {res.val_acc:.1%})")
+    finally:
+        distributed.shutdown()
+    if out is not None and me.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "train.json", json.dumps(report, indent=2) + "\n")
         print(f"results: {out / 'train.json'}")

@@ -25,11 +25,29 @@ from .strategies import STRATEGIES
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
 GENOTYPE_MODES = ("darts", "top2", "all")
+PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("constant", "cosine")
 
 # Keys added after the first release, each with the value that reproduces the behaviour from
 # before it existed. A stored config.json that lacks such a key takes this value, and the run
 # id leaves out a key that holds it, so runs written by an older release keep their ids.
 LEGACY: dict[str, Any] = {
+    # the paper-scale training recipe (docs/scale.md): before it, SGD had momentum 0.9 and
+    # weight decay 3e-4 built in, Adam none; the learning rate was constant, nothing was
+    # augmented and a quarter of the non-test images were the validation split.
+    "momentum": 0.9,
+    "weight_decay": None,
+    "lr_schedule": "constant",
+    "lr_min": 0.0,
+    "lr_warmup_steps": 0,
+    "augment": False,
+    "val_fraction": 0.25,
+    # freeing pruned ops changes no number (they never run again), so old ids stand
+    "free_pruned": True,
+    # GPU readiness (docs/scale.md): before them, float32, NCHW on CUDA, torch's default kernels
+    "precision": "fp32",
+    "channels_last": False,
+    "deterministic": False,
     "data_seed": None,  # None: the split follows ``seed`` (before: one seed for both)
     "distinct_inputs": False,  # the first cell read the stem output as both inputs
     "child_from_parent": False,  # child and parent were initialised independently
@@ -81,6 +99,18 @@ class SearchConfig:
     child_from_parent: bool = True  # the child starts from the parent's weights (Eq. 4.17)
     warmup_steps: int = 64  # uniform single-path CP steps (SPOS) before round 0
     score_per_sweep: bool = True  # train a sweep's K samples, then validate all K
+    # -- the paper-scale training recipe (docs/scale.md; presets in cpnas/presets) ----------
+    momentum: float = 0.9  # SGD only
+    weight_decay: float | None = None  # None: Adam 0, SGD 3e-4 (DARTS)
+    lr_schedule: str = "constant"  # or "cosine", over the whole search's steps
+    lr_min: float = 0.0  # where the cosine ends
+    lr_warmup_steps: int = 0  # linear learning-rate warm-up (not a supernet warm-up)
+    augment: bool = False  # random crop (pad side/8) + horizontal flip, on the device
+    val_fraction: float = 0.25  # of the non-test images (cpnas.data.VAL_FRACTION), scores the search
+    free_pruned: bool = True  # drop pruned ops' weights + optimizer state (False keeps them)
+    precision: str = "fp32"  # or "bf16": autocast of the forward passes (CUDA and CPU)
+    channels_last: bool = False  # NHWC tensors on CUDA (the CPU path is NHWC already)
+    deterministic: bool = False  # deterministic kernels: exact resume on CUDA too
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -106,7 +136,9 @@ class SearchConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("genotype_mode", self.genotype_mode, GENOTYPE_MODES)
         _choice("strategy", self.strategy, STRATEGIES)
-        for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "distinct_inputs",
+        self._check_recipe()
+        for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "augment",
+                     "free_pruned", "channels_last", "deterministic", "distinct_inputs",
                      "child_from_parent", "score_per_sweep"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {_short(getattr(self, name))}")
@@ -115,6 +147,23 @@ class SearchConfig:
         from .data import check_spec  # data.py loads torch; the config itself stays light
 
         check_spec(self.data)  # DataError naming "data:" for a missing folder
+
+    def _check_recipe(self) -> None:
+        for name in ("momentum", "lr_min", "val_fraction"):
+            object.__setattr__(self, name, _number(name, getattr(self, name)))
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum: must be in [0, 1), got {self.momentum}")
+        if self.weight_decay is not None:
+            object.__setattr__(self, "weight_decay", _number("weight_decay", self.weight_decay))
+            if self.weight_decay < 0:
+                raise ConfigError(f"weight_decay: must be >= 0, got {self.weight_decay}")
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _choice("precision", self.precision, PRECISIONS)
+        if not 0 <= self.lr_min <= self.lr:
+            raise ConfigError(f"lr_min: must be in [0, lr={self.lr}], got {self.lr_min}")
+        check_int("lr_warmup_steps", self.lr_warmup_steps, 0, limits.MAX_STEPS)
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"val_fraction: must be in (0, 1), got {self.val_fraction}")
 
     # -- derived ------------------------------------------------------------------------------
     @property
@@ -153,6 +202,33 @@ class SearchConfig:
     @classmethod
     def from_json_file(cls, path: str | Path) -> SearchConfig:
         return cls.from_dict(read_json(path))
+
+
+def preset_names(folder: str = "") -> list[str]:
+    """The presets shipped in ``cpnas/presets`` (search configs) or ``cpnas/presets/train``
+    (final-training protocols): package data, so a pip install has them."""
+    from importlib.resources import files
+
+    where = files("cpnas.presets").joinpath(folder) if folder else files("cpnas.presets")
+    return sorted(p.name[:-5] for p in where.iterdir() if p.name.endswith(".json"))
+
+
+def read_config_source(source: str, folder: str = "") -> dict:
+    """The keys of ``source``: a JSON file's path, or the name of a shipped preset (in
+    ``cpnas/presets/<folder>``). A file wins over a preset of the same name."""
+    from importlib.resources import files
+
+    path = Path(source).expanduser()
+    if not path.exists() and source in preset_names(folder):
+        where = files("cpnas.presets").joinpath(folder) if folder else files("cpnas.presets")
+        return json.loads(where.joinpath(f"{source}.json").read_text(encoding="utf-8"))
+    if not path.exists() and "/" not in source and not source.endswith(".json"):
+        raise ConfigError(f"config: no file {source!r} and no preset of that name "
+                          f"(presets: {', '.join(preset_names(folder))})")
+    values = read_json(path)
+    if not isinstance(values, dict):
+        raise ConfigError("config: the file must hold a JSON object")
+    return values
 
 
 def stored_config(data: Any, where: str) -> dict[str, Any]:

@@ -1,18 +1,25 @@
-"""Datasets as in-memory tensors: digits (embedded), CIFAR-10 from a local folder, synthetic.
+"""Datasets as in-memory tensors: digits (embedded), CIFAR-10, MNIST, Fashion-MNIST, synthetic.
 
-Nothing is downloaded. A data spec is one of:
+A data spec is one of:
 - ``"digits"``: scikit-learn's 8x8 handwritten digits (1797 images, ships with sklearn);
-- ``"cifar10:<folder>"`` (or a bare folder path): CIFAR-10's python-pickle batches
-  (``data_batch_1..5``, ``test_batch``), unpickled with a whitelist that only allows numpy
-  arrays and plain containers, so a crafted file cannot run code;
+- ``"cifar10"``: CIFAR-10 from the cache, downloaded and checksummed on first use
+  (:mod:`cpnas.download`); ``"cifar10:<folder>"`` (or a bare folder path) reads a folder of
+  its python-pickle batches (``data_batch_1..5``, ``test_batch``). Batches are unpickled
+  with a whitelist that only allows numpy arrays and plain containers, so a crafted file
+  cannot run code;
+- ``"mnist"`` / ``"fashion-mnist"``: the same from the cache, or ``"mnist:<folder>"`` with
+  the four IDX files (``train-images-idx3-ubyte[.gz]`` ...), parsed with numpy;
 - ``"synthetic"`` or ``"synthetic:<n>"``: n CIFAR-shaped 3x32x32 images (default 2048)
   whose class is a learnable pattern, for benchmarks and the GPU check.
 
-Train / validation / test splits are fixed by the seed (stratified).
+Train / validation / test splits are fixed by the seed (stratified). A dataset with an
+official test set keeps it; otherwise 20% is carved out as the test split. Of the rest,
+``val_fraction`` goes to validation (it scores the search), the remainder is trained on.
 """
 
 from __future__ import annotations
 
+import gzip
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +31,8 @@ from .errors import DataError
 from .limits import MAX_DATASET_SIZE
 
 SPLIT = (0.6, 0.2, 0.2)  # train, validation (scores the search), test (final training only)
+VAL_FRACTION = SPLIT[1] / (SPLIT[0] + SPLIT[1])  # of the non-test images (the default, 0.25)
+KINDS = ("digits", "synthetic", "cifar10", "mnist", "fashion-mnist")
 # The stratified splits need every class in each of them: 10 classes, test 20% -> 50 images.
 MIN_SYNTHETIC = 50
 
@@ -57,15 +66,16 @@ class Dataset:
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """``'cifar10:/d'`` -> ('cifar10', '/d'); ``'synthetic:512'`` -> ('synthetic', '512')."""
     if not isinstance(spec, str) or not spec:
-        raise DataError("data: give 'digits', 'synthetic', 'cifar10:<folder>' or a folder path")
+        raise DataError(f"data: give one of {', '.join(KINDS)} (with ':<folder>' to read a "
+                        "folder), 'synthetic:<n>', or a CIFAR-10 folder path")
     kind, _, arg = spec.partition(":")
-    if kind in ("digits", "synthetic", "cifar10"):
+    if kind in KINDS:
         return kind, (arg or None)
     return "cifar10", spec  # a bare path is a CIFAR-10 folder
 
 
 def check_spec(spec: str) -> None:
-    """Raise DataError (one line) when the spec cannot work, without loading anything."""
+    """Raise DataError (one line) when the spec cannot work, without loading or downloading."""
     kind, arg = parse_spec(spec)
     if kind == "digits" and arg:
         raise DataError(f"data: 'digits' takes no argument, got {spec!r}")
@@ -76,33 +86,34 @@ def check_spec(spec: str) -> None:
         if int(arg) > MAX_DATASET_SIZE:
             raise DataError(f"data: synthetic size {arg} is over the limit of "
                             f"{MAX_DATASET_SIZE} images (cpnas.limits)")
-    if kind == "cifar10":
-        if not arg:
-            raise DataError("data: cifar10 needs a folder, e.g. cifar10:~/data/cifar-10-batches-py")
+    if kind in ("cifar10", "mnist", "fashion-mnist") and arg:
+        first = "data_batch_1" if kind == "cifar10" else "train-images-idx3-ubyte"
         try:
             folder = Path(arg).expanduser()
-            found = folder.is_dir(), (folder / "data_batch_1").is_file()
+            found = folder.is_dir(), any((folder / f).is_file() for f in (first, first + ".gz"))
         except (OSError, RuntimeError, ValueError) as exc:  # too long, unknown ~user, NUL byte
             raise DataError(f"data: {arg[:80]!r} is not a usable folder ({exc})") from None
         if not found[0]:
             raise DataError(f"data: folder {str(folder)!r} does not exist")
         if not found[1]:
-            raise DataError(f"data: {str(folder)!r} holds no CIFAR-10 'data_batch_1' file")
+            raise DataError(f"data: {str(folder)!r} holds no {kind} {first!r} file")
 
 
-def load_data(spec: str, seed: int = 0) -> Dataset:
+def load_data(spec: str, seed: int = 0, val_fraction: float = VAL_FRACTION) -> Dataset:
+    """The dataset of ``spec``; a cached dataset is downloaded first if missing."""
     check_spec(spec)
     kind, arg = parse_spec(spec)
+    x_test = y_test = None
     if kind == "digits":
-        x, y, x_test, y_test, name = *_digits(), None, None, "digits"
+        x, y = _digits()
     elif kind == "synthetic":
         x, y = _synthetic(int(arg or 2048), seed)
-        x_test = y_test = None
-        name = "synthetic"
     else:
-        x, y, x_test, y_test = _cifar10(Path(arg).expanduser())
-        name = "cifar10"
-    return _split(name, x, y, x_test, y_test, seed)
+        from .download import fetch
+
+        folder = Path(arg).expanduser() if arg else fetch(kind)
+        x, y, x_test, y_test = _cifar10(folder) if kind == "cifar10" else _idx_folder(folder)
+    return _split(kind, x, y, x_test, y_test, seed, val_fraction)
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +132,8 @@ def _synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
-def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int) -> Dataset:
+def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int,
+           val_fraction: float) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     if len(y) > MAX_DATASET_SIZE:
@@ -131,9 +143,8 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int) -
         if x_test is None:  # carve the test split out of the data too
             x, x_test, y, y_test = train_test_split(
                 x, y, test_size=SPLIT[2], random_state=seed, stratify=y)
-        val_frac = SPLIT[1] / (SPLIT[0] + SPLIT[1])
         x_tr, x_val, y_tr, y_val = train_test_split(
-            x, y, test_size=val_frac, random_state=seed, stratify=y)
+            x, y, test_size=val_fraction, random_state=seed, stratify=y)
     except ValueError as exc:  # sklearn: too few images of a class for a stratified split
         raise DataError(f"data: {name} has too few images per class to split it into "
                         f"train, validation and test ({len(y)} images; {exc})") from None
@@ -204,4 +215,49 @@ def _cifar10(folder: Path):
     y = np.concatenate([p[1] for p in parts])
     test = folder / "test_batch"
     x_test, y_test = read_batch(test) if test.is_file() else (None, None)
+    return x, y, x_test, y_test
+
+
+# -- MNIST-style IDX files, parsed with numpy -------------------------------------------------
+
+_IDX_UBYTE = 0x08  # the only element type MNIST and Fashion-MNIST use
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file (gzipped or not) as a uint8 array of the shape its header gives."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"data: cannot read {path} ({exc.__class__.__name__})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _IDX_UBYTE or not 1 <= raw[3] <= 3:
+        raise DataError(f"data: {path} is not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(np.int64)
+    start = 4 + 4 * ndim
+    if len(raw) - start != int(np.prod(dims)):
+        raise DataError(f"data: {path} holds {len(raw) - start} bytes, its header says "
+                        f"{int(np.prod(dims))}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(tuple(dims))
+
+
+def _idx_pair(folder: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    def find(stem: str) -> Path:
+        for name in (stem + ".gz", stem):
+            if (folder / name).is_file():
+                return folder / name
+        raise DataError(f"data: {folder} lacks {stem}[.gz]")
+
+    images = read_idx(find(f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(find(f"{prefix}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"data: {folder} {prefix} images {images.shape} and labels "
+                        f"{labels.shape} do not match")
+    return images[:, None].astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+def _idx_folder(folder: Path):
+    x, y = _idx_pair(folder, "train")
+    x_test, y_test = _idx_pair(folder, "t10k")
     return x, y, x_test, y_test

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import distributed
 from .config import LEGACY, SearchConfig
 from .data import load_data
 from .errors import CpnasError, NonFiniteError
@@ -51,7 +52,6 @@ from .train import Stopped
 
 log = logging.getLogger("cpnas")
 SMALL_IMAGE = 16  # side length up to which a CPU search runs single-threaded
-PROGRESS_PER_SAMPLE = 4  # Progress events per sample, at fixed steps (deterministic)
 
 
 @dataclass
@@ -177,32 +177,50 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
 class _Run:
     def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
         self.config, self.stop = config, stop or threading.Event()
-        self.rd = RunDir(out, create=False) if out is not None else None
-        self.user_subs = subscribers
+        # under torchrun rank 0 alone owns the run directory and the subscribers
+        self.dist = distributed.current()
+        self.user_subs = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
+        self.rd: RunDir | None = None
         self.resume: dict | None = None
-        if self.rd is not None:
-            self.rd.claim()  # one writer per run dir; a refusal below leaves nothing behind
-            try:
-                self.rd.check_config(config.to_dict())  # refuses a changed config
-                if self.rd.has_checkpoint():
-                    self.resume = self.rd.load_checkpoint(run_id=run_id_of(config))
-                    _check_resume(self.resume, config)
-            except BaseException:
-                self.rd.release()
-                raise
+        refused: BaseException | None = None
+        try:
+            if out is not None and self.dist.is_main:
+                self._open_run_dir(out)
+        except BaseException as exc:
+            refused = exc
+        # every rank resumes from rank 0's checkpoint, or fails with rank 0's refusal
+        refused, self.resume = self.dist.from_main((refused, self.resume))
+        if refused is not None:
+            raise refused
+
+    def _open_run_dir(self, out) -> None:
+        rd = RunDir(out, create=False)
+        rd.claim()  # one writer per run dir; a refusal below leaves nothing behind
+        try:
+            rd.check_config(self.config.to_dict())  # refuses a changed config
+            if rd.has_checkpoint():
+                self.resume = rd.load_checkpoint(run_id=run_id_of(self.config))
+                _check_resume(self.resume, self.config)
+        except BaseException:
+            rd.release()
+            raise
+        self.rd = rd
 
     # -- set-up -----------------------------------------------------------------------------
     def _start(self) -> None:
         cfg = self.config
         self.device = resolve_device(cfg.device)
-        self.data = load_data(cfg.data, cfg.split_seed).to(self.device)
+        if self.device.type == "cuda" and self.dist.active:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        with self.dist.main_first():  # rank 0 downloads, the others then read its cache
+            self.data = load_data(cfg.data, cfg.split_seed, cfg.val_fraction).to(self.device)
         if self.device.type == "cpu" and self.data.x_train.shape[-1] <= SMALL_IMAGE:
             # Tiny images: each op is a few microseconds of math, and extra threads only add
             # synchronisation (on a busy 2-core machine they spin: 3x slower, measured).
             torch.set_num_threads(1)
         self.strategy = get_strategy(cfg.strategy)
-        self.trainer = self.strategy.trainer(cfg, self.data, self.device)
+        self.trainer = self.strategy.trainer(cfg, self.data, self.device, self.dist)
         self.rng = random.Random(cfg.seed)
         self.t0, self.elapsed0 = time.time(), 0.0
         subs = list(self.user_subs)
@@ -216,16 +234,19 @@ class _Run:
             self.emit(SearchStarted, self._started_fields())
             if cfg.warmup_steps:
                 log.info("warm-up: %d uniform single-path steps", cfg.warmup_steps)
-                self.trainer.warm_up(cfg.warmup_steps, self.rng, self.stop.is_set)
+                self.trainer.warm_up(cfg.warmup_steps, self.rng, self.stop_within)
             return
         st = self.resume
+        self.loop = self.strategy.state_from_dict(st["loop"])
+        self._free_pruned()  # the checkpoint holds the alive ops only
         self.trainer.load_state_dict(st["trainer"])
         _set_rng_state(self.rng, st["rng"])
-        self.loop = self.strategy.state_from_dict(st["loop"])
         self.elapsed0 = float(st["elapsed"])
-        recorder = self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])
-        self.emit = _Emitter(st["run_id"], st["seq"], subs, [recorder])
-        old = [e for e in read_events(self.rd.events_path) if e.seq < st["seq"]]
+        sinks = ([self.rd.recorder(keep_before_seq=st["seq"], run_id=st["run_id"])]
+                 if self.rd is not None else [])
+        self.emit = _Emitter(st["run_id"], st["seq"], subs, sinks)
+        old = self.dist.from_main([e for e in read_events(self.rd.events_path)
+                                   if e.seq < st["seq"]] if self.rd is not None else None)
         if old and isinstance(old[0], SearchStarted):  # viewers learn the run was resumed
             old[0] = dataclasses.replace(old[0], resumed=True)  # (the log keeps its own)
         for event in old:  # live viewers get the full stream
@@ -240,7 +261,8 @@ class _Run:
         cfg = self.config
         return {"config": cfg.to_dict(), "space": cfg.space.to_dict(),
                 "dataset": self.data.summary(), "device": str(self.device), "seed": cfg.seed,
-                "provenance": provenance(str(self.device), torch.get_num_threads())}
+                "provenance": provenance(str(self.device), torch.get_num_threads(),
+                                         self.dist.world_size)}
 
     # -- the search -------------------------------------------------------------------------
     def execute(self) -> SearchResult:
@@ -273,20 +295,36 @@ class _Run:
     # -- the strategies' context (cpnas.strategies): the run's hooks ------------------------
     def progress(self, rnd: int, t: int, s: int):
         """The trainer's per-step callback: Progress events at fixed steps of a sample."""
-        every = max(1, self.trainer.steps_per_sample // PROGRESS_PER_SAMPLE)
 
         def on_step(step: int, steps: int, c: float, p: float) -> None:
-            if step % every == 0 or step == steps:
-                self.emit(Progress, {"round": rnd, "t": t, "s": s, "step": step,
-                                        "steps": steps, "child_loss": c, "parent_loss": p})
+            # the trainer calls it at PROGRESS_PER_SAMPLE fixed steps (cpnas.train)
+            self.emit(Progress, {"round": rnd, "t": t, "s": s, "step": step,
+                                 "steps": steps, "child_loss": c, "parent_loss": p})
 
         return on_step
 
+    def _free_pruned(self) -> None:
+        """Free what the last round pruned (``free_pruned``; trainers that prune nothing skip)."""
+        alive = getattr(self.loop, "alive", None)
+        if alive is not None and hasattr(self.trainer, "keep_only"):
+            self.trainer.keep_only(alive)
+
+    def stop_within(self) -> bool:
+        """A stop between steps: one process stops at once; under torchrun the ranks agree on
+        a stop between samples only (one flag all-reduced per sample, not per step)."""
+        return self.stop.is_set() if not self.dist.active else False
+
+    def should_stop(self) -> bool:
+        """A stop between samples, agreed by every rank."""
+        return self.dist.any(self.stop.is_set())
+
     def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
-        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop.is_set)
+        self._free_pruned()
+        return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop_within)
 
     def train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
-        return self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop.is_set)
+        self._free_pruned()
+        return self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop_within)
 
     def validate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
         t0 = time.perf_counter()

@@ -49,15 +49,18 @@ class CenterLoss(nn.Module):
 
     @torch.no_grad()
     def update(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        # No boolean indexing: it would wait for the GPU (a host sync) on every step.
         k = self.centers.shape[0]
-        sums = torch.zeros_like(self.centers).index_add_(0, labels, features.detach())
+        features = features.detach().to(self.centers.dtype)  # bf16 under autocast
+        sums = torch.zeros_like(self.centers).index_add_(0, labels, features)
         counts = torch.bincount(labels, minlength=k).to(features.dtype)
         present = counts > 0
-        means = sums[present] / counts[present, None]
-        # The first batch of a class sets its center; later batches move it by `momentum`.
-        rate = torch.where(self.seen[present] > 0, self.momentum, 1.0)[:, None]
-        self.centers[present] += rate * (means - self.centers[present])
-        self.seen[present] = 1.0
+        means = sums / counts.clamp(min=1)[:, None]
+        # The first batch of a class sets its center; later batches move it by `momentum`;
+        # a class absent from the batch keeps its center (rate 0).
+        rate = torch.where(self.seen > 0, self.momentum, 1.0) * present
+        self.centers.add_(rate[:, None] * (means - self.centers))
+        self.seen.copy_(torch.maximum(self.seen, present.to(self.seen.dtype)))
 
 
 def child_loss(ce: torch.Tensor, pairs: Iterable[ConvPair], features: torch.Tensor,

@@ -8,7 +8,7 @@ the parent (full precision) and the final networks share one definition.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 import torch
@@ -28,6 +28,7 @@ class Cell(nn.Module):
                  spec: OpSpec, pre_spec: OpSpec, concat: Iterable[int] | None = None) -> None:
         super().__init__()
         self.kind, self.nodes, self.channels = kind, nodes, c
+        self.drop_prob = 0.0  # drop-path probability (final training only, DARTS)
         self.reduction = kind == "reduce"
         self.concat = list(concat) if concat is not None else list(range(2, nodes + 2))
         self.pre0 = (FactorizedReduce(c_pp, c, pre_spec) if reduction_prev
@@ -55,11 +56,26 @@ class Cell(nn.Module):
             if not ins:  # every input of this node is `none`
                 states.append(states[1].new_zeros(n, self.channels, h, w))
                 continue
-            out = self.edges[f"{ins[0][0]}_{dst}"][ins[0][1]](states[ins[0][0]])
+            out = self._edge(ins[0][0], dst, ins[0][1], states)
             for src, op in ins[1:]:
-                out = out + self.edges[f"{src}_{dst}"][op](states[src])
+                out = out + self._edge(src, dst, op, states)
             states.append(out)
         return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+    def _edge(self, src: int, dst: int, op: str, states: list[torch.Tensor]) -> torch.Tensor:
+        module = self.edges[f"{src}_{dst}"][op]
+        out = module(states[src])
+        if self.drop_prob and self.training and not isinstance(module, nn.Identity):
+            out = drop_path(out, self.drop_prob)  # DARTS: every op but the identity
+        return out
+
+
+def drop_path(x: torch.Tensor, prob: float) -> torch.Tensor:
+    """Zero whole samples with probability ``prob`` and scale the rest by 1/(1-prob)."""
+    keep = 1.0 - prob
+    mask = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep)
+    return x * mask / keep
 
 
 class _Net(nn.Module):
@@ -96,10 +112,14 @@ class _Net(nn.Module):
             s = s.contiguous(memory_format=torch.channels_last)
         return _halves(s) if self.distinct_inputs else (s, s)
 
-    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]]) -> torch.Tensor:
+    def _features(self, x: torch.Tensor, plan: list[list[tuple[int, int, str]]],
+                  tap: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
+        """The pooled last feature map; ``tap(i, out)`` sees each cell's output."""
         s0, s1 = self.inputs(x)
-        for cell, chosen in zip(self.cells, plan):
+        for i, (cell, chosen) in enumerate(zip(self.cells, plan)):
             s0, s1 = s1, cell(s0, s1, chosen)
+            if tap is not None:
+                tap(i, s1)
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)
 
 
@@ -148,10 +168,12 @@ class FixedNet(_Net):
 
     def __init__(self, genotype: Genotype, in_channels: int, num_classes: int, channels: int,
                  cells: int, spec: OpSpec, fp_preprocess: bool = True,
-                 distinct_inputs: bool = False) -> None:
+                 auxiliary: bool = False, distinct_inputs: bool = False) -> None:
         layout = cell_layout(cells)
         super().__init__(in_channels, num_classes, channels, layout, distinct_inputs=distinct_inputs)
         pre_spec = replace(spec, binary=False) if fp_preprocess else spec
+        # DARTS' auxiliary head sits after the cell at 2/3 of the depth (the second reduction)
+        self.aux_at = 2 * cells // 3 if auxiliary and cells >= 3 else None
         self.plans: list[list[tuple[int, int, str]]] = []
         outs = [len(getattr(genotype, f"{k}_concat")) for k in layout]
         c_last = channels
@@ -167,12 +189,40 @@ class FixedNet(_Net):
                            concat=getattr(genotype, f"{kind}_concat")))
             self.plans.append(chosen)
             c_last = n_out * c
+            if len(self.plans) - 1 == self.aux_at:
+                self.aux_head = AuxiliaryHead(c_last, num_classes)
         self.classifier = nn.Linear(c_last, num_classes)
 
     def forward(self, x: torch.Tensor, features: bool = False):
-        """Logits; with ``features`` also the pooled last feature map (the center loss input)."""
-        feats = self._features(x, self.plans)
-        return (self.classifier(feats), feats) if features else self.classifier(feats)
+        """Logits; in training with an auxiliary head, (logits, auxiliary logits); with
+        ``features`` (no auxiliary head) also the pooled last feature map (the center loss input)."""
+        if self.aux_at is None or not self.training:
+            feats = self._features(x, self.plans)
+            return (self.classifier(feats), feats) if features else self.classifier(feats)
+        aux: list[torch.Tensor] = []
+        feats = self._features(x, self.plans,
+                               lambda i, out: aux.append(self.aux_head(out)) if i == self.aux_at else None)
+        return self.classifier(feats), aux[0]
+
+    def set_drop_path(self, prob: float) -> None:
+        for cell in self.cells:
+            cell.drop_prob = prob
+
+
+class AuxiliaryHead(nn.Module):
+    """DARTS' CIFAR auxiliary classifier, full precision; the 5x5/3 average pool is adaptive
+    (to 2x2) so that any image size works (on 32x32 inputs it sees 8x8 maps, as DARTS)."""
+
+    def __init__(self, c: int, num_classes: int) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Conv2d(c, 128, 1, bias=False),
+            nn.BatchNorm2d(128), nn.ReLU(), nn.Conv2d(128, 768, 2, bias=False),
+            nn.BatchNorm2d(768), nn.ReLU())
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
 
 
 def _halves(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,7 +1,7 @@
 """The stand-alone protocol: train a genotype from scratch over several seeds and score it.
 
 This is the ground truth a weight-sharing evaluator is judged against (SPOS; Ning et al.
-2020). One protocol for every genotype: the fixed network of :func:`cpnas.train.train_genotype`
+2020). One protocol for every genotype: the fixed network of :func:`cpnas.final.train_genotype`
 as a 1-bit net (optionally also its full-precision twin), a fixed number of epochs, one data
 split (``data_seed``) shared by every seed, and ``seeds`` training seeds (init and batch
 order) whose accuracies are averaged.
@@ -78,7 +78,7 @@ def train_standalone(genotype: Genotype, protocol: Protocol = Protocol(), data=N
                      ) -> StandaloneResult:
     """Train ``genotype`` from scratch once per seed of ``protocol``; test accuracy per seed."""
     from .data import load_data
-    from .train import train_genotype
+    from .final import train_genotype
 
     p = protocol
     data = data if data is not None else load_data(p.data, p.data_seed)

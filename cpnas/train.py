@@ -7,10 +7,9 @@ per rank, rank 0 alone writing events and checkpoints) can wrap it later.
 
 from __future__ import annotations
 
-import math
+import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -19,18 +18,15 @@ from torch import nn
 from .binary import BinaryConv2d
 from .config import SearchConfig
 from .data import Dataset
-from .genotype import Genotype
+from .distributed import SINGLE, Dist, sync_batchnorm
+from .errors import ConfigError
 from .loop import SampleResult
 from .loss import CenterLoss, ConvPair, child_loss
-from .model import FixedNet, SuperNet
+from .model import SuperNet
 from .ops import OpSpec, convs
+from .optim import augment, lr_at, make_optimizer, set_lr
 from .runs.checkpoint import pack_tensors, unpack_tensors
-
-
-def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=3e-4)
+from .space import edge_id
 
 
 class Batches:
@@ -53,6 +49,25 @@ class Batches:
         return out[:steps]
 
 
+PROGRESS_PER_SAMPLE = 4  # Progress events per sample, at fixed steps (deterministic)
+
+
+def progress_every(steps: int) -> int:
+    return max(1, steps // PROGRESS_PER_SAMPLE)
+
+
+def set_determinism(on: bool, device: torch.device) -> None:
+    """``deterministic``: deterministic kernels (cuDNN, cuBLAS, scatter-adds), so a resume is
+    exact on CUDA too; process-wide, as torch's switch is."""
+    if not on:
+        return
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True)
+
+
 class Stopped(Exception):
     """Raised between steps when a stop was asked for; the partial sample is abandoned."""
 
@@ -60,8 +75,13 @@ class Stopped(Exception):
 class CPTrainer:
     """One child (1-bit) and one parent (full precision) supernet trained side by side."""
 
-    def __init__(self, config: SearchConfig, data: Dataset, device: torch.device) -> None:
-        self.config, self.data, self.device = config, data, device
+    def __init__(self, config: SearchConfig, data: Dataset, device: torch.device,
+                 dist: Dist = SINGLE) -> None:
+        self.config, self.data, self.device, self.dist = config, data, device, dist
+        if dist.active and min(config.batch_size, len(data.y_train)) % dist.world_size:
+            raise ConfigError(f"batch_size: must be divisible by the {dist.world_size} processes, "
+                              f"got {config.batch_size}")
+        set_determinism(config.deterministic, device)
         spec = OpSpec(binary=False, shortcut=config.shortcut, batch_stats=config.bn_batch_stats)
         with torch.random.fork_rng(devices=[]):  # reproducible init without touching the caller's RNG
             torch.manual_seed(config.seed)
@@ -72,17 +92,60 @@ class CPTrainer:
             # related filters from the first step (docs/method.md "Signal").
             self.child.load_state_dict(self.parent.state_dict())
         self.centers = CenterLoss(data.num_classes, self.child.feature_dim).to(device)
-        self.child_opt = make_optimizer(config.optimizer, self.child.parameters(), config.lr)
-        self.parent_opt = make_optimizer(config.optimizer, self.parent.parameters(), config.lr)
+        self.child_opt = self._optimizer(self.child)
+        self.parent_opt = self._optimizer(self.parent)
         self.batches = Batches(len(data.y_train), config.batch_size, config.seed)
+        self.augment_gen = torch.Generator().manual_seed(config.seed + 1)
+        self.steps_done = 0  # the learning rate is a function of it (cpnas.optim.lr_at)
         self._pairs: dict[tuple, list[ConvPair]] = {}
+
+    def keep_only(self, alive: Mapping[str, Iterable[str]]) -> None:
+        """Free the weights and optimizer state of every op that is no longer alive on its edge
+        (``free_pruned``; the op never runs again, so no number changes). Idempotent; a resume
+        calls it before loading the checkpoint, which holds the alive ops' state only."""
+        if not self.config.free_pruned:
+            return
+        for net, opt in ((self.child, self.child_opt), (self.parent, self.parent_opt)):
+            gone: set[int] = set()
+            for cell in net.cells:
+                for name, ops in cell.edges.items():
+                    keep = alive[edge_id(cell.kind, *map(int, name.split("_")))]
+                    for op in [o for o in ops if o not in keep]:
+                        gone.update(id(p) for p in ops[op].parameters())
+                        del ops[op]
+            if gone:
+                _drop_params(opt, gone)
+        self._pairs = {k: v for k, v in self._pairs.items() if k[3] in alive[k[4]]}
+
+    def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
+        c = self.config
+        return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay)
+
+    def lr(self, step: int) -> float:
+        c = self.config
+        return lr_at(step, self.config.n_samples * self.steps_per_sample, c.lr, c.lr_schedule,
+                     c.lr_min, c.lr_warmup_steps)
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """This rank's shard of the global batch ``idx`` on the device, augmented when the
+        config asks (the draws are made for the whole global batch, then sharded)."""
+        rows = self.dist.shard(len(idx))
+        local = idx[rows].to(self.device, non_blocking=True)
+        x, y = self.data.x_train[local], self.data.y_train[local]
+        if self.config.augment:
+            x = augment(x, len(idx), rows, self.augment_gen, crop_flip=True)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
 
     def _net(self, spec: OpSpec, binary: bool) -> SuperNet:
         c = self.config
         s = OpSpec(binary=binary, shortcut=spec.shortcut, batch_stats=spec.batch_stats)
-        return SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
-                        c.cells, s, fp_preprocess=c.fp_preprocess,
-                        distinct_inputs=c.distinct_inputs).to(self.device)
+        net = SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
+                       c.cells, s, fp_preprocess=c.fp_preprocess,
+                       distinct_inputs=c.distinct_inputs)
+        net = sync_batchnorm(net, self.device, self.dist).to(self.device)
+        return net.to(memory_format=torch.channels_last) if c.channels_last else net
 
     @property
     def steps_per_sample(self) -> int:
@@ -97,7 +160,7 @@ class CPTrainer:
             for src, dst, op in chosen:
                 if op == "none":
                     continue
-                key = (i, src, dst, op)
+                key = (i, src, dst, op, edge_id(cc.kind, src, dst))
                 if key not in self._pairs:
                     name = f"{src}_{dst}"
                     self._pairs[key] = _binary_pairs(cc.edges[name][op], pc.edges[name][op])
@@ -107,43 +170,61 @@ class CPTrainer:
                     out.extend(_binary_pairs(getattr(cc, pre), getattr(pc, pre)))
         return out
 
-    def step(self, arch: Mapping[str, str], idx: torch.Tensor) -> tuple[float, float]:
-        """One step of child and parent on the same batch; returns their training losses."""
-        idx = idx.to(self.device)
-        x, y = self.data.x_train[idx], self.data.y_train[idx]
+    def step(self, arch: Mapping[str, str], idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of child and parent on the same batch; returns their training losses as
+        detached device tensors (reading them is a host sync; ``train_sample`` does it at the
+        Progress steps and once at the end of the sample)."""
+        x, y = self.batch(idx)
+        set_lr((self.child_opt, self.parent_opt), self.lr(self.steps_done))
+        self.steps_done += 1
         _set_mode(self.child, True)
         _set_mode(self.parent, True)
         self.child_opt.zero_grad(set_to_none=True)
         self.parent_opt.zero_grad(set_to_none=True)
-        p_logits, _ = self.parent(x, arch)
-        p_loss = F.cross_entropy(p_logits, y)  # L_parent = CE (Eq. 4.18)
-        c_logits, feats = self.child(x, arch)
-        c_loss = child_loss(F.cross_entropy(c_logits, y), self.pairs(arch), feats, y,
-                            self.centers, self.config.theta, self.config.lam)  # Eq. 4.17
+        with self._autocast():
+            p_logits, _ = self.parent(x, arch)
+            p_loss = F.cross_entropy(p_logits, y)  # L_parent = CE (Eq. 4.18)
+            c_logits, feats = self.child(x, arch)
+            c_loss = child_loss(F.cross_entropy(c_logits, y), self.pairs(arch), feats, y,
+                                self.centers, self.config.theta, self.config.lam)  # Eq. 4.17
         (c_loss + p_loss).backward()  # disjoint graphs: the parent's filters are detached
+        self.dist.average_gradients([*self.child.parameters(), *self.parent.parameters()])
         self.child_opt.step()
         self.parent_opt.step()
         if self.config.lam:
-            self.centers.update(feats, y)
-        return float(c_loss.detach()), float(p_loss.detach())
+            self.centers.update(self.dist.gather(feats.detach()), self.dist.gather(y))
+        return c_loss.detach(), p_loss.detach()
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.config.precision == "bf16")
 
     @torch.no_grad()
     def accuracy(self, arch: Mapping[str, str], chunk: int = 1024) -> tuple[float, float]:
-        """Validation accuracy of child and parent on the same arch (Algorithm 9)."""
+        """Validation accuracy of child and parent on the same arch (Algorithm 9); each rank
+        scores its shard of the validation split and the counts are summed."""
         _set_mode(self.child, False)
         _set_mode(self.parent, False)
-        x, y = self.data.x_val, self.data.y_val
-        right = [0, 0]
-        for i in range(0, len(y), chunk):
-            xb, yb = x[i:i + chunk], y[i:i + chunk]
-            for j, net in enumerate((self.child, self.parent)):
-                right[j] += int((net(xb, arch)[0].argmax(1) == yb).sum())
-        return right[0] / len(y), right[1] / len(y)
+        rows = self.dist.shard(len(self.data.y_val))
+        x, y = self.data.x_val[rows], self.data.y_val[rows]
+        right = torch.zeros(2, dtype=torch.int64, device=self.device)
+        with self._autocast():
+            for i in range(0, len(y), chunk):
+                xb, yb = x[i:i + chunk], y[i:i + chunk]
+                for j, net in enumerate((self.child, self.parent)):
+                    right[j] += (net(xb, arch)[0].argmax(1) == yb).sum()
+        c, p = self.dist.sum(right).tolist()  # the one host sync of the validation
+        return c / len(self.data.y_val), p / len(self.data.y_val)
 
     def train_sample(self, arch: Mapping[str, str],
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
                      should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
-        """Train both nets on ``arch`` for one sample epoch, then validate both."""
+        """Train both nets on ``arch`` for one sample epoch, then validate both.
+
+        ``on_step`` gets the losses of this rank's shard at the Progress steps only (reading
+        a loss waits for the device); the outcome's losses are the means over every step and
+        every rank, read once at the end of the sample.
+        """
         t0 = time.perf_counter()
         c_loss, p_loss = self.train_steps(arch, on_step, should_stop)
         c_acc, p_acc = self.accuracy(arch)
@@ -155,14 +236,19 @@ class CPTrainer:
                     should_stop: Callable[[], bool] = lambda: False) -> tuple[float, float]:
         """One sample epoch of CP steps on ``arch``; the mean child and parent training loss."""
         steps = self.steps_per_sample
-        c_sum = p_sum = 0.0
+        every = progress_every(steps)
+        sums = torch.zeros(2, dtype=torch.float64, device=self.device)  # as Python floats summed
         for i, idx in enumerate(self.batches.take(steps)):
             if should_stop():
                 raise Stopped
             c, p = self.step(arch, idx)
-            c_sum, p_sum = c_sum + c, p_sum + p
-            on_step(i + 1, steps, c, p)
-        return c_sum / steps, p_sum / steps
+            sums[0] += c.double()
+            sums[1] += p.double()
+            if (i + 1) % every == 0 or i + 1 == steps:
+                on_step(i + 1, steps, float(c), float(p))
+        self.dist.take_buffers(self.child, self.parent, self.centers)
+        c_mean, p_mean = (self.dist.sum(sums) / (steps * self.dist.world_size)).tolist()
+        return c_mean, p_mean
 
     def warm_up(self, steps: int, rng, should_stop: Callable[[], bool] = lambda: False) -> None:
         """``steps`` CP steps, each on a uniformly drawn single path (SPOS) before round 0."""
@@ -184,7 +270,9 @@ class CPTrainer:
                              "child_opt": self.child_opt.state_dict(),
                              "parent_opt": self.parent_opt.state_dict(),
                              "centers": self.centers.state_dict(),
-                             "data_order": self.batches.generator.get_state()})
+                             "data_order": self.batches.generator.get_state(),
+                             "augment_order": self.augment_gen.get_state(),
+                             "steps_done": self.steps_done})
 
     def load_state_dict(self, state: Mapping) -> None:
         state = unpack_tensors(state)  # a packed state, or the plain one of older checkpoints
@@ -194,6 +282,18 @@ class CPTrainer:
         self.parent_opt.load_state_dict(state["parent_opt"])
         self.centers.load_state_dict(state["centers"])
         self.batches.generator.set_state(state["data_order"])
+        if "augment_order" in state:  # absent from checkpoints written before it existed
+            self.augment_gen.set_state(state["augment_order"])
+        self.steps_done = int(state.get("steps_done", 0))
+
+
+def _drop_params(opt: torch.optim.Optimizer, ids: set[int]) -> None:
+    """Remove parameters (by id) and their state from ``opt``; the order of the rest is kept,
+    so an optimizer state_dict saved after the drop loads into a fresh one dropped alike."""
+    for group in opt.param_groups:
+        group["params"] = [p for p in group["params"] if id(p) not in ids]
+    for p in [p for p in opt.state if id(p) in ids]:
+        del opt.state[p]
 
 
 def _set_mode(net: nn.Module, training: bool) -> None:
@@ -208,96 +308,10 @@ def _binary_pairs(child: nn.Module, parent: nn.Module) -> list[ConvPair]:
     return [(c, p) for c, p in zip(convs(child), convs(parent)) if isinstance(c, BinaryConv2d)]
 
 
-# -- final training (cpnas train) ------------------------------------------------------------
+def __getattr__(name: str):
+    # final training lives in cpnas.final; the old import path keeps working
+    if name in ("train_genotype", "TrainResult"):
+        from . import final
 
-
-@dataclass(frozen=True)
-class TrainResult:
-    binary: bool
-    epochs: int
-    test_acc: float
-    val_acc: float
-    train_loss: float
-
-
-def train_genotype(genotype: Genotype, data: Dataset, *, binary: bool = True, epochs: int = 30,
-                   channels: int = 8, cells: int = 3, batch_size: int = 64, lr: float = 0.003,
-                   seed: int = 0, device: torch.device | str = "cpu",
-                   fp_preprocess: bool = True, shortcut: bool = True,
-                   distinct_inputs: bool = False, cp_loss: bool = False, theta: float = 0.5,
-                   lam: float = 0.001,
-                   on_epoch: Callable[[int, float, float], None] = lambda *a: None) -> TrainResult:
-    """Train the genotype from scratch (1-bit, or its full-precision twin) and test it.
-
-    ``cp_loss`` trains the 1-bit network with the search's Child-Parent loss (Eq. 4.17,
-    weights ``theta`` and ``lam``): its full-precision parent is trained alongside on the
-    same batches (CE), and the child starts from the parent's weights.
-    """
-    threads = torch.get_num_threads()
-    try:
-        if torch.device(device).type == "cpu" and data.x_train.shape[-1] <= 16:
-            torch.set_num_threads(1)  # tiny images: threads only add synchronisation
-        return _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr,
-                               seed, torch.device(device), fp_preprocess, shortcut,
-                               distinct_inputs, (theta, lam) if cp_loss and binary else None,
-                               on_epoch)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train_genotype(genotype, data, binary, epochs, channels, cells, batch_size, lr, seed,
-                    device, fp_preprocess, shortcut, distinct_inputs, cp, on_epoch) -> TrainResult:
-    data = data.to(device)
-
-    def build(bin_: bool) -> FixedNet:
-        spec = OpSpec(binary=bin_, shortcut=shortcut, batch_stats=False)  # a fixed net: running stats
-        return FixedNet(genotype, data.in_channels, data.num_classes, channels, cells, spec,
-                        fp_preprocess=fp_preprocess, distinct_inputs=distinct_inputs).to(device)
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = build(binary)
-        parent = build(False) if cp is not None else None
-    nets = [net] + ([parent] if parent is not None else [])
-    if parent is not None:
-        net.load_state_dict(parent.state_dict())  # the child starts from its parent
-        pairs = _binary_pairs(net, parent)
-        centers = CenterLoss(data.num_classes, net.classifier.in_features).to(device)
-    batches = Batches(len(data.y_train), batch_size, seed)
-    opts = [torch.optim.Adam(n.parameters(), lr=lr) for n in nets]
-    scheds = [torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=epochs * batches.per_epoch)
-              for o in opts]
-    loss = math.nan
-    for epoch in range(epochs):
-        for n in nets:
-            n.train()
-        for idx in batches.take(batches.per_epoch):
-            idx = idx.to(device)
-            x, y = data.x_train[idx], data.y_train[idx]
-            for o in opts:
-                o.zero_grad(set_to_none=True)
-            if parent is None:
-                out = F.cross_entropy(net(x), y)
-                total = out
-            else:  # Eq. 4.17 for the child, CE for the parent (Eq. 4.18)
-                logits, feats = net(x, features=True)
-                out = child_loss(F.cross_entropy(logits, y), pairs, feats, y, centers, *cp)
-                total = out + F.cross_entropy(parent(x), y)
-            total.backward()
-            for o, sc in zip(opts, scheds):
-                o.step()
-                sc.step()
-            if parent is not None and cp[1]:
-                centers.update(feats, y)
-            loss = float(out.detach())
-        on_epoch(epoch + 1, loss, _accuracy(net, data.x_val, data.y_val))
-    return TrainResult(binary, epochs, _accuracy(net, data.x_test, data.y_test),
-                       _accuracy(net, data.x_val, data.y_val), loss)
-
-
-@torch.no_grad()
-def _accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> float:
-    net.eval()
-    right = sum(int((net(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum())
-                for i in range(0, len(y), chunk))
-    return right / max(1, len(y))
+        return getattr(final, name)
+    raise AttributeError(f"module 'cpnas.train' has no attribute {name!r}")

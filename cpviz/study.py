@@ -23,6 +23,7 @@ from cpnas.study import SWEPT, read_results
 
 from ._imports import try_import
 from .cell import OKABE_ITO
+from .report import _CSS as PAGE_CSS
 
 BETA_NAMES = ("cpnas", "child-only", "parent-only")  # rows that are CP-NAS at some beta_P
 METRICS = {"test_acc": "1-bit test accuracy", "test_acc_fp": "FP twin test accuracy"}
@@ -194,14 +195,7 @@ def _nan0(x: float) -> float:
 
 # -- the page ---------------------------------------------------------------------------------
 
-_CSS = """
-body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-pre { background: #f6f6f6; padding: 8px; white-space: pre-wrap; word-break: break-all; }
-table.dataframe { border-collapse: collapse; font-size: 0.85em; }
-table.dataframe td, table.dataframe th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
-.cell-diagram svg { max-width: 100%; height: auto; }
-"""
+_CSS = PAGE_CSS  # one look for every standalone page (report.py)
 
 
 def study_html(source: Any) -> str:

@@ -115,3 +115,16 @@ def test_plugins_come_from_the_entry_point_group(monkeypatch, capsys):
 
     monkeypatch.setattr(cli, "entry_points", lambda group: [EP(), Broken()])
     assert cli.main(["hello"]) == 7
+
+
+def test_an_offline_download_is_one_line_and_writes_no_run(tmp_path, monkeypatch, capsys):
+    from cpnas import download
+
+    missing = download.Remote("train-images-idx3-ubyte.gz", (tmp_path / "gone.gz").as_uri(), "0" * 32)
+    monkeypatch.setitem(download.REMOTES, "mnist", (missing,))
+    monkeypatch.delenv(download.CACHE_ENV, raising=False)
+    monkeypatch.setattr(download.os, "environ", dict(download.os.environ))  # --data-dir sets it
+    assert cli.main(["search", *TINY, "--data", "mnist", "--data-dir", str(tmp_path / "cache"),
+                     "--quiet", "--out", str(tmp_path / "run")]) == 2
+    _one_line_error(capsys, str(tmp_path / "cache" / "mnist"))
+    assert not (tmp_path / "run" / "events.jsonl").exists()

@@ -49,6 +49,13 @@ def test_dict_and_json_round_trip(tmp_path):
     ({"data": "cifar10:/no/such/folder"}, "data"),
     ({"data": "/no/such/folder"}, "data"),
     ({"colour": "red"}, "colour"),
+    ({"momentum": 1.0}, "momentum"),
+    ({"weight_decay": -1e-4}, "weight_decay"),
+    ({"lr_schedule": "step"}, "lr_schedule"),
+    ({"lr_min": 1.0}, "lr_min"),
+    ({"lr_warmup_steps": -1}, "lr_warmup_steps"),
+    ({"augment": 1}, "augment"),
+    ({"val_fraction": 1.0}, "val_fraction"),
 ])
 def test_bad_values_give_one_line_naming_the_key(values, key):
     with pytest.raises(CpnasError) as info:
@@ -68,3 +75,37 @@ def test_bad_json_file(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match="JSON object"):
         SearchConfig.from_json_file(tmp_path / "list.json")
+
+
+def test_the_recipe_keys_leave_old_run_ids_alone():
+    from cpnas.config import LEGACY
+    from cpnas.engine import run_id_of
+
+    # ids an older release (before momentum, schedule, augmentation, val_fraction) gave, to
+    # its defaults of then: the signal keys at LEGACY and the teaching defaults from before
+    signal = ("data_seed", "distinct_inputs", "child_from_parent", "warmup_steps",
+              "score_per_sweep", "strategy")
+    then = {"repeats": 1, "sample_steps": None, "batch_size": 256, "genotype_mode": "top2",
+            **{k: LEGACY[k] for k in signal}}
+    assert run_id_of(SearchConfig(**then)) == "fd976bd246de"
+    assert run_id_of(SearchConfig(**then, optimizer="sgd", data="synthetic:64", cells=3)) \
+        == "d4cd2c7f9588"
+    assert all(getattr(SearchConfig(), k) == v for k, v in LEGACY.items() if k not in signal)
+    assert run_id_of(SearchConfig(**then, lr_schedule="cosine")) != "fd976bd246de"
+
+
+def test_presets_ship_in_the_package_and_load_by_name_or_path(tmp_path):
+    from cpnas.config import preset_names, read_config_source
+
+    assert {"cifar10-paper", "teaching"} <= set(preset_names())
+    paper = SearchConfig.from_dict(read_config_source("cifar10-paper"))
+    assert (paper.cells, paper.channels, paper.batch_size, paper.optimizer) == (8, 16, 64, "sgd")
+    assert (paper.lr, paper.lr_min, paper.lr_schedule) == (0.025, 0.001, "cosine")
+    assert (paper.momentum, paper.weight_decay, paper.augment) == (0.9, 3e-4, True)
+    assert paper.data == "cifar10" and paper.val_fraction == 0.5
+    assert SearchConfig.from_dict(read_config_source("teaching")) == SearchConfig()
+    path = tmp_path / "teaching"  # a file wins over a preset of the same name
+    path.write_text('{"nodes": 2}')
+    assert read_config_source(str(path)) == {"nodes": 2}
+    with pytest.raises(ConfigError, match="^config: no file 'cifar-paper' and no preset .*cifar10-paper"):
+        read_config_source("cifar-paper")

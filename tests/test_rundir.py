@@ -132,10 +132,10 @@ def test_stale_temp_file_of_a_killed_writer_is_cleaned(tmp_path: Path) -> None:
 
 def test_config_round_trip_and_check(tmp_path: Path) -> None:
     run = RunDir(tmp_path)
-    cfg = {"ops": ("none", "skip_connect"), "nodes": 2, "beta": 0.5, "cutout": False}
+    cfg = {**LEGACY, "ops": ("none", "skip_connect"), "nodes": 2, "beta": 0.5, "cutout": False}
     run.write_config(cfg)
     assert run.read_config() == {**LEGACY, "ops": ["none", "skip_connect"], "nodes": 2,
-                                 "beta": 0.5, "cutout": False}  # keys it lacks: LEGACY
+                                 "beta": 0.5, "cutout": False}  # LEGACY fills later keys
     run.check_config(cfg)  # the same config, tuple vs list, passes
     run.check_config({**cfg, "nodes": 2.0})  # 2 and 2.0 are the same number
     before = snapshot(tmp_path)

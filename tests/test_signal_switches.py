@@ -13,11 +13,12 @@ from cpnas.config import LEGACY, SearchConfig
 from cpnas.data import load_data
 from cpnas.engine import run_id_of
 from cpnas.errors import ConfigError
+from cpnas.final import train_genotype
 from cpnas.genotype import DARTS_V2
 from cpnas.model import FixedNet, SuperNet
 from cpnas.ops import OpSpec
 from cpnas.space import SearchSpace
-from cpnas.train import CPTrainer, train_genotype
+from cpnas.train import CPTrainer
 
 SMALL = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, channels=4, device="cpu")
 

@@ -12,9 +12,10 @@ the cell is chosen (docs/study.md):
 - ``darts``: first-order DARTS on the binarized supernet (mixed ops, architecture weights).
 
 This module holds the names only (``import cpnas`` stays light); :func:`get` loads one.
-A strategy object has ``trainer(config, data, device)``, ``start(config)``,
+A strategy object has ``trainer(config, data, device, dist)``, ``start(config)``,
 ``state_from_dict(d)``, ``run(ctx)`` and ``derive(state, stream, survivors, config)``;
-``ctx`` is the engine's run (config, trainer, emit, rng, stop, evaluate, checkpoint).
+``ctx`` is the engine's run (config, trainer, emit, rng, stop, should_stop, stop_within,
+evaluate, checkpoint); ``trainer`` takes the run's ``dist`` (cpnas.distributed).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import events
+from ..distributed import SINGLE
 from ..genotype import derive_genotype
 from ..loop import SampleResult
 from ..model import SuperNet
@@ -54,7 +55,8 @@ class DartsTrainer:
             self.alpha = {kind: (1e-3 * torch.randn(len(cell_edges(kind, config.nodes)),
                                                     len(self.ops))).to(device).requires_grad_()
                           for kind in config.space.cell_types}
-        self.w_opt = make_optimizer(config.optimizer, self.net.parameters(), config.lr)
+        self.w_opt = make_optimizer(config.optimizer, self.net.parameters(), config.lr,
+                                    config.momentum, config.weight_decay)
         self.a_opt = torch.optim.Adam(list(self.alpha.values()), lr=ARCH_LR, betas=ARCH_BETAS,
                                       weight_decay=ARCH_WD)
         self.batches = Batches(len(data.y_train), config.batch_size, config.seed)
@@ -198,7 +200,7 @@ class DartsState:
 class Darts:
     name = "darts"
 
-    def trainer(self, config, data, device) -> DartsTrainer:
+    def trainer(self, config, data, device, dist=SINGLE) -> DartsTrainer:
         return DartsTrainer(config, data, device)
 
     def start(self, config) -> DartsState:
@@ -217,10 +219,10 @@ class Darts:
                                            "alive": {e: list(ops) for e in space.edges}})
                 st.started = True
             while st.t < cfg.repeats:
-                if ctx.stop.is_set():
+                if ctx.should_stop():
                     return None
                 rnd, t, s = st.round, st.t, st.s
-                out = tr.train_sample(ctx.progress(rnd, t, s), ctx.stop.is_set)
+                out = tr.train_sample(ctx.progress(rnd, t, s), ctx.stop_within)
                 emit_sample(ctx.emit, rnd, t, s, self._argmax(tr, cfg, keep_none=True), out,
                             out.child_acc)
                 st.s += 1

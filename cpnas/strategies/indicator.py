@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..distributed import SINGLE
 from ..loop import LoopState, derive_from_events, run_loop
 from ..train import CPTrainer
 
@@ -9,8 +10,8 @@ from ..train import CPTrainer
 class CPNAS:
     name = "cpnas"
 
-    def trainer(self, config, data, device) -> CPTrainer:
-        return CPTrainer(config, data, device)
+    def trainer(self, config, data, device, dist=SINGLE) -> CPTrainer:
+        return CPTrainer(config, data, device, dist)
 
     def start(self, config) -> LoopState:
         return LoopState.start(config.space)
@@ -22,7 +23,7 @@ class CPNAS:
         cfg = ctx.config
         sweep = cfg.score_per_sweep  # train a sweep, then score it on one set of weights
         return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.validate if sweep else ctx.evaluate,
-                        ctx.emit, ctx.rng, should_stop=ctx.stop.is_set, state=ctx.loop,
+                        ctx.emit, ctx.rng, should_stop=ctx.should_stop, state=ctx.loop,
                         on_sample=ctx.checkpoint, train=ctx.train if sweep else None)
 
     def derive(self, state, stream, survivors, config):

@@ -18,6 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .. import events
+from ..distributed import SINGLE
 from ..genotype import Genotype, parse_genotype
 from ..randomcells import random_genotype, uniform_arch
 from ..scoring import indicator, round_scores
@@ -44,8 +45,8 @@ class RandomState:
 class RandomSearch:
     name = "random"
 
-    def trainer(self, config, data, device) -> CPTrainer:
-        return CPTrainer(config, data, device)
+    def trainer(self, config, data, device, dist=SINGLE) -> CPTrainer:
+        return CPTrainer(config, data, device, dist)
 
     def start(self, config) -> RandomState:
         return RandomState()
@@ -60,7 +61,7 @@ class RandomSearch:
                                        "alive": {e: list(space.ops) for e in space.edges}})
             st.started = True
         while st.done < cfg.n_samples:
-            if ctx.stop.is_set():
+            if ctx.should_stop():
                 return None
             s = st.done
             arch = uniform_arch(space, ctx.rng)
@@ -96,7 +97,7 @@ class RandomSearch:
 class RandomPick(RandomSearch):
     name = "random-pick"
 
-    def trainer(self, config, data, device) -> _NoTraining:
+    def trainer(self, config, data, device, dist=SINGLE) -> _NoTraining:
         return _NoTraining()
 
     def run(self, ctx) -> dict[str, str] | None:

@@ -1,0 +1,1 @@
+"""Config presets shipped inside the package (``--config NAME``); see docs/scale.md."""
