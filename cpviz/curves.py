@@ -111,13 +111,16 @@ def accuracy_curves(state: Any, *, height: int = 520) -> Any:
     fig.add_trace(go.Scatter(x=x, y=[p.gap for p in d.points], name="gap (parent - child)",
                              mode="lines+markers", line={"color": GAP, "dash": "dot"}, marker={"size": 4},
                              hovertemplate="%{y:.4f}<extra>gap</extra>"), row=2, col=1)
-    for start in d.round_starts:  # rounds numbered from 1 on screen
-        fig.add_vline(x=start - 0.5, line={"color": "#BBBBBB", "width": 1})
-        fig.add_annotation(x=start - 0.5, y=1.02, yref="paper", text=f"r{d.points[start].round + 1}",
-                           showarrow=False,
-                           xanchor="left", font={"size": 10, "color": "#6E6E6E"})
+    # a line across both plots where each round starts, numbered from 1 on screen; set in one
+    # update (add_vline and add_annotation search the subplot grid on every call: seconds)
+    shapes = [{"type": "line", "x0": start - 0.5, "x1": start - 0.5, "xref": x, "y0": 0, "y1": 1,
+               "yref": f"{y} domain", "line": {"color": "#BBBBBB", "width": 1}}
+              for start in d.round_starts for x, y in (("x", "y"), ("x2", "y2"))]
+    marks = [{"x": start - 0.5, "y": 1.02, "yref": "paper", "text": f"r{d.points[start].round + 1}",
+              "showarrow": False, "xanchor": "left", "font": {"size": 10, "color": "#6E6E6E"}}
+             for start in d.round_starts]
     beta = "" if d.beta is None else f", beta_P = {d.beta:g}"
-    fig.update_layout(height=height, autosize=True,
+    fig.update_layout(height=height, autosize=True, shapes=shapes, annotations=marks,
                       title={"text": f"Validation accuracy per sampled architecture{beta}", "font": {"size": 14}},
                       legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.06, "yanchor": "bottom"},
                       margin={"t": 90, "b": 50})
