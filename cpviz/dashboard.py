@@ -8,8 +8,6 @@ view what to show. See ``docs/dashboard.md`` for the layout and the redraw polic
 from __future__ import annotations
 
 import html
-import json
-import math
 import re
 import traceback
 from collections.abc import Callable, Iterable
@@ -22,6 +20,7 @@ from cpnas.genotype import Genotype
 from cpnas.space import PRIMITIVES
 
 from . import state as st
+from .figure_output import MIME, FigureOutput, mime_bundle
 from .live import (
     LiveSearch,
     Runner,
@@ -42,8 +41,8 @@ PANEL_HEIGHT = {"heatmap": 470, "timeline": 470, "diagram": 520, "curves": 380}
 
 # Figure widths (px), so that every figure fits its panel in a notebook 1100 px wide or more:
 # heatmap and timeline side by side (each panel at least 550 px, else they wrap to a row
-# each), the curves a row of their own. The plotly widget sizes itself only on a resize of
-# the page, not when its panel is first laid out, so the dashboard sets the width itself.
+# each), the curves a row of their own. Plotly's mime renderer draws a figure at its own
+# size, so the dashboard sets the width.
 FIGURE_WIDTH = {"heatmap": 540, "timeline": 540, "curves": 1080}
 
 # The diagram takes its panel's width (its SVG scales to it).
@@ -152,14 +151,14 @@ class Dashboard:
     # -- layout ------------------------------------------------------------------------------
     def _build(self, cfg: dict[str, Any]) -> None:
         import ipywidgets as w
-        import plotly.graph_objects as go
 
-        self.heatmap, self.timeline, self.curves = (go.FigureWidget() for _ in range(3))
-        for name, fig in (("heatmap", self.heatmap), ("timeline", self.timeline), ("curves", self.curves)):
-            fig.layout.width = FIGURE_WIDTH[name]
+        self.figures = {name: FigureOutput(name, width) for name, width in FIGURE_WIDTH.items()}
         self.diagrams = {cell: w.HTML("<i>the cell diagram appears when the search starts</i>")
                          for cell in ("normal", "reduce")}
         self.diagram = w.Tab(children=list(self.diagrams.values()), titles=("normal cell", "reduce cell"))
+        self._diagram_from: st.SearchState | None = None  # the state the diagrams show
+        self._diagrams_stale: set[str] = set()  # hidden tabs, drawn when selected
+        self.diagram.observe(lambda _: self._guard(self._draw_diagrams), names="selected_index")
         self.status = w.HTML(self._status_html("not started"))
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="search",
                                         layout=w.Layout(width="98%"))
@@ -175,8 +174,7 @@ class Dashboard:
         self.round_slider = w.IntSlider(description="round", min=1, max=1, value=1,
                                         continuous_update=True, layout=w.Layout(display="none"))
         self.round_slider.observe(self._on_slider, names="value")
-        for name, widget in [("heatmap", self.heatmap), ("timeline", self.timeline),
-                             ("curves", self.curves), ("diagram", self.diagram),
+        for name, widget in [*((n, f.widget) for n, f in self.figures.items()), ("diagram", self.diagram),
                              ("status", self.status), ("error", self.error_box),
                              ("start", self.start_button), ("stop", self.stop_button),
                              ("resume", self.resume_button), ("slider", self.round_slider)]:
@@ -195,9 +193,10 @@ class Dashboard:
         row = lambda *kids: w.Box(list(kids), layout=w.Layout(flex_flow="row wrap", width="100%"))  # noqa: E731
         self.widget = w.VBox([
             w.HTML(STYLE), self.status, self.progress, self.error_box, self.controls, self.round_slider,
-            row(panel(self.heatmap, "heatmap", "550px"), panel(self.timeline, "timeline", "550px")),
+            row(panel(self.figures["heatmap"].widget, "heatmap", "550px"),
+                panel(self.figures["timeline"].widget, "timeline", "550px")),
             row(panel(self.diagram, "diagram", "100%")),
-            row(panel(self.curves, "curves", "100%")),
+            row(panel(self.figures["curves"].widget, "curves", "100%")),
         ], layout=w.Layout(width="100%", overflow="hidden"))
         self.widget.add_class("cpnas-dashboard")
 
@@ -235,7 +234,10 @@ class Dashboard:
 
         display(self.widget)
 
-    # -- the controller's state, as attributes ----------------------------------------------
+    # -- the figures shown (``go.Figure``), and the controller's state, as attributes -------
+    heatmap = property(lambda self: self.figures["heatmap"].figure)
+    timeline = property(lambda self: self.figures["timeline"].figure)
+    curves = property(lambda self: self.figures["curves"].figure)
     state = property(lambda self: self.live.state)
     result = property(lambda self: self.live.result)
     error = property(lambda self: self.live.error)
@@ -322,16 +324,29 @@ class Dashboard:
         changed = lambda *names: old is None or any(  # noqa: E731
             getattr(old, n) is not getattr(state, n) for n in names)
         if changed("samples", "scores", "alive"):
-            update_figure(self.heatmap, live_figure("indicator_heatmap", state))
+            self.figures["heatmap"].show(live_figure("indicator_heatmap", state))
         if changed("pruned", "alive", "round"):
-            update_figure(self.timeline, live_figure("pruning_timeline", state))
+            self.figures["timeline"].show(live_figure("pruning_timeline", state))
         if changed("samples"):
-            update_figure(self.curves, live_figure("accuracy_curves", state))
+            self.figures["curves"].show(live_figure("accuracy_curves", state))
         if changed("samples", "alive", "genotype", "scores"):
-            for cell, box in self.diagrams.items():
-                box.value = diagram_svg(state, cell) if cell in state.cell_types else ""
+            self._diagram_from, self._diagrams_stale = state, set(self.diagrams)
+            self._draw_diagrams()
         if state.status == "failed" and state.error:
             self.show_error(f"the search failed: {state.error}", "")
+
+    def shown_cell(self) -> str:
+        """The cell whose diagram tab is selected."""
+        return list(self.diagrams)[self.diagram.selected_index or 0]
+
+    def _draw_diagrams(self) -> None:
+        """The selected tab's diagram, if the state moved since it was drawn: a hidden tab
+        waits until it is selected (each diagram is a graphviz layout, the dearest view)."""
+        state, cell = self._diagram_from, self.shown_cell()
+        if state is None or cell not in self._diagrams_stale:
+            return
+        self._diagrams_stale.discard(cell)
+        self.diagrams[cell].value = diagram_svg(state, cell) if cell in state.cell_types else ""
 
     def set_running(self, running: bool) -> None:
         self.start_button.disabled = running
@@ -355,40 +370,11 @@ class Dashboard:
         return f"<b>CP-NAS</b> · <span class='cpnas-status-text'>{html.escape(text)}</span>"
 
 
-def update_figure(target: Any, fig: Any) -> None:
-    """Make the FigureWidget ``target`` show ``fig`` in place: same traces get their data
-    updated, in one batch (one message to the front end); the target keeps its width."""
-    same_shape = len(target.data) == len(fig.data) and all(
-        a.type == b.type for a, b in zip(target.data, fig.data))
-    if not same_shape:
-        with target.batch_update():
-            target.data = []
-        target.add_traces(list(fig.data))
-    with target.batch_update():
-        if same_shape:
-            for old, new in zip(target.data, fig.data):
-                old.update(new.to_plotly_json(), overwrite=True)
-        width = target.layout.width  # the dashboard's, not the view's
-        target.layout.update(fig.layout.to_plotly_json(), overwrite=True)
-        target.layout.width = width
-
-
 def figure_data(fig: Any) -> list[dict[str, Any]]:
-    """A figure's traces as plain JSON-able dicts (to compare a widget with a view).
-
-    ``uid`` is left out: a FigureWidget stamps one on every trace it holds.
-    """
-    traces = [{k: v for k, v in t.to_plotly_json().items() if k != "uid"} for t in fig.data]
-    return json.loads(json.dumps(traces, default=_plain))
-
-
-def _plain(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    raise TypeError(type(obj).__name__)
+    """A figure's traces as the front end receives them: plain JSON (to compare what is
+    shown with a view)."""
+    return mime_bundle(fig)[MIME]["data"]
 
 
 __all__ = ["Dashboard", "diagram_svg", "figure_data", "leading_genotype", "live_figure",
-           "round_snapshots", "search_runner", "simulated_runner", "status_line", "update_figure"]
+           "round_snapshots", "search_runner", "simulated_runner", "status_line"]

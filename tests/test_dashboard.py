@@ -19,6 +19,7 @@ from cpviz import dashboard as dsh
 from cpviz import live as live_mod
 from cpviz import state as st
 from cpviz.dashboard import Dashboard, figure_data, simulated_runner
+from cpviz.figure_output import MIME, FigureOutput
 
 OPS = ["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"]
 CONFIG = {"ops": OPS, "nodes": 2, "repeats": 1, "beta": 0.5, "seed": 3}
@@ -29,12 +30,20 @@ def _view_data(name: str, state: st.SearchState) -> list[dict]:
 
 
 def _assert_shows(dash: Dashboard, state: st.SearchState) -> None:
-    """The widgets hold exactly what the public views draw for ``state``."""
+    """The figures shown hold exactly what the public views draw for ``state``, and each
+    Output widget holds its figure as plotly's mime type (what JupyterLab renders)."""
     assert dash.live.shown == state
     assert figure_data(dash.heatmap) == _view_data("indicator_heatmap", state)
     assert figure_data(dash.timeline) == _view_data("pruning_timeline", state)
     assert figure_data(dash.curves) == _view_data("accuracy_curves", state)
-    for cell in ("normal", "reduce"):
+    for name, panel in dash.figures.items():
+        (out,) = panel.widget.outputs
+        spec = out["data"][MIME]
+        assert spec["data"] == figure_data(panel.figure)
+        assert spec["layout"]["width"] == dsh.FIGURE_WIDTH[name]
+    for cell in ("reduce", "normal"):  # a hidden tab is drawn when it is selected
+        dash.diagram.selected_index = list(dash.diagrams).index(cell)
+        assert dash.shown_cell() == cell
         assert dash.diagrams[cell].value == dsh.diagram_svg(state, cell)
 
 
@@ -111,11 +120,11 @@ def test_stop_ends_a_running_search_and_keeps_what_it_has():
 def test_one_pump_draws_once_however_many_events_are_queued(monkeypatch):
     dash = Dashboard(CONFIG)
     drawn = []
-    monkeypatch.setattr(dsh, "update_figure", lambda target, fig: drawn.append(target))
+    monkeypatch.setattr(FigureOutput, "show", lambda self, fig: drawn.append(self.name))
     events = simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3)
     dash.live.feed(events)
     assert dash.pump() == len(events)
-    assert sorted(map(id, drawn)) == sorted(map(id, [dash.heatmap, dash.timeline, dash.curves]))
+    assert sorted(drawn) == ["curves", "heatmap", "timeline"]
     assert [d.reason for d in dash.live.draws] == ["first"]
     drawn.clear()
     assert dash.pump() == 0 and drawn == []  # nothing new: nothing redrawn
@@ -345,3 +354,48 @@ def test_the_controller_imports_no_widget_library():
 
     code = "import sys, cpviz.live; assert not {'ipywidgets', 'plotly'} & set(sys.modules), sys.modules.keys()"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_figures_are_shown_as_plotly_mime_output_without_figurewidget():
+    """FigureWidget (an anywidget) must load plotly.js within 2 s in the browser or never
+    render; the dashboard shows its figures as plotly's mime type in Output widgets instead."""
+    import subprocess
+    import sys
+
+    import plotly.graph_objects as go
+
+    panel = FigureOutput("heatmap", width=300)
+    panel.show(go.Figure(go.Scatter(x=[0, 1], y=[float("nan"), 2.0]), layout={"height": 250}))
+    (out,) = panel.widget.outputs
+    assert out["output_type"] == "display_data" and out["data"]["text/plain"] == "<plotly heatmap>"
+    spec = out["data"][MIME]
+    assert spec["data"][0]["y"] == [None, 2.0]  # plain JSON: NaN as null
+    assert spec["layout"]["width"] == 300 and panel.figure.layout.width == 300
+    assert panel.widget.layout.min_height == "250px"  # the page keeps its height while it redraws
+    panel.show(go.Figure(go.Bar(x=[1], y=[1])))
+    assert len(panel.widget.outputs) == 1 and panel.widget.outputs[0]["data"][MIME]["data"][0]["type"] == "bar"
+    # a dashboard that draws all its views never loads anywidget
+    code = ("import sys; from cpviz.dashboard import Dashboard, simulated_runner\n"
+            "d = Dashboard({'ops': ['none', 'skip_connect', 'max_pool_3x3'], 'nodes': 1},"
+            " runner=simulated_runner(delay=0.0)); d.start(); d.join(timeout=30)\n"
+            "assert d.heatmap.data and 'anywidget' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_only_the_selected_diagram_tab_is_redrawn(monkeypatch):
+    dash = Dashboard(CONFIG)
+    drawn = []
+    real = dsh.diagram_svg
+    monkeypatch.setattr(dsh, "diagram_svg", lambda state, cell: drawn.append(cell) or real(state, cell))
+    events = simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3)
+    dash.live.feed(events[:-5])
+    dash.pump()
+    assert drawn == ["normal"] and "<svg" in dash.diagrams["normal"].value
+    dash.diagram.selected_index = 1  # the reduce tab: drawn now, from the same state
+    assert drawn == ["normal", "reduce"] and "<svg" in dash.diagrams["reduce"].value
+    dash.diagram.selected_index = 0  # nothing new since: no redraw
+    dash.diagram.selected_index = 1
+    assert drawn == ["normal", "reduce"]
+    dash.live.feed(events[-5:])
+    dash.pump()  # the end: the tab on show is redrawn, the other waits
+    assert drawn == ["normal", "reduce", "reduce"]
