@@ -132,13 +132,23 @@ def indicator_heatmap(
         height=height or max(360, 15 * len(shown.edges) + 190),
         autosize=True,
         plot_bgcolor=MISSING,
-        xaxis={"side": "top", "tickangle": -30, "tickfont": {"size": 10}},
-        yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
+        # categories and ranges stated, not derived from z: at a round's start no cell has a
+        # value yet, and plotly would draw no axis and stack every mark on one point
+        xaxis={"side": "top", "tickangle": -30, "tickfont": {"size": 10}, **_categories(shown.ops)},
+        yaxis={"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True)},
         margin={"l": 110, "r": 10, "t": 110, "b": 60},
     )
     if slider:
         fig.update_layout(sliders=[_slider(rounds, shown.round)])
     return fig
+
+
+def _categories(names: Any, *, reverse: bool = False) -> dict:
+    """A category axis over ``names`` in their order (the first on top when ``reverse``)."""
+    names = list(names)
+    ends = [-0.5, len(names) - 0.5]
+    return {"type": "category", "categoryorder": "array", "categoryarray": names, "showgrid": False,
+            "range": ends[::-1] if reverse else ends}
 
 
 def _trace(go: Any, d: HeatmapData, k: int) -> Any:

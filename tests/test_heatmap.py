@@ -104,3 +104,18 @@ def test_colour_range_is_fixed_around_an_even_share_and_stated(half):
     assert not live.frames and not live.layout.sliders
     hover = fig.data[0].customdata
     assert any("samples: 1" in h for row in hover for h in row)
+
+
+def test_axes_keep_every_edge_and_op_when_no_cell_has_a_value_yet():
+    # the state just before round 2's first sample: every running mean is still empty, so
+    # plotly could not derive the axes from z; they must be stated
+    events = simulate(ops=["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"], nodes=2, seed=1)
+    first = next(i for i, e in enumerate(events) if isinstance(e, ev.SampleTrained) and e.round == 1)
+    state = replay(events[:first])
+    d = heatmap_data(state)
+    assert all(math.isnan(z) for row in d.matrix() for z in row if z is not None)
+    layout = indicator_heatmap(state, slider=False).layout
+    assert layout.xaxis.type == layout.yaxis.type == "category"
+    assert list(layout.xaxis.categoryarray) == list(d.ops)
+    assert list(layout.yaxis.categoryarray) == list(d.edges)
+    assert list(layout.yaxis.range) == [len(d.edges) - 0.5, -0.5]  # the first edge on top
