@@ -212,6 +212,10 @@ _NODE_ATTR = {
 }
 _EDGE_ATTR = {"fontname": "Helvetica", "fontsize": "14", "arrowsize": "0.8"}
 LEGEND_1BIT = "bold edges: 1-bit ops (binarized weights and activations)"
+# A genotype's diagram is scaled down to at most this many inches wide (828 pt, 1104 px): it
+# then fits a notebook 1280-1440 px wide, text at 10 pt or more. A search state's diagram,
+# with a table of ops per edge, is scaled by its container instead (the dashboard).
+FIT_WIDTH_IN = 11.5
 
 
 def cell_graph(
@@ -230,7 +234,9 @@ def cell_graph(
     """
     graphviz = try_import("graphviz", "cell diagrams")
     g = graphviz.Digraph(name=cell, graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
-    caption = _draw_cell(g, resolve_source(source), cell, prefix="", binary=binary)
+    resolved = resolve_source(source)
+    caption = _draw_cell(g, resolved, cell, prefix="", binary=binary)
+    _fit(g, resolved)
     label = [title] if title else []
     if legend and caption:
         label.append(caption)
@@ -254,9 +260,15 @@ def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
     for upper, lower in zip(cells, cells[1:]):  # one invisible link, off the ranks: stacked cells
         g.edge(f"{upper}/{node_name(0)}", f"{lower}/{node_name(0)}", style="invis", constraint="false")
     captions.discard("")
+    _fit(g, resolved)
     if legend and captions:
         g.attr(label="\\n".join(sorted(captions)), labelloc="b", fontsize="12")
     return g
+
+
+def _fit(g: Any, source: Genotype | SearchState) -> None:
+    if not isinstance(source, SearchState):  # no "!": smaller drawings keep their size
+        g.attr(size=f"{FIT_WIDTH_IN:g},{10 * FIT_WIDTH_IN:g}")
 
 
 def _draw_cell(g: Any, source: Genotype | SearchState, cell: str, *, prefix: str, binary: bool) -> str:
