@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from eventcmp import comparable
 
 import cpnas
 from cpnas import events as ev
@@ -33,19 +34,6 @@ FINISHED = Path(__file__).parent / "fixtures" / "run_v1"
 # The fixture's own config.json, read as stored (keys added since take their LEGACY values),
 # so these runs reproduce the 0.1.0 fixture whatever today's defaults are.
 SEARCH = ["search", "--config", str(FINISHED / "config.json"), "--quiet"]
-
-
-def comparable(events: list[ev.Event]) -> list[dict]:
-    from cpnas.config import stored_config
-
-    out = []
-    for e in events:
-        d = e.without_time()
-        d.pop("path", None)
-        if isinstance(e, ev.SearchStarted):  # an old log lacks keys added since: LEGACY fills them
-            d["config"] = stored_config(d["config"], "log")
-        out.append(d)
-    return out
 
 
 def assert_resumes_to_the_reference(run: Path, capsys) -> None:

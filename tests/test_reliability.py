@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from eventcmp import comparable
 
 import cpnas
 from cpnas import config as config_mod
@@ -37,18 +38,6 @@ RUN_ID = "ed3fd15b96b4"
 
 def copy_run(name: str, tmp: Path) -> Path:
     return Path(shutil.copytree(FIXTURES / name, tmp / name))
-
-
-def comparable(events: list[ev.Event]) -> list[dict]:
-    """Events without wall-clock fields and the run directory's own path."""
-    out = []
-    for e in events:
-        d = e.without_time()
-        d.pop("path", None)
-        if isinstance(e, ev.SearchStarted):  # an old log lacks keys added since: LEGACY fills them
-            d["config"] = config_mod.stored_config(d["config"], "log")
-        out.append(d)
-    return out
 
 
 # -- one writer -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 import torch
+from eventcmp import comparable
 
 from cpnas import events as ev
 from cpnas.config import SearchConfig
@@ -13,15 +14,6 @@ from cpnas.runs import read_events
 
 TINY = dict(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, cells=2, channels=4,
             sample_steps=2, batch_size=64, repeats=1, warmup_steps=4, device="cpu")
-
-
-def _strip(events):
-    out = []
-    for e in events:
-        d = e.without_time()
-        d.pop("path", None)  # the run directory differs between runs
-        out.append(d)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +68,7 @@ def test_result_and_files(full_run):
     assert full_run.child_acc == pytest.approx(sum(e.child_acc for e in last) / 2)
     assert full_run.parent_acc == pytest.approx(sum(e.parent_acc for e in last) / 2)
     logged = read_events(full_run.out)
-    assert _strip(logged) == _strip(full_run.events)
+    assert comparable(logged) == comparable(full_run.events)
     assert (full_run.out / "genotype.json").is_file() and (full_run.out / "config.json").is_file()
 
 
@@ -90,10 +82,10 @@ def test_each_sample_reports_its_real_seconds(full_run):
 def test_same_seed_same_events(full_run):
     again = search(SearchConfig(**TINY))
     twice = search(SearchConfig(**TINY))
-    assert _strip(again.events) == _strip(twice.events)
-    no_seq = [{k: v for k, v in e.items() if k != "seq"} for e in _strip(full_run.events)
+    assert comparable(again.events) == comparable(twice.events)
+    no_seq = [{k: v for k, v in e.items() if k != "seq"} for e in comparable(full_run.events)
               if e["type"] != "Checkpointed"]  # a run without a directory takes no checkpoints
-    assert [{k: v for k, v in e.items() if k != "seq"} for e in _strip(again.events)] == no_seq
+    assert [{k: v for k, v in e.items() if k != "seq"} for e in comparable(again.events)] == no_seq
     other = search(SearchConfig(**{**TINY, "seed": 1}))
     assert [e.z for e in other.samples] != [e.z for e in again.samples]
 
@@ -118,13 +110,13 @@ def test_stop_then_resume_matches_an_uninterrupted_run(full_run, tmp_path, stop_
     assert resumed.status == "completed"
     assert resumed.genotype == full_run.genotype
     assert [e.z for e in resumed.samples] == [e.z for e in full_run.samples]
-    assert _strip(read_events(tmp_path)) == _strip(full_run.events)
+    assert comparable(read_events(tmp_path)) == comparable(full_run.events)
     # replayed + live: the whole stream, its SearchStarted marked as resumed (not in the log)
     from_checkpoint = any(isinstance(e, ev.Checkpointed) for e in first.events)
     assert seen[0].resumed is resumed.events[0].resumed is from_checkpoint
     assert not full_run.events[0].resumed
-    assert _strip(seen)[1:] == _strip(full_run.events)[1:]
-    assert {**_strip(seen)[0], "resumed": False} == _strip(full_run.events)[0]
+    assert comparable(seen)[1:] == comparable(full_run.events)[1:]
+    assert {**comparable(seen)[0], "resumed": False} == comparable(full_run.events)[0]
     assert not read_events(tmp_path)[0].resumed
     assert sum(isinstance(e, ev.SearchStarted) for e in read_events(tmp_path)) == 1
 
