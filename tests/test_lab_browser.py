@@ -266,7 +266,7 @@ def _shoot_dashboard(page, path: Path) -> None:
 
 # round 4 or later, and the heatmap shows values in it (a round starts all grey)
 _PICTURE_READY = f"""() => {{ const g = document.querySelector('{HEATMAP_PLOT}');
-  return !!g && /round [4-9] /.test(g.layout?.title?.text || '')
+  return !!g && /round [4-9]\\b/.test(g.layout?.title?.text || '')
     && g.data[0].z.flat().some(v => v !== null); }}"""
 
 
