@@ -92,13 +92,15 @@ def pruning_timeline(state: Any, *, height: int | None = None) -> Any:
         barmode="overlay", bargap=0.2, autosize=True,
         uniformtext={"minsize": 9, "mode": "hide"},  # an op name that does not fit: hover only
         height=height or max(360, 16 * len(d.edges) + 170),
-        title={"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds", "font": {"size": 14}},
+        # the title at the figure's top edge, the legend's rows (up to 3 at 540 px) below it
+        title={"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds", "font": {"size": 14},
+               "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 8}},
         xaxis={"title": {"text": "round (a segment: the op pruned at its end)"},
                "range": [0, d.n_rounds + 0.4], "tickvals": [r + 0.5 for r in rounds],
                "ticktext": [str(r + 1) for r in rounds]},
         yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 10}},
-        margin={"l": 110, "r": 10, "t": 110, "b": 50},
+        margin={"l": 110, "r": 10, "t": 125, "b": 50},
     )
     return fig
 
