@@ -278,13 +278,13 @@ def _take_pictures(page) -> None:
 
     for _ in range(10):
         page.wait_for_function(_PICTURE_READY, polling=500, timeout=3 * HANG_MS)
-        _shoot_dashboard(page, ARTIFACTS / "dashboard-live.png")
+        _shoot_dashboard(page, ARTIFACTS / "picture-dashboard.png")  # not the test's names
         if page.evaluate(_PICTURE_READY):
             break
     page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
     _settle(page)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-laptop.png"), full_page=False)
-    for shot, name in (("dashboard-live.png", "dashboard.png"), ("dashboard-laptop.png", "dashboard_laptop.png")):
+    page.screenshot(path=str(ARTIFACTS / "picture-laptop.png"), full_page=False)
+    for shot, name in (("picture-dashboard.png", "dashboard.png"), ("picture-laptop.png", "dashboard_laptop.png")):
         picture = Image.open(ARTIFACTS / shot).convert("RGB").quantize(256, dither=Image.Dither.NONE)
         picture.save(ROOT / "docs" / "images" / name, optimize=True)
 
