@@ -20,6 +20,7 @@ against the random cells (Welch t-test over per-seed accuracies).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -88,6 +89,9 @@ class _RoundScorer:
 
 
 def one_search(cfg: SearchConfig, genotypes, truth) -> dict:
+    # the reference genotypes use ops the search prunes: keep their weights (free_pruned
+    # changes no number of the search), or scoring after round 0 finds them freed
+    cfg = dataclasses.replace(cfg, free_pruned=False)
     run = engine._Run(cfg, [], None, None)
     scorer = _RoundScorer(run, genotypes, cfg.beta)
     run.user_subs.append(scorer)

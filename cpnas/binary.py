@@ -155,10 +155,25 @@ def is_tiny(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.shape[-1] * x.shape[-2] <= TINY_MAP
 
 
+def _strided_pointwise_on_few_channels(conv: nn.Conv2d, x: torch.Tensor) -> bool:
+    """A 1x1 strided conv on a CPU channels-last input of fewer than 8 channels: torch
+    2.13's oneDNN weight gradient for it corrupts the heap (a segfault in backward; plain
+    ``F.conv2d`` of a (16, 4, 32, 32) NHWC input with a (2, 4, 1, 1) weight and stride 2
+    reproduces it; 8 or more channels, stride 1 or an NCHW input do not)."""
+    return (x.device.type == "cpu" and conv.kernel_size == (1, 1) and conv.stride != (1, 1)
+            and conv.padding == (0, 0) and conv.groups == 1 and x.shape[1] < 8
+            and x.is_contiguous(memory_format=torch.channels_last))
+
+
 def conv2d(conv: nn.Conv2d, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``conv``'s convolution of x with ``weight``: tap matrices for a tiny depth-wise conv."""
+    """``conv``'s convolution of x with ``weight``: tap matrices for a tiny depth-wise conv;
+    a strided 1x1 conv on few channels reads every stride-th pixel and runs with stride 1
+    (the same sums), around a torch crash (:func:`_strided_pointwise_on_few_channels`)."""
     if conv.bias is None and _tiny_depthwise(conv, x):
         return tiny_depthwise_conv2d(x, weight, conv.stride[0], conv.padding[0], conv.dilation[0])
+    if _strided_pointwise_on_few_channels(conv, x):
+        sy, sx = conv.stride
+        return F.conv2d(x[:, :, ::sy, ::sx], weight, conv.bias)
     return F.conv2d(x, weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
 

@@ -26,26 +26,28 @@ _SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--data", "data", str, "digits | synthetic[:n] | cifar10 | mnist | fashion-mnist (downloaded "
                             "into the cache on first use) | <kind>:<folder> | a CIFAR-10 folder"),
     ("--ops", "ops", str, "comma-separated op names (default: the 8 DARTS ops)"),
-    ("--nodes", "nodes", int, "intermediate nodes per cell (default 4)"),
-    ("--cells", "cells", int, "cells in the network (default 2)"),
-    ("--channels", "channels", int, "channels of the first cell (default 8)"),
-    ("--repeats", "repeats", int, "T, sweeps per round (default 1)"),
-    ("--sample-steps", "sample_steps", int, "training steps per sample (default: one epoch)"),
+    ("--nodes", "nodes", int, "intermediate nodes per cell"),
+    ("--cells", "cells", int, "cells in the network"),
+    ("--channels", "channels", int, "channels of the first cell"),
+    ("--repeats", "repeats", int, "T, sweeps per round"),
+    ("--sample-steps", "sample_steps", int, "training steps per sample"),
     ("--batch-size", "batch_size", int, "mini-batch size"),
     ("--lr", "lr", float, "learning rate"),
-    ("--beta", "beta", float, "beta_P of Eq. 4.15 (default 0.5)"),
+    ("--beta", "beta", float, "beta_P of Eq. 4.15"),
     ("--theta", "theta", float, "filter MSE weight, Eq. 4.17 (0 = off)"),
     ("--lam", "lam", float, "center loss weight, Eq. 4.17 (0 = off)"),
-    ("--seed", "seed", int, "random seed (default 0)"),
+    ("--seed", "seed", int, "random seed"),
     ("--optimizer", "optimizer", str, "adam | sgd"),
-    ("--momentum", "momentum", float, "SGD momentum (default 0.9)"),
+    ("--momentum", "momentum", float, "SGD momentum"),
     ("--weight-decay", "weight_decay", float, "weight decay (default: Adam 0, SGD 3e-4)"),
     ("--lr-schedule", "lr_schedule", str, "constant | cosine (over the whole search)"),
-    ("--lr-min", "lr_min", float, "where the cosine schedule ends (default 0)"),
+    ("--lr-min", "lr_min", float, "where the cosine schedule ends"),
     ("--lr-warmup-steps", "lr_warmup_steps", int, "linear learning-rate warm-up steps"),
-    ("--val-fraction", "val_fraction", float, "share of the non-test images that score the "
-                                              "search (default 0.25)"),
-    ("--strategy", "strategy", str, "cpnas | random | random-pick | darts (default cpnas)"),
+    ("--val-fraction", "val_fraction", float, "share of the non-test images that score the search"),
+    ("--strategy", "strategy", str, "cpnas | random | random-pick | darts"),
+    ("--warmup-steps", "warmup_steps", int, "uniform single-path CP steps before round 0"),
+    ("--scoring", "scoring", str, "when samples are validated: sample (after its own training) | "
+                                  "sweep (after its sweep's) | round (after its round's)"),
 ]
 
 
@@ -79,9 +81,13 @@ def _add_search(sub) -> None:
     p = sub.add_parser("search", help="search a cell with CP-NAS (resumes a run dir with a checkpoint)")
     p.add_argument("--config", help="a preset name (cifar10-paper, teaching) or a JSON file of "
                                     "config keys; flags override it")
+    from .config import SearchConfig
+
     for flag, key, kind, text in _SEARCH_FLAGS:
+        default = getattr(SearchConfig, key)  # the one place the defaults live
+        shown = "" if default is None or isinstance(default, tuple) else f" (default {default})"
         p.add_argument(flag, dest=key, type=_number(kind, key) if kind is not str else str,
-                       default=None, help=text)
+                       default=None, help=text + shown)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random crop + horizontal flip of training batches (default off)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)

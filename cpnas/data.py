@@ -1,7 +1,9 @@
 """Datasets as in-memory tensors: digits (embedded), CIFAR-10, MNIST, Fashion-MNIST, synthetic.
 
 A data spec is one of:
-- ``"digits"``: scikit-learn's 8x8 handwritten digits (1797 images, ships with sklearn);
+- ``"digits"``: scikit-learn's 8x8 handwritten digits (1797 images), read from the
+  ``digits.csv.gz`` that ships inside the scikit-learn package, without importing it
+  (its import costs ~3 s of a 1-minute teaching search);
 - ``"cifar10"``: CIFAR-10 from the cache, downloaded and checksummed on first use
   (:mod:`cpnas.download`); ``"cifar10:<folder>"`` (or a bare folder path) reads a folder of
   its python-pickle batches (``data_batch_1..5``, ``test_batch``). Batches are unpickled
@@ -12,7 +14,9 @@ A data spec is one of:
 - ``"synthetic"`` or ``"synthetic:<n>"``: n CIFAR-shaped 3x32x32 images (default 2048)
   whose class is a learnable pattern, for benchmarks and the GPU check.
 
-Train / validation / test splits are fixed by the seed (stratified). A dataset with an
+Train / validation / test splits are fixed by the seed (stratified: scikit-learn's
+``train_test_split(..., stratify=y, random_state=seed)``, reimplemented here with the same
+draws, so the splits are the same as when it was called; tested). A dataset with an
 official test set keeps it; otherwise 20% is carved out as the test split. Of the rest,
 ``val_fraction`` goes to validation (it scores the search), the remainder is trained on.
 """
@@ -20,6 +24,8 @@ official test set keeps it; otherwise 20% is carved out as the test split. Of th
 from __future__ import annotations
 
 import gzip
+import importlib.util
+import math
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,11 +122,24 @@ def load_data(spec: str, seed: int = 0, val_fraction: float = VAL_FRACTION) -> D
     return _split(kind, x, y, x_test, y_test, seed, val_fraction)
 
 
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+def digits_file() -> Path:
+    """scikit-learn's bundled ``digits.csv.gz`` (64 pixel values 0-16, then the label, per
+    row), found from the package's location without importing it."""
+    spec = importlib.util.find_spec("sklearn")
+    where = spec.submodule_search_locations if spec is not None else None
+    path = Path(list(where)[0], "datasets", "data", "digits.csv.gz") if where else None
+    if path is None or not path.is_file():
+        raise DataError("data: digits ships with scikit-learn, which is not installed here "
+                        "(pip install scikit-learn)")
+    return path
 
-    d = load_digits()
-    return (d.images.astype(np.float32) / 16.0)[:, None], d.target.astype(np.int64)
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of ``sklearn.datasets.load_digits()``: images / 16 as float32, labels."""
+    with gzip.open(digits_file(), "rt") as f:
+        data = np.loadtxt(f, delimiter=",")
+    images = data[:, :-1].reshape(-1, 1, 8, 8)
+    return (images.astype(np.float32) / 16.0), data[:, -1].astype(np.int64)
 
 
 def _synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -132,20 +151,61 @@ def _synthetic(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y.astype(np.int64)
 
 
+def stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, test rows) of ``y``, exactly as scikit-learn's ``train_test_split(...,
+    test_size=test_size, random_state=seed, stratify=y)`` draws them (StratifiedShuffleSplit:
+    per-class counts by the approximate mode, then per-class permutations, from one
+    ``RandomState(seed)``). ValueError when a class is too small to be in both parts."""
+    n = len(y)
+    n_test = math.ceil(test_size * n)
+    n_train = n - n_test
+    classes, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
+        raise ValueError(f"{len(classes)} classes, the smallest with {counts.min()} images, "
+                         f"cannot all be in {n_train} training and {n_test} held-out images")
+    by_class = np.split(np.argsort(y_idx, kind="stable"), np.cumsum(counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(counts, n_train, rng)
+    t_i = _approximate_mode(counts - n_i, n_test, rng)
+    train: list = []
+    test: list = []
+    for rows, a, b in zip(by_class, n_i, t_i):
+        rows = rows.take(rng.permutation(len(rows)), mode="clip")
+        train.extend(rows[:a])
+        test.extend(rows[a:a + b])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """Per-class draws proportional to ``counts``, the leftover given by largest remainder
+    (ties drawn at random): scikit-learn's ``_approximate_mode``."""
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    need = int(draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add = min(len(inds), need)
+            floored[rng.choice(inds, size=add, replace=False)] += 1
+            need -= add
+            if need == 0:
+                break
+    return floored.astype(int)
+
+
 def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int,
            val_fraction: float) -> Dataset:
-    from sklearn.model_selection import train_test_split
-
     if len(y) > MAX_DATASET_SIZE:
         raise DataError(f"data: {name} has {len(y)} images, over the limit of "
                         f"{MAX_DATASET_SIZE} (cpnas.limits)")
     try:
         if x_test is None:  # carve the test split out of the data too
-            x, x_test, y, y_test = train_test_split(
-                x, y, test_size=SPLIT[2], random_state=seed, stratify=y)
-        x_tr, x_val, y_tr, y_val = train_test_split(
-            x, y, test_size=val_fraction, random_state=seed, stratify=y)
-    except ValueError as exc:  # sklearn: too few images of a class for a stratified split
+            rest, held = stratified_split(y, SPLIT[2], seed)
+            x, x_test, y, y_test = x[rest], x[held], y[rest], y[held]
+        tr, va = stratified_split(y, val_fraction, seed)
+        x_tr, x_val, y_tr, y_val = x[tr], x[va], y[tr], y[va]
+    except ValueError as exc:  # too few images of a class for a stratified split
         raise DataError(f"data: {name} has too few images per class to split it into "
                         f"train, validation and test ({len(y)} images; {exc})") from None
     mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)

@@ -14,9 +14,11 @@
 Rank 0 alone writes events, the checkpoint and the genotype; a resume reads the checkpoint on
 rank 0 and broadcasts it, so the other ranks need no shared file system.
 
-Batch norm sees each rank's shard: on GPUs the models use ``SyncBatchNorm`` (statistics over
-the global batch); torch has no CPU implementation of it, so on CPU each rank normalises
-with its shard's statistics ("ghost batch norm", as DDP without SyncBatchNorm does).
+Batch norm normalises with the statistics of the global batch (``sync_bn``, on by default):
+on GPUs the models use torch's ``SyncBatchNorm``; torch has no CPU implementation of it, so
+on CPU (gloo) :class:`CpuSyncBatchNorm` takes its place. With the same global batch, a
+search in 2 processes then computes what one process computes, up to float rounding.
+``sync_bn: false`` normalises each rank's shard ("ghost batch norm").
 """
 
 from __future__ import annotations
@@ -156,9 +158,110 @@ def shutdown() -> None:
         tdist.destroy_process_group()
 
 
-def sync_batchnorm(net: nn.Module, device: torch.device, me: Dist) -> nn.Module:
-    """``SyncBatchNorm`` on CUDA when data parallel (global-batch statistics); unchanged
-    otherwise (torch has no CPU SyncBatchNorm: ghost batch norm, see the module docs)."""
-    if me.active and device.type == "cuda":
+def check_strategy(strategy: str, me: Dist) -> None:
+    """Under torchrun, a strategy that cannot share a search across processes is refused on
+    every rank (``data_parallel`` of cpnas.strategies: darts)."""
+    from .errors import ConfigError
+    from .strategies import get
+
+    if me.active and not get(strategy).data_parallel:
+        raise ConfigError(f"strategy: {strategy} runs in one process only, got {me.world_size} "
+                          "processes (run it without torchrun)")
+
+
+def sync_batchnorm(net: nn.Module, device: torch.device, me: Dist, on: bool = True) -> nn.Module:
+    """Batch norm over the global batch when data parallel and ``on``: torch's
+    ``SyncBatchNorm`` on CUDA, :class:`CpuSyncBatchNorm` on CPU; ``net`` unchanged otherwise
+    (one process, or ``on`` false: each rank normalises its shard)."""
+    if not (me.active and on):
+        return net
+    if device.type == "cuda":
         return nn.SyncBatchNorm.convert_sync_batchnorm(net)
-    return net
+    return CpuSyncBatchNorm.convert(net)
+
+
+class _AllReduce(torch.autograd.Function):
+    """A summing all-reduce that autograd differentiates: the backward all-reduces the
+    gradient (what ``torch.distributed.nn.functional.all_reduce`` does; that one warns of
+    its deprecation in torch 2.13, and its replacement is private)."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        t = t.clone(memory_format=torch.contiguous_format)
+        tdist.all_reduce(t)
+        return t
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return _AllReduce.apply(grad)
+
+
+class CpuSyncBatchNorm(nn.BatchNorm2d):
+    """``BatchNorm2d`` whose batch statistics are the global batch's, for gloo on CPU.
+
+    Each rank computes its shard's per-channel mean and variance (``var_mean``: stable), turns
+    them into count, sum and sum of squares in float64, and one differentiable all-reduce
+    (:class:`_AllReduce`, whose backward all-reduces the gradients) sums them over the ranks, so both the output and the backward are those of
+    ``BatchNorm2d`` over the whole global batch. Running statistics are updated from the
+    global moments as ``BatchNorm2d`` does (unbiased variance, ``momentum`` or the cumulative
+    average). When the running statistics are used (eval with ``track_running_stats``), or
+    outside a process group, it is plain ``BatchNorm2d``.
+
+    Every rank must call it the same number of times in the same order (the same sampled
+    architecture, the same number of validation chunks): it is a collective.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch_stats = self.training or self.running_mean is None
+        if not (batch_stats and tdist.is_initialized() and tdist.get_world_size() > 1):
+            return super().forward(x)
+        self._check_input_dim(x)
+        xf = x.float()  # bf16 under autocast: the statistics in float32 at least
+        n_local = xf.numel() // xf.shape[1]
+        if n_local:
+            var, mean = torch.var_mean(xf, dim=(0, 2, 3), correction=0)
+            mean, var = mean.double(), var.double()
+            moments = torch.stack([torch.full_like(mean, n_local), n_local * mean,
+                                   n_local * (var + mean * mean)])
+        else:  # an empty shard adds nothing, but joins the collective
+            moments = xf.new_zeros(3, xf.shape[1], dtype=torch.float64)
+        count, total, squares = _AllReduce.apply(moments)
+        mean = total / count
+        var = (squares / count - mean * mean).clamp(min=0.0)
+        if self.training and self.track_running_stats:
+            self._update_running(mean.detach(), var.detach(), count[0].item())
+        # y = x * alpha + beta, alpha = invstd * weight, beta = bias - mean * alpha: torch's
+        # CPU kernel's form, so a constant channel lands exactly on ``bias`` as there (a
+        # ReLU after it then sees the same sign)
+        alpha, mean = torch.rsqrt(var + self.eps).float(), mean.float()
+        if self.affine:
+            alpha = alpha * self.weight
+            beta = self.bias - mean * alpha
+        else:
+            beta = -mean * alpha
+        return (xf * alpha[None, :, None, None] + beta[None, :, None, None]).to(x.dtype)
+
+    @torch.no_grad()
+    def _update_running(self, mean: torch.Tensor, var: torch.Tensor, count: float) -> None:
+        self.num_batches_tracked.add_(1)
+        m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        unbiased = var * (count / max(count - 1.0, 1.0))
+        self.running_mean.mul_(1 - m).add_(mean.to(self.running_mean.dtype), alpha=m)
+        self.running_var.mul_(1 - m).add_(unbiased.to(self.running_var.dtype), alpha=m)
+
+    @classmethod
+    def convert(cls, module: nn.Module) -> nn.Module:
+        """``module`` with every ``BatchNorm2d`` replaced by this class, sharing its parameters
+        and buffers (as ``SyncBatchNorm.convert_sync_batchnorm`` does)."""
+        if type(module) is nn.BatchNorm2d:
+            new = cls(module.num_features, module.eps, module.momentum, module.affine,
+                      module.track_running_stats)
+            if module.affine:
+                new.weight, new.bias = module.weight, module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(new, name, getattr(module, name))
+            new.train(module.training)
+            return new
+        for name, child in module.named_children():
+            module._modules[name] = cls.convert(child)
+        return module

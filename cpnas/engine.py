@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from . import distributed
-from .config import LEGACY, SearchConfig
+from .config import SearchConfig, run_id_fields
 from .data import load_data
 from .errors import CpnasError, NonFiniteError
 from .events import (
@@ -143,10 +143,11 @@ def _first_non_finite(value: Any, name: str = "") -> tuple[str, float] | None:
 def run_id_of(config: SearchConfig) -> str:
     """A digest of the config: a rerun or a resume of one config has one run id.
 
-    Keys at their :data:`cpnas.config.LEGACY` value are left out, so a key added later does
+    Keys at their :data:`cpnas.config.LEGACY` value are left out and renamed keys keep their
+    old spelling (:func:`cpnas.config.run_id_fields`), so a key added or renamed later does
     not change the id of a run that an older release wrote.
     """
-    fields = {k: v for k, v in config.to_dict().items() if not (k in LEGACY and v == LEGACY[k])}
+    fields = run_id_fields(config.to_dict())
     text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -179,6 +180,7 @@ class _Run:
         self.config, self.stop = config, stop or threading.Event()
         # under torchrun rank 0 alone owns the run directory and the subscribers
         self.dist = distributed.current()
+        distributed.check_strategy(config.strategy, self.dist)  # before anything is written
         self.user_subs = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.rd: RunDir | None = None
@@ -333,7 +335,7 @@ class _Run:
 
     def checkpoint(self, st, rnd: int, t: int, s: int) -> None:
         if self.rd is None or getattr(st, "pending", None) is not None:
-            return  # sweep scoring checkpoints once per sweep, after its last sample
+            return  # sweep / round scoring checkpoints once per sweep / round, after its last sample
         fields = {"path": str(self.rd.checkpoint_path), "round": rnd, "t": t, "s": s}
         self.rd.save_checkpoint({
             "run_id": self.emit.run_id, "seq": self.emit.seq, "checkpointed": fields,

@@ -50,6 +50,7 @@ class Protocol:
     drop_path: float = 0.0  # drop-path probability at the last epoch (rises linearly from 0)
     auxiliary: float = 0.0  # weight of the auxiliary head's loss (0 = no head)
     grad_clip: float = 0.0  # max gradient norm (0 = off)
+    sync_bn: bool = True  # under torchrun: batch norm over the global batch (docs/scale.md)
 
     def __post_init__(self) -> None:
         check_int("epochs", self.epochs, 1, limits.MAX_STEPS)
@@ -69,8 +70,9 @@ class Protocol:
             raise ConfigError(f"lr: must be > 0 and >= lr_min, got lr={self.lr}, lr_min={self.lr_min}")
         if self.momentum >= 1 or self.drop_path >= 1:
             raise ConfigError("momentum, drop_path: must be < 1")
-        if not isinstance(self.augment, bool):
-            raise ConfigError(f"augment: must be true or false, got {self.augment!r}")
+        for name in ("augment", "sync_bn"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}: must be true or false, got {getattr(self, name)!r}")
 
     @classmethod
     def load(cls, source: str) -> Protocol:
@@ -144,7 +146,7 @@ class _Final:
             net = FixedNet(genotype, data.in_channels, data.num_classes, p.channels, p.cells,
                            spec, fp_preprocess=fp_preprocess, auxiliary=p.auxiliary > 0,
                            distinct_inputs=distinct_inputs)
-            return sync_batchnorm(net, device, dist).to(device)
+            return sync_batchnorm(net, device, dist, p.sync_bn).to(device)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -206,7 +208,7 @@ class _Final:
                 nn.utils.clip_grad_norm_(n.parameters(), p.grad_clip)
             o.step()
         if self.parent is not None and self.cp[1]:
-            self.centers.update(feats.detach(), y)
+            self.centers.update(self.dist.gather(feats.detach()), self.dist.gather(y))
         return loss.detach()
 
     def _ce(self, out, y: torch.Tensor) -> torch.Tensor:

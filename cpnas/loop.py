@@ -47,8 +47,10 @@ class LoopState:
     ``round``, ``t`` and ``s`` point at the *next* sample; ``t == repeats`` means the round's
     sweeps are done and its scoring is next. ``perm`` is the current sweep's permutation
     (None before it is drawn) and ``zs`` the z scores of the current round (None before
-    RoundStarted). ``pending`` holds the training losses of a sweep trained as a whole and
-    not scored yet (sweep scoring; None otherwise).
+    RoundStarted). ``pending`` holds the training losses of samples trained ahead of their
+    scoring and not scored yet, the current sweep's first (sweep or round scoring; None
+    otherwise); ``queued`` the permutations of the round's later sweeps, already trained
+    (round scoring).
     """
 
     alive: dict[str, list[str]]
@@ -58,6 +60,7 @@ class LoopState:
     perm: dict[str, list[str]] | None = None
     zs: dict[str, dict[str, list[float]]] | None = None
     pending: list[list[float]] | None = None
+    queued: list[dict[str, list[str]]] = dataclasses.field(default_factory=list)
 
     @classmethod
     def start(cls, space: SearchSpace) -> LoopState:
@@ -86,6 +89,7 @@ def run_loop(
     state: LoopState | None = None,
     on_sample: OnSample | None = None,
     train: Train | None = None,
+    train_ahead: str = "sweep",
 ) -> dict[str, str] | None:
     """Run rounds K, K-1, ..., 2 and return the surviving op per edge (None if stopped).
 
@@ -98,10 +102,12 @@ def run_loop(
     there). All randomness comes from ``rng``. Another strategy (another score or prune
     rule) would replace :func:`score_round` and :func:`prune`; the sampling stays.
 
-    With ``train`` (sweep scoring), each sweep first trains its K samples in order
-    (``train(round, t, s, arch)`` returns the child and parent training loss), then
-    ``evaluate`` only validates each of them, so the K samples are scored with the same
-    weights.
+    With ``train``, samples are trained ahead of their scoring (``train(round, t, s, arch)``
+    returns the child and parent training loss) and ``evaluate`` only validates them:
+    ``train_ahead="sweep"`` trains a sweep's K samples, then scores them (sweep scoring);
+    ``"round"`` trains all T sweeps of the round, then scores its T * K samples (round
+    scoring), so every sample of a round is scored with the same weights. The sweeps'
+    permutations are drawn in the same order either way.
     """
     st = state if state is not None else LoopState.start(space)
     while st.k > 1:
@@ -113,7 +119,10 @@ def run_loop(
             if should_stop():
                 return None
             if train is not None and st.pending is None:
-                train_sweep(st, train)
+                if train_ahead == "round":
+                    train_round(st, train, rng, repeats)
+                else:
+                    train_sweep(st, train)
             train_and_score_sample(st, beta, evaluate, emit, on_sample)
         prune(st, score_round(st, emit), emit)
     return {e: ops[0] for e, ops in st.alive.items()}
@@ -129,13 +138,29 @@ def start_round(st: LoopState, emit: Emit) -> None:
 def draw_sweep(st: LoopState, rng: random.Random) -> None:
     """Sampling without replacement: one permutation of the alive ops per edge, so every
     op on every edge gets exactly one z per sweep (the book's fairness)."""
-    st.perm = {e: rng.sample(ops, len(ops)) for e, ops in st.alive.items()}
+    st.perm = _permutation(st, rng)
+
+
+def _permutation(st: LoopState, rng: random.Random) -> dict[str, list[str]]:
+    return {e: rng.sample(ops, len(ops)) for e, ops in st.alive.items()}
+
+
+def _train_all(st: LoopState, train: Train, perms: list[dict[str, list[str]]]) -> None:
+    """Train sweeps ``st.t``, ``st.t + 1``, ... of ``perms`` in order; keep their losses."""
+    st.pending = [list(train(st.round, t, s, {e: p[s] for e, p in perm.items()}))
+                  for t, perm in enumerate(perms, st.t) for s in range(st.k)]
 
 
 def train_sweep(st: LoopState, train: Train) -> None:
     """Sweep scoring: train the sweep's K samples one after the other, keep their losses."""
-    st.pending = [list(train(st.round, st.t, s, {e: p[s] for e, p in st.perm.items()}))
-                  for s in range(st.k)]
+    _train_all(st, train, [st.perm])
+
+
+def train_round(st: LoopState, train: Train, rng: random.Random, repeats: int) -> None:
+    """Round scoring: draw the round's remaining sweeps (the same draws, in the same order,
+    as one sweep at a time) and train all of them before any is scored."""
+    st.queued = [_permutation(st, rng) for _ in range(st.t + 1, repeats)]
+    _train_all(st, train, [st.perm, *st.queued])
 
 
 def train_and_score_sample(st: LoopState, beta: float, evaluate: Evaluate, emit: Emit,
@@ -158,7 +183,11 @@ def train_and_score_sample(st: LoopState, beta: float, evaluate: Evaluate, emit:
     })
     st.s += 1
     if st.s == st.k:  # the sweep is over
-        st.s, st.t, st.perm, st.pending = 0, st.t + 1, None, None
+        st.s, st.t = 0, st.t + 1
+        if st.queued:  # round scoring: the round's next sweep, trained already
+            st.perm, st.queued, st.pending = st.queued[0], st.queued[1:], st.pending[st.k:]
+        else:
+            st.perm, st.pending = None, None
     if on_sample is not None:
         on_sample(st, rnd, t, s)
 

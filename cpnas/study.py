@@ -93,7 +93,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                # documented figure was measured with (its run ids stay the same)
                "search": {"ops": FIG49_OPS, "nodes": 3, "sample_steps": 2, "repeats": 1,
                           "batch_size": 256, "warmup_steps": 0, "genotype_mode": "top2",
-                          "score_per_sweep": False},
+                          "scoring": "sample"},
                "training": Training(epochs=6, channels=8, cells=3)},
 }
 # --quick: minutes on 2 cores, every strategy and 2 seeds kept (the notebooks' tiny space).

@@ -119,12 +119,19 @@ class CPTrainer:
 
     def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
         c = self.config
-        return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay)
+        return make_optimizer(c.optimizer, net.parameters(), c.lr, c.momentum, c.weight_decay,
+                              fused=c.fused_adam)
+
+    @property
+    def total_steps(self) -> int:
+        """The steps the learning-rate schedule spans: the supernet warm-up's (``warm_up``
+        takes CP steps too) and every sample's (``lr_span_warmup: false``: the samples' only)."""
+        c = self.config
+        return (c.warmup_steps if c.lr_span_warmup else 0) + c.n_samples * self.steps_per_sample
 
     def lr(self, step: int) -> float:
         c = self.config
-        return lr_at(step, self.config.n_samples * self.steps_per_sample, c.lr, c.lr_schedule,
-                     c.lr_min, c.lr_warmup_steps)
+        return lr_at(step, self.total_steps, c.lr, c.lr_schedule, c.lr_min, c.lr_warmup_steps)
 
     def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's shard of the global batch ``idx`` on the device, augmented when the
@@ -144,7 +151,7 @@ class CPTrainer:
         net = SuperNet(c.space, self.data.in_channels, self.data.num_classes, c.channels,
                        c.cells, s, fp_preprocess=c.fp_preprocess,
                        distinct_inputs=c.distinct_inputs)
-        net = sync_batchnorm(net, self.device, self.dist).to(self.device)
+        net = sync_batchnorm(net, self.device, self.dist, c.sync_bn).to(self.device)
         return net.to(memory_format=torch.channels_last) if c.channels_last else net
 
     @property
@@ -201,29 +208,33 @@ class CPTrainer:
 
     @torch.no_grad()
     def accuracy(self, arch: Mapping[str, str], chunk: int = 1024) -> tuple[float, float]:
-        """Validation accuracy of child and parent on the same arch (Algorithm 9); each rank
-        scores its shard of the validation split and the counts are summed."""
+        """Validation accuracy of child and parent on the same arch (Algorithm 9), in chunks
+        of the validation split; each rank scores its shard of every chunk and the counts are
+        summed. (BN takes its statistics from the evaluated batch by default: with ``sync_bn``
+        the shards of a chunk are normalised together, as one process normalises the chunk,
+        and every rank runs the same number of chunks.)"""
         _set_mode(self.child, False)
         _set_mode(self.parent, False)
-        rows = self.dist.shard(len(self.data.y_val))
-        x, y = self.data.x_val[rows], self.data.y_val[rows]
+        n = len(self.data.y_val)
         right = torch.zeros(2, dtype=torch.int64, device=self.device)
         with self._autocast():
-            for i in range(0, len(y), chunk):
-                xb, yb = x[i:i + chunk], y[i:i + chunk]
+            for i in range(0, n, chunk):
+                rows = self.dist.shard(min(chunk, n - i))
+                xb = self.data.x_val[i + rows.start:i + rows.stop]
+                yb = self.data.y_val[i + rows.start:i + rows.stop]
                 for j, net in enumerate((self.child, self.parent)):
                     right[j] += (net(xb, arch)[0].argmax(1) == yb).sum()
         c, p = self.dist.sum(right).tolist()  # the one host sync of the validation
-        return c / len(self.data.y_val), p / len(self.data.y_val)
+        return c / n, p / n
 
     def train_sample(self, arch: Mapping[str, str],
                      on_step: Callable[[int, int, float, float], None] = lambda *a: None,
                      should_stop: Callable[[], bool] = lambda: False) -> SampleResult:
         """Train both nets on ``arch`` for one sample epoch, then validate both.
 
-        ``on_step`` gets the losses of this rank's shard at the Progress steps only (reading
-        a loss waits for the device); the outcome's losses are the means over every step and
-        every rank, read once at the end of the sample.
+        ``on_step`` gets the global batch's losses (the ranks' means averaged) at the Progress
+        steps only (reading a loss waits for the device); the outcome's losses are the means
+        over every step and every rank, read once at the end of the sample.
         """
         t0 = time.perf_counter()
         c_loss, p_loss = self.train_steps(arch, on_step, should_stop)
@@ -245,6 +256,8 @@ class CPTrainer:
             sums[0] += c.double()
             sums[1] += p.double()
             if (i + 1) % every == 0 or i + 1 == steps:
+                if self.dist.active:  # the global batch's, as one process reports it
+                    c, p = self.dist.sum(torch.stack([c, p]).float()) / self.dist.world_size
                 on_step(i + 1, steps, float(c), float(p))
         self.dist.take_buffers(self.child, self.parent, self.centers)
         c_mean, p_mean = (self.dist.sum(sums) / (steps * self.dist.world_size)).tolist()

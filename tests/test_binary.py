@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 
@@ -131,3 +136,35 @@ def test_binary_depthwise_alpha_comes_from_the_full_kernel():
     # Centre pixel (1, 1) of a 4x4 map reaches the 3x3 centre taps at offsets -2..2 that fit:
     # rows/cols 1+{-2,0,2} in range -> {1, 3} x {1, 3} = 4 in-map taps, each +alpha * +1.
     assert torch.allclose(out[0, :, 1, 1], 4 * alpha)
+
+
+def test_a_strided_pointwise_conv_on_few_channels_trains_without_the_torch_crash():
+    # torch 2.13's oneDNN weight gradient of a 1x1 stride-2 conv on a channels-last CPU
+    # input of < 8 channels corrupts the heap (FactorizedReduce of a channels=2 search on
+    # 32x32 images segfaulted); cpnas.binary.conv2d reads every other pixel and runs stride
+    # 1 instead. In a subprocess, so a crash fails this test instead of the whole session.
+    code = """
+import torch
+import torch.nn.functional as F
+from cpnas.binary import Conv2d
+torch.set_num_threads(1)  # as a search on one thread per process
+torch.manual_seed(0)
+conv = Conv2d(4, 2, 1, stride=2, bias=False)
+x = torch.randn(16, 4, 32, 32).contiguous(memory_format=torch.channels_last).requires_grad_()
+g = torch.randn(16, 2, 16, 16)
+for _ in range(3):  # the crash came on the first to third backward
+    x.grad = conv.weight.grad = None
+    conv(x).backward(g)
+ref_x = x.detach().contiguous().requires_grad_()
+ref_w = conv.weight.detach().clone().requires_grad_()
+out = F.conv2d(ref_x, ref_w, stride=2)  # NCHW: torch's path that works
+out.backward(g)
+torch.testing.assert_close(conv(x), out)
+torch.testing.assert_close(x.grad, ref_x.grad)
+torch.testing.assert_close(conv.weight.grad, ref_w.grad, rtol=1e-4, atol=1e-4)  # 4096-term sums
+print("same")
+"""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "same", done.stderr[-2000:]

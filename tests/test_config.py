@@ -12,8 +12,8 @@ def test_defaults_are_the_teaching_search():
     assert cfg.ops == PRIMITIVES and cfg.nodes == 4 and cfg.repeats == 2
     assert cfg.data == "digits" and cfg.beta == 0.5 and cfg.seed == 0
     assert cfg.n_samples == 70  # T = 2: every op gets two z's per round (docs/method.md)
-    assert (cfg.sample_steps, cfg.batch_size, cfg.warmup_steps) == (2, 128, 64)
-    assert cfg.score_per_sweep and cfg.child_from_parent and cfg.distinct_inputs
+    assert (cfg.sample_steps, cfg.batch_size, cfg.warmup_steps) == (2, 128, 0)
+    assert cfg.scoring == "sweep" and cfg.child_from_parent and cfg.distinct_inputs and cfg.fused_adam
     assert cfg.genotype_mode == "darts" and cfg.data_seed == 0
     assert len(cfg.space.edges) == 28
     assert SearchConfig(repeats=2, ops=("none", "skip_connect", "sep_conv_3x3")).n_samples == 10
@@ -84,7 +84,8 @@ def test_the_recipe_keys_leave_old_run_ids_alone():
     # ids an older release (before momentum, schedule, augmentation, val_fraction) gave, to
     # its defaults of then: the signal keys at LEGACY and the teaching defaults from before
     signal = ("data_seed", "distinct_inputs", "child_from_parent", "warmup_steps",
-              "score_per_sweep", "strategy")
+              "scoring", "strategy", "fused_adam",
+              "lr_span_warmup")  # not a signal key: also a default that is not the old behaviour
     then = {"repeats": 1, "sample_steps": None, "batch_size": 256, "genotype_mode": "top2",
             **{k: LEGACY[k] for k in signal}}
     assert run_id_of(SearchConfig(**then)) == "fd976bd246de"

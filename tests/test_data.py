@@ -179,3 +179,39 @@ def test_idx_folder_uncompressed_and_bad_idx(tmp_path):
     with pytest.raises(DataError, match="holds no mnist"):
         load_data(f"mnist:{tmp_path}", 0)
 
+
+
+# -- digits and the stratified split without importing scikit-learn --------------------------
+
+
+def test_digits_are_sklearns_arrays_and_the_split_is_sklearns():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from cpnas.data import _digits, stratified_split
+
+    x, y = _digits()
+    ref = load_digits()
+    assert x.dtype == np.float32 and np.array_equal(x, (ref.images.astype(np.float32) / 16)[:, None])
+    assert np.array_equal(y, ref.target)
+    rng = np.random.default_rng(0)
+    labels = [y, rng.integers(0, 7, 150), np.repeat(np.arange(5), [3, 9, 20, 40, 2])]
+    for labs in labels:
+        for seed in (0, 1, 7):
+            for size in (0.2, 0.25, 0.3):
+                ours = stratified_split(labs, size, seed)
+                theirs = train_test_split(np.arange(len(labs)), test_size=size, random_state=seed,
+                                          stratify=labs)
+                assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+    with pytest.raises(ValueError):  # a class of one image cannot be stratified
+        stratified_split(np.array([0, 0, 1, 1, 2]), 0.4, 0)
+
+
+def test_loading_digits_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from cpnas.data import load_data; d = load_data('digits'); "
+            "print(len(d.y_train), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1077", "False"]  # 1797 - 360 test - 360 validation

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from cpnas.optim import (
+    _FUSED_CPU,
     apply_crop_flip,
     apply_cutout,
     draw_crop_flip,
@@ -31,6 +32,25 @@ def test_optimizers_carry_the_recipe():
     assert sgd.param_groups[0]["momentum"] == 0.5 and sgd.param_groups[0]["weight_decay"] == 3e-4
     assert make_optimizer("adam", p, 0.1).param_groups[0]["weight_decay"] == 0.0
     assert make_optimizer("adam", p, 0.1, weight_decay=0.01).param_groups[0]["weight_decay"] == 0.01
+
+
+def test_fused_adam_is_the_plain_update_up_to_rounding():
+    torch.manual_seed(0)
+    shapes = [(8, 1, 3, 3), (16, 8, 1, 1), (10,)]
+    fused = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+    plain = [torch.nn.Parameter(p.detach().clone()) for p in fused]
+    a = make_optimizer("adam", fused, 0.003, fused=True)
+    b = torch.optim.Adam(plain, lr=0.003)
+    assert a.param_groups[0]["fused"] is (True if _FUSED_CPU else None)
+    assert make_optimizer("adam", plain, 0.003).param_groups[0]["fused"] is None  # the default
+    for _ in range(20):
+        for ps in (fused, plain):
+            for i, p in enumerate(ps):
+                p.grad = torch.sin(p.detach() * (i + 1)) + 0.1  # the same gradients
+        a.step()
+        b.step()
+    for p, q in zip(fused, plain):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-6)
 
 
 def test_crop_flip_moves_each_image_by_its_own_offset():

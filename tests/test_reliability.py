@@ -116,7 +116,6 @@ def new_key(monkeypatch):
     monkeypatch.setattr(config_mod, "SearchConfig", _ConfigWithANewKey)
     monkeypatch.setattr(engine, "SearchConfig", _ConfigWithANewKey)
     monkeypatch.setattr(config_mod, "LEGACY", dict(config_mod.LEGACY))  # today's keys stay
-    monkeypatch.setattr(engine, "LEGACY", config_mod.LEGACY)
     return config_mod.LEGACY
 
 

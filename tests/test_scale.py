@@ -39,11 +39,16 @@ def test_the_paper_preset_runs_end_to_end_on_cpu(tmp_path, capsys):
 
 
 def test_the_trainer_follows_the_schedule_and_augments_on_the_device():
-    cfg = SearchConfig(**SMALL, **RECIPE)
+    cfg = SearchConfig(**SMALL, **RECIPE, warmup_steps=64)  # (no longer the default)
     data = load_data(cfg.data, cfg.seed, cfg.val_fraction)
     tr = CPTrainer(cfg, data, torch.device("cpu"))
-    total = cfg.n_samples * tr.steps_per_sample
+    total = cfg.warmup_steps + cfg.n_samples * tr.steps_per_sample  # the warm-up counts
+    assert tr.total_steps == total and cfg.warmup_steps == 64
     assert tr.lr(0) == pytest.approx(0.05 / 3) and tr.lr(total) == pytest.approx(0.001)
+    assert tr.lr(total - cfg.warmup_steps) > 0.01  # mid-cosine where the samples end
+    legacy = CPTrainer(SearchConfig(**SMALL, **RECIPE, warmup_steps=64, lr_span_warmup=False), data,
+                       torch.device("cpu"))
+    assert legacy.lr(total - cfg.warmup_steps) == pytest.approx(0.001)  # ended 64 steps early
     arch = {e: "sep_conv_3x3" for e in cfg.space.edges}
     tr.step(arch, tr.batches.take(1)[0])
     assert tr.steps_done == 1 and tr.child_opt.param_groups[0]["lr"] == pytest.approx(0.05 / 3)

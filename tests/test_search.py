@@ -55,7 +55,7 @@ def _checkpoint_after_each_sweep(events, sweep):
 
 
 def test_per_sample_scoring_checkpoints_every_sample(tmp_path):
-    res = search(SearchConfig(**TINY, score_per_sweep=False), out=tmp_path / "legacy")
+    res = search(SearchConfig(**TINY, scoring="sample"), out=tmp_path / "legacy")
     _checkpoint_after_each_sweep(res.events, sweep=False)
 
 

@@ -107,7 +107,7 @@ def test_final_training_with_the_cp_loss():
 # -- after the loop's named steps: sweep scoring and the DARTS genotype rule ------------------
 
 
-def _sweep_run(repeats, stop_after=None, state=None, rng=None):
+def _sweep_run(repeats, stop_after=None, state=None, rng=None, ahead="sweep"):
     from cpnas.loop import SampleResult, run_loop
 
     space = SearchSpace(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2)
@@ -129,7 +129,7 @@ def _sweep_run(repeats, stop_after=None, state=None, rng=None):
 
     surv = run_loop(space, repeats, 0.5, evaluate, emit, rng or random.Random(0),
                     should_stop=lambda: stop_after is not None and done[0] >= stop_after,
-                    state=state, train=train)
+                    state=state, train=train, train_ahead=ahead)
     return surv, calls, out
 
 
@@ -169,6 +169,109 @@ def test_sweep_scoring_resumes_mid_sweep_without_retraining():
     strip = [(c, f) for c, f in out1 + out2 if c is not ev.RoundStarted]
     assert [f.get("z") for c, f in strip] == [f.get("z") for c, f in full[2] if c is not ev.RoundStarted]
     assert surv == full[0]
+def _samples(out):
+    return [f for c, f in out if c is ev.SampleTrained]
+
+
+@pytest.mark.parametrize("repeats", [1, 2, 3])
+def test_round_scoring_trains_the_whole_round_then_scores_it_on_the_same_weights(repeats):
+    surv, calls, out = _sweep_run(repeats, ahead="round")
+    k = 3
+    for rnd in (0, 1):  # every training of the round comes before its first scoring
+        mine = [c[0] for c in calls if c[1] == rnd]
+        n = repeats * (k - rnd)
+        assert mine == ["train"] * n + ["score"] * n
+    samples = _samples(out)
+    assert [s["child_loss"] for s in samples[:k]] == [1.0, 2.0, 3.0]  # each its own loss
+    by_sweep: dict = {}
+    for s in samples:
+        by_sweep.setdefault((s["round"], s["t"]), []).append(s["arch"])
+    assert len(by_sweep) == 2 * repeats
+    for archs in by_sweep.values():  # sampling without replacement: each op once per sweep
+        for e in archs[0]:
+            assert len({a[e] for a in archs}) == len(archs)
+    scored = None
+    for c, f in out:  # argmin pruning
+        if c is ev.RoundScored:
+            scored = f["ev"]
+        if c is ev.OpPruned:
+            assert scored[f["edge"]][f["op"]] == min(scored[f["edge"]].values())
+    # the same draws as sweep scoring: only when the samples are scored differs
+    sweep_samples = _samples(_sweep_run(repeats)[2])
+    assert [s["arch"] for s in samples] == [s["arch"] for s in sweep_samples]
+
+
+def test_round_scoring_resumes_mid_round_without_retraining():
+    from cpnas.loop import LoopState
+
+    full = _sweep_run(2, ahead="round")
+    st = LoopState.start(SearchSpace(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2))
+    rng = random.Random(0)
+    _, calls1, out1 = _sweep_run(2, stop_after=4, state=st, rng=rng, ahead="round")
+    assert (st.t, st.s, len(st.pending), len(st.queued)) == (1, 1, 3, 0)  # sweep 1 in scoring
+    state = LoopState.from_dict(st.to_dict())
+    surv, calls2, out2 = _sweep_run(2, state=state, rng=rng, ahead="round")
+    assert calls2[0] == ("score", 0, 1, 1)  # no retraining of the round
+    strip = [(c, f) for c, f in out1 + out2 if c is not ev.RoundStarted]
+    assert [f.get("z") for c, f in strip] == [f.get("z") for c, f in full[2] if c is not ev.RoundStarted]
+    assert [f.get("child_loss") for c, f in strip] == [
+        f.get("child_loss") for c, f in full[2] if c is not ev.RoundStarted]
+    assert surv == full[0]
+
+
+@pytest.mark.parametrize("scoring", ["sample", "sweep", "round"])
+def test_scoring_switch_in_the_engine_counts_training_steps_between_scorings(scoring, monkeypatch):
+    from cpnas.engine import search
+
+    seen = []  # (round, training steps done) at every validation of a sample
+    real = CPTrainer.accuracy
+
+    def accuracy(self, arch, chunk=1024):
+        seen.append(self.steps_done)
+        return real(self, arch, chunk)
+
+    monkeypatch.setattr(CPTrainer, "accuracy", accuracy)
+    cfg = SearchConfig(**SMALL, data="synthetic:64", repeats=2, sample_steps=1, batch_size=16,
+                       warmup_steps=2, scoring=scoring)
+    res = search(cfg)
+    rounds = [s.round for s in res.samples]
+    assert len(seen) == len(rounds) == cfg.n_samples
+    per_round: dict = {}
+    for rnd, steps in zip(rounds, seen):
+        per_round.setdefault(rnd, []).append(steps)
+    for rnd, steps in per_round.items():
+        if scoring == "round":  # one set of weights for the whole round
+            assert len(set(steps)) == 1
+        elif scoring == "sweep":  # one set per sweep: K = 3 - rnd samples each
+            k = 3 - rnd
+            assert [len(set(steps[i:i + k])) for i in range(0, len(steps), k)] == [1, 1]
+            assert len(set(steps)) == 2
+        else:  # each sample right after its own training step
+            assert steps == sorted(set(steps))
+
+
+def test_scoring_replaces_score_per_sweep_and_old_runs_keep_their_ids():
+    from cpnas.config import stored_config
+
+    assert LEGACY["scoring"] == "sample"
+    for old, new in ((True, "sweep"), (False, "sample")):
+        assert SearchConfig.from_dict({"score_per_sweep": old}).scoring == new
+        assert stored_config({"score_per_sweep": old}, "x")["scoring"] == new
+    # the id a release with score_per_sweep gave today's defaults (scoring "sweep")
+    fields = {k: v for k, v in SearchConfig().to_dict().items()
+              if not (k in LEGACY and v == LEGACY[k]) and k != "scoring"}
+    digest = hashlib.sha256(json.dumps({**fields, "score_per_sweep": True},
+                                       sort_keys=True).encode()).hexdigest()[:12]
+    assert run_id_of(SearchConfig(scoring="sweep")) == digest
+    assert run_id_of(SearchConfig(scoring="round")) != digest
+    with pytest.raises(ConfigError, match="score_per_sweep"):
+        SearchConfig.from_dict({"score_per_sweep": 1})
+    with pytest.raises(ConfigError, match="disagree"):
+        SearchConfig.from_dict({"score_per_sweep": True, "scoring": "round"})
+    with pytest.raises(ConfigError, match="^scoring:"):
+        SearchConfig(scoring="epoch")
+
+
 def test_darts_rule_every_node_two_inputs_none_survivors_offer_their_last_pruned_op():
     from cpnas.scoring import darts_genotype, edge_strengths
 

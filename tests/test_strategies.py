@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from cpnas import events as ev
-from cpnas.config import LEGACY, SearchConfig
+from cpnas.config import LEGACY, SearchConfig, run_id_fields
 from cpnas.engine import run_id_of, search
 from cpnas.errors import ConfigError
 from cpnas.genotype import parse_genotype
@@ -83,7 +83,7 @@ def test_strategy_key_is_checked_and_old_run_ids_stay():
     stored = SearchConfig().to_dict()  # what a release without the key stored
     del stored["strategy"]
     assert SearchConfig.from_dict(stored).strategy == "cpnas"
-    fields = {k: v for k, v in stored.items() if not (k in LEGACY and v == LEGACY[k])}
+    fields = run_id_fields(stored)  # LEGACY keys out, renamed keys as then spelled
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
     assert run_id_of(SearchConfig()) == digest  # the id such a release gave the run
     ids = {run_id_of(SearchConfig(strategy=s)) for s in STRATEGIES}

@@ -13,7 +13,9 @@ the cell is chosen (docs/study.md):
 
 This module holds the names only (``import cpnas`` stays light); :func:`get` loads one.
 A strategy object has ``trainer(config, data, device, dist)``, ``start(config)``,
-``state_from_dict(d)``, ``run(ctx)`` and ``derive(state, stream, survivors, config)``;
+``state_from_dict(d)``, ``run(ctx)``, ``derive(state, stream, survivors, config)`` and
+``data_parallel`` (whether it runs under torchrun: ``cpnas`` and ``random`` shard every
+batch across the processes, ``random-pick`` trains nothing, ``darts`` is refused there);
 ``ctx`` is the engine's run (config, trainer, emit, rng, stop, should_stop, stop_within,
 evaluate, checkpoint); ``trainer`` takes the run's ``dist`` (cpnas.distributed).
 """

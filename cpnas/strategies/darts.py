@@ -199,6 +199,7 @@ class DartsState:
 
 class Darts:
     name = "darts"
+    data_parallel = False  # one process only: its trainer does not shard (refused under torchrun)
 
     def trainer(self, config, data, device, dist=SINGLE) -> DartsTrainer:
         return DartsTrainer(config, data, device)

@@ -9,6 +9,7 @@ from ..train import CPTrainer
 
 class CPNAS:
     name = "cpnas"
+    data_parallel = True  # CPTrainer shards every batch across the processes
 
     def trainer(self, config, data, device, dist=SINGLE) -> CPTrainer:
         return CPTrainer(config, data, device, dist)
@@ -21,10 +22,11 @@ class CPNAS:
 
     def run(self, ctx) -> dict[str, str] | None:
         cfg = ctx.config
-        sweep = cfg.score_per_sweep  # train a sweep, then score it on one set of weights
-        return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.validate if sweep else ctx.evaluate,
+        ahead = cfg.scoring != "sample"  # train a sweep or a round, then score it (one weights)
+        return run_loop(cfg.space, cfg.repeats, cfg.beta, ctx.validate if ahead else ctx.evaluate,
                         ctx.emit, ctx.rng, should_stop=ctx.should_stop, state=ctx.loop,
-                        on_sample=ctx.checkpoint, train=ctx.train if sweep else None)
+                        on_sample=ctx.checkpoint, train=ctx.train if ahead else None,
+                        train_ahead=cfg.scoring)
 
     def derive(self, state, stream, survivors, config):
         return derive_from_events(stream, survivors, config.nodes, config.genotype_mode)

@@ -44,6 +44,7 @@ class RandomState:
 
 class RandomSearch:
     name = "random"
+    data_parallel = True  # CPTrainer shards every batch (random-pick: nothing to shard)
 
     def trainer(self, config, data, device, dist=SINGLE) -> CPTrainer:
         return CPTrainer(config, data, device, dist)
