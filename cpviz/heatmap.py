@@ -95,6 +95,9 @@ def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: 
 # it stays pale; only ops clearly ahead (blue) or behind (brown) stand out.
 COLORSCALE = "BrBG"
 MISSING = "#D9D9D9"  # the plot background behind cells with no value: pruned or not sampled yet
+# a placeholder mark with every placement key, so it too overwrites what its index held
+HIDDEN = {"visible": False, "x": 0, "y": 0, "xref": "paper", "yref": "paper", "yshift": 0,
+          "xanchor": "center", "yanchor": "middle", "showarrow": False, "align": "center"}
 KEY = ("★ survivor · ✕ pruned at the end of this round · rN: pruned in round N<br>"
        "grey: pruned, or not sampled yet in this round")
 
@@ -124,11 +127,15 @@ def indicator_heatmap(
     rounds = list(range(heatmap_data(state, value).round + 1)) if slider else [shown.round]
     datas = {r: (shown if r == shown.round else heatmap_data(state, value, r)) for r in rounds}
     k = len(state.ops)
-    frames = [go.Frame(name=str(r), data=[_trace(go, d, k)], layout=_frame_layout(d))
+    layouts = {r: _frame_layout(d) for r, d in datas.items()}
+    n_notes = max(len(lay["annotations"]) for lay in layouts.values())
+    for lay in layouts.values():  # as many in every frame: a shorter list would leave stale marks
+        lay["annotations"] += [{**HIDDEN, "text": ""}] * (n_notes - len(lay["annotations"]))
+    frames = [go.Frame(name=str(r), data=[_trace(go, d, k)], layout=layouts[r])
               for r, d in datas.items()] if slider else None
     fig = go.Figure(data=[_trace(go, shown, k)], frames=frames)
     fig.update_layout(
-        **_frame_layout(shown),
+        **layouts[shown.round],
         height=height or max(360, 15 * len(shown.edges) + 190),
         autosize=True,
         plot_bgcolor=MISSING,
@@ -189,21 +196,26 @@ def _fmt(x: float) -> str:
 
 
 def _frame_layout(d: HeatmapData) -> dict:
-    notes = []
+    # The key first, and every mark with all of its placement keys: a frame's annotations
+    # merge into the shown ones index by index, so a mark that left a key out would inherit
+    # the previous frame's value at its index (a paper-referenced x for a category: NaN).
+    notes = [{"text": KEY, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "yshift": -8,
+              "xanchor": "left", "yanchor": "top", "showarrow": False, "align": "left",
+              "font": {"size": 10, "color": "#444444"}}]
     for row in d.cells:
         for c in row:
             if c.masked:
-                notes.append({"x": c.op, "y": c.edge, "text": f"r{c.pruned_in + 1}", "showarrow": False,
-                              "font": {"size": 9, "color": "#555555"}})
+                mark = (f"r{c.pruned_in + 1}", 9, "#555555")
             elif c.pruned_in == d.round:
-                notes.append({"x": c.op, "y": c.edge, "text": "✕", "showarrow": False,
-                              "font": {"size": 11, "color": "#000000"}})
+                mark = ("✕", 11, "#000000")
             elif c.survivor:
-                notes.append({"x": c.op, "y": c.edge, "text": "★", "showarrow": False,
-                              "font": {"size": 11, "color": "#000000"}})
-    notes.append({"text": KEY, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "yshift": -8,
-                  "xanchor": "left", "yanchor": "top", "showarrow": False, "align": "left",
-                  "font": {"size": 10, "color": "#444444"}})  # in every frame: a frame's list replaces it
+                mark = ("★", 11, "#000000")
+            else:
+                continue
+            notes.append({"x": c.op, "y": c.edge, "text": mark[0], "xref": "x", "yref": "y",
+                          "yshift": 0, "xanchor": "center", "yanchor": "middle",
+                          "showarrow": False, "align": "center",
+                          "font": {"size": mark[1], "color": mark[2]}})
     status = "" if d.final else " (running means)"
     title = f"Indicator {d.value} per edge and op, round {d.round + 1}{status}"
     return {"annotations": notes, "title": {"text": title, "font": {"size": 14}}}

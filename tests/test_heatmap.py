@@ -119,3 +119,17 @@ def test_axes_keep_every_edge_and_op_when_no_cell_has_a_value_yet():
     assert list(layout.xaxis.categoryarray) == list(d.ops)
     assert list(layout.yaxis.categoryarray) == list(d.edges)
     assert list(layout.yaxis.range) == [len(d.edges) - 0.5, -0.5]  # the first edge on top
+
+
+def test_frames_carry_the_same_number_of_fully_placed_marks(full):
+    """Plotly merges a frame's annotations into the shown ones index by index: every frame
+    holds as many, and each states its own references, so no mark inherits another's
+    (a category placed on a paper reference drew at NaN in the browser)."""
+    fig = indicator_heatmap(full)
+    lists = [fig.layout.annotations, *(fr.layout.annotations for fr in fig.frames)]
+    assert len({len(notes) for notes in lists}) == 1
+    for notes in lists:
+        for a in notes:
+            assert a.xref is not None and a.yref is not None and a.xanchor is not None
+            if a.visible is not False and a.xref == "x":
+                assert a.x in fig.layout.xaxis.categoryarray and a.y in fig.layout.yaxis.categoryarray
