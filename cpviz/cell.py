@@ -212,6 +212,10 @@ _NODE_ATTR = {
 }
 _EDGE_ATTR = {"fontname": "Helvetica", "fontsize": "14", "arrowsize": "0.8"}
 LEGEND_1BIT = "bold edges: 1-bit ops (binarized weights and activations)"
+# A genotype's diagram is scaled down to at most this many inches wide (828 pt, 1104 px): it
+# then fits a notebook 1280-1440 px wide, text at 10 pt or more. A search state's diagram,
+# with a table of ops per edge, is scaled by its container instead (the dashboard).
+FIT_WIDTH_IN = 11.5
 
 
 def cell_graph(
@@ -230,7 +234,9 @@ def cell_graph(
     """
     graphviz = try_import("graphviz", "cell diagrams")
     g = graphviz.Digraph(name=cell, graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
-    caption = _draw_cell(g, resolve_source(source), cell, prefix="", binary=binary)
+    resolved = resolve_source(source)
+    caption = _draw_cell(g, resolved, cell, prefix="", binary=binary)
+    _fit(g, resolved)
     label = [title] if title else []
     if legend and caption:
         label.append(caption)
@@ -240,7 +246,8 @@ def cell_graph(
 
 
 def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
-    """Normal and reduction cells side by side, as two clusters of one Digraph."""
+    """Normal and reduction cells stacked (normal on top), as two clusters of one Digraph:
+    stacked, the pair is as wide as one cell, so it fits a notebook's width."""
     graphviz = try_import("graphviz", "cell diagrams")
     resolved = resolve_source(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
@@ -250,12 +257,18 @@ def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
         with g.subgraph(name=f"cluster_{cell}") as sub:
             sub.attr(label=f"{cell} cell", fontsize="18", color=CONCAT_EDGE, style="rounded")
             captions.add(_draw_cell(sub, resolved, cell, prefix=f"{cell}/", binary=binary))
-    for left, right in zip(cells, cells[1:]):  # invisible edges put the cells side by side
-        g.edge(f"{left}/{OUTPUT}", f"{right}/{node_name(0)}", style="invis")
+    for upper, lower in zip(cells, cells[1:]):  # one invisible link, off the ranks: stacked cells
+        g.edge(f"{upper}/{node_name(0)}", f"{lower}/{node_name(0)}", style="invis", constraint="false")
     captions.discard("")
+    _fit(g, resolved)
     if legend and captions:
         g.attr(label="\\n".join(sorted(captions)), labelloc="b", fontsize="12")
     return g
+
+
+def _fit(g: Any, source: Genotype | SearchState) -> None:
+    if not isinstance(source, SearchState):  # no "!": smaller drawings keep their size
+        g.attr(size=f"{FIT_WIDTH_IN:g},{10 * FIT_WIDTH_IN:g}")
 
 
 def _draw_cell(g: Any, source: Genotype | SearchState, cell: str, *, prefix: str, binary: bool) -> str:
@@ -321,7 +334,7 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     drawn = {(e.src, e.dst) for e in edges} | {(node_name(j + 2), OUTPUT) for j in range(state.nodes)}
     _pin(g, nodes, drawn, prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
-    lines = [f"{tail}; struck ops were pruned in the round shown (r0 = the first)"]
+    lines = [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"]
     if binary:
         lines.append("1b: op binarized in the 1-bit child; thick edges: the op that survived")
     return "\\n".join(lines)
@@ -336,7 +349,7 @@ def _ops_table(ops: tuple[OpMark, ...], binary: bool) -> str:
         if m.status == "pruned":
             cells = (
                 f'<TD ALIGN="LEFT"><FONT COLOR="{FADED}"><S>{name}</S>{tag}</FONT></TD>'
-                f'<TD ALIGN="RIGHT"><FONT COLOR="{FADED}">r{m.pruned_in}</FONT></TD>'
+                f'<TD ALIGN="RIGHT"><FONT COLOR="{FADED}">r{m.pruned_in + 1}</FONT></TD>'
             )
         else:
             value = "-" if m.ev is None or math.isnan(m.ev) else f"{m.ev:.3f}"

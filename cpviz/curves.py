@@ -89,7 +89,9 @@ def _nan0(x: float) -> float:
 
 # -- renderers -------------------------------------------------------------------------------
 
-CHILD, PARENT, GAP = "#0072B2", "#E69F00", "#D55E00"
+# The op colours (Okabe & Ito) are reserved for ops; the curves take Paul Tol's "muted"
+# indigo, teal and wine, colour-blind safe and distinct from every op colour.
+CHILD, PARENT, GAP = "#44AA99", "#332288", "#882255"
 
 
 def accuracy_curves(state: Any, *, height: int = 520) -> Any:
@@ -98,7 +100,7 @@ def accuracy_curves(state: Any, *, height: int = 520) -> Any:
     subplots = try_import("plotly.subplots", "the accuracy curves")
     d = curves_data(state)
     x = [p.index for p in d.points]
-    hover = [f"round {p.round}, t {p.t}, s {p.s}<br>z {p.z:.4f}" for p in d.points]
+    hover = [f"round {p.round + 1}, t {p.t + 1}, s {p.s + 1}<br>z {p.z:.4f}" for p in d.points]
     fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
                                  vertical_spacing=0.06)
     for name, ys, colour in (("parent (full precision)", [p.parent_acc for p in d.points], PARENT),
@@ -109,13 +111,19 @@ def accuracy_curves(state: Any, *, height: int = 520) -> Any:
     fig.add_trace(go.Scatter(x=x, y=[p.gap for p in d.points], name="gap (parent - child)",
                              mode="lines+markers", line={"color": GAP, "dash": "dot"}, marker={"size": 4},
                              hovertemplate="%{y:.4f}<extra>gap</extra>"), row=2, col=1)
-    for r, start in enumerate(d.round_starts):
-        fig.add_vline(x=start - 0.5, line={"color": "#BBBBBB", "width": 1})
-        fig.add_annotation(x=start - 0.5, y=1.02, yref="paper", text=f"r{r}", showarrow=False,
-                           xanchor="left", font={"size": 10, "color": "#6E6E6E"})
+    # a line across both plots where each round starts, numbered from 1 on screen; set in one
+    # update (add_vline and add_annotation search the subplot grid on every call: seconds)
+    shapes = [{"type": "line", "x0": start - 0.5, "x1": start - 0.5, "xref": x, "y0": 0, "y1": 1,
+               "yref": f"{y} domain", "line": {"color": "#BBBBBB", "width": 1}}
+              for start in d.round_starts for x, y in (("x", "y"), ("x2", "y2"))]
+    marks = [{"x": start - 0.5, "y": 1.02, "yref": "paper", "text": f"r{d.points[start].round + 1}",
+              "showarrow": False, "xanchor": "left", "font": {"size": 10, "color": "#6E6E6E"}}
+             for start in d.round_starts]
     beta = "" if d.beta is None else f", beta_P = {d.beta:g}"
-    fig.update_layout(height=height, title={"text": f"Validation accuracy per sampled architecture{beta}"},
-                      legend={"orientation": "h", "y": -0.12}, margin={"t": 70, "b": 60})
+    fig.update_layout(height=height, autosize=True, shapes=shapes, annotations=marks,
+                      title={"text": f"Validation accuracy per sampled architecture{beta}", "font": {"size": 14}},
+                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.06, "yanchor": "bottom"},
+                      margin={"t": 90, "b": 50})
     fig.update_yaxes(title_text="accuracy", row=1, col=1)
     fig.update_yaxes(title_text="gap", row=2, col=1)
     fig.update_xaxes(title_text="sampled architecture", row=2, col=1)

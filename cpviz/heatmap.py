@@ -5,7 +5,8 @@ behind it, zbar, ev and the sample count; ops pruned in an earlier round are mas
 carry the round they fell in. During a round in progress the numbers are the running means
 of the samples so far, so a live view moves with every sample.
 
-:func:`indicator_heatmap` renders it with one frame per round and a round slider.
+:func:`indicator_heatmap` renders it with one frame per round and a round slider, on a
+fixed colour range (:func:`colour_range`), with a key for its marks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from ._imports import try_import
 from .state import SearchState, as_state, round_scores
 
 VALUES = ("ev", "zbar")
-COLORSCALE = "Cividis"  # perceptually uniform and colour-blind safe
 
 
 class HeatCell(NamedTuple):
@@ -91,33 +91,78 @@ def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: 
 
 # -- renderer --------------------------------------------------------------------------------
 
+# Diverging and colour-blind safe: the middle (an even softmax, 1/K) is pale, so noise around
+# it stays pale; only ops clearly ahead (blue) or behind (brown) stand out.
+COLORSCALE = "BrBG"
+MISSING = "#D9D9D9"  # the plot background behind cells with no value: pruned or not sampled yet
+# a placeholder mark with every placement key, so it too overwrites what its index held
+HIDDEN = {"visible": False, "x": 0, "y": 0, "xref": "paper", "yref": "paper", "yshift": 0,
+          "xanchor": "center", "yanchor": "middle", "showarrow": False, "align": "center"}
+KEY = ("★ survivor · ✕ pruned at the end of this round · rN: pruned in round N<br>"
+       "grey: pruned, or not sampled yet in this round")
+
+
+def colour_range(d: HeatmapData, k: int) -> tuple[float, float, float]:
+    """(zmin, zmid, zmax) of the colour scale: fixed per round, never stretched to the data.
+
+    ev: 0 .. 2/K around the even share 1/K (K ops alive), so a 0.494 vs 0.506 split of two
+    ops stays near the pale middle; zbar: the accuracy-like indicator on 0 .. 1.
+    """
+    if d.value == "ev":
+        even = 1 / max(k, 1)
+        return 0.0, even, 2 * even
+    return 0.0, 0.5, 1.0
+
 
 def indicator_heatmap(
-    state: Any, value: str = "ev", round: int | None = None, *, height: int | None = None
+    state: Any, value: str = "ev", round: int | None = None, *, height: int | None = None,
+    slider: bool = True,
 ) -> Any:
-    """Edges x ops heatmap with a round slider; ``round`` picks the one shown first."""
+    """Edges x ops heatmap; ``round`` picks the one shown first. With ``slider`` it carries a
+    frame and a slider step per round (the live dashboard has its own slider: ``False``).
+    Rounds are numbered from 1 on screen (events count them from 0)."""
     go = try_import("plotly.graph_objects", "the indicator heatmap")
     state = as_state(state)
     shown = heatmap_data(state, value, round)
-    rounds = list(range(heatmap_data(state, value).round + 1))
+    rounds = list(range(heatmap_data(state, value).round + 1)) if slider else [shown.round]
     datas = {r: (shown if r == shown.round else heatmap_data(state, value, r)) for r in rounds}
-    fig = go.Figure(
-        data=[_trace(go, shown)],
-        frames=[go.Frame(name=str(r), data=[_trace(go, d)], layout=_frame_layout(d)) for r, d in datas.items()],
-    )
+    k = len(state.ops)
+    layouts = {r: _frame_layout(d) for r, d in datas.items()}
+    n_notes = max(len(lay["annotations"]) for lay in layouts.values())
+    for lay in layouts.values():  # as many in every frame: a shorter list would leave stale marks
+        lay["annotations"] += [{**HIDDEN, "text": ""}] * (n_notes - len(lay["annotations"]))
+    frames = [go.Frame(name=str(r), data=[_trace(go, d, k)], layout=layouts[r])
+              for r, d in datas.items()] if slider else None
+    fig = go.Figure(data=[_trace(go, shown, k)], frames=frames)
     fig.update_layout(
-        **_frame_layout(shown),
-        height=height or max(360, 18 * len(shown.edges) + 160),
-        xaxis={"side": "top", "tickangle": -30},
-        yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
-        margin={"l": 110, "r": 20, "t": 110, "b": 70},
-        sliders=[_slider(rounds, shown.round)],
+        **layouts[shown.round],
+        height=height or max(360, 15 * len(shown.edges) + 190),
+        autosize=True,
+        plot_bgcolor=MISSING,
+        # categories and ranges stated, not derived from z: at a round's start no cell has a
+        # value yet, and plotly would draw no axis and stack every mark on one point
+        xaxis={"side": "top", "tickangle": -30, "tickfont": {"size": 10}, **_categories(shown.ops)},
+        yaxis={"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True)},
+        margin={"l": 110, "r": 10, "t": 110, "b": 60},
     )
+    if slider:
+        fig.update_layout(sliders=[_slider(rounds, shown.round)])
     return fig
 
 
-def _trace(go: Any, d: HeatmapData) -> Any:
-    label = "ev" if d.value == "ev" else "zbar"
+def _categories(names: Any, *, reverse: bool = False) -> dict:
+    """A category axis over ``names`` in their order (the first on top when ``reverse``)."""
+    names = list(names)
+    ends = [-0.5, len(names) - 0.5]
+    return {"type": "category", "categoryorder": "array", "categoryarray": names, "showgrid": False,
+            "range": ends[::-1] if reverse else ends}
+
+
+def _trace(go: Any, d: HeatmapData, k: int) -> Any:
+    alive = k - d.round  # ops alive on every edge in this round
+    zmin, zmid, zmax = colour_range(d, alive)
+    title = (f"ev (K={alive})<br>{zmin:g} .. {zmax:.3g}<br>even = {zmid:.3g}" if d.value == "ev"
+             else f"zbar<br>{zmin:g} .. {zmax:g}")
     return go.Heatmap(
         z=d.matrix(),
         x=list(d.ops),
@@ -125,7 +170,9 @@ def _trace(go: Any, d: HeatmapData) -> Any:
         customdata=[[_hover(c) for c in row] for row in d.cells],
         hovertemplate="%{y} · %{x}<br>%{customdata}<extra></extra>",
         colorscale=COLORSCALE,
-        colorbar={"title": {"text": label}},
+        zmin=zmin, zmid=zmid, zmax=zmax,
+        colorbar={"title": {"text": title, "font": {"size": 10}}, "tickfont": {"size": 10},
+                  "thickness": 12, "len": 0.9},
         hoverongaps=True,
         xgap=1,
         ygap=1,
@@ -134,11 +181,11 @@ def _trace(go: Any, d: HeatmapData) -> Any:
 
 def _hover(c: HeatCell) -> str:
     if c.masked:
-        return f"pruned in round {c.pruned_in}"
+        return f"pruned in round {c.pruned_in + 1}"
     zs = ", ".join(f"{z:.3f}" for z in c.zs) or "none yet"
     text = f"z: {zs}<br>zbar: {_fmt(c.zbar)}<br>ev: {_fmt(c.ev)}<br>samples: {len(c.zs)}"
     if c.pruned_in is not None:
-        text += f"<br>pruned at the end of round {c.pruned_in}"
+        text += f"<br>pruned at the end of round {c.pruned_in + 1}"
     if c.survivor:
         text += "<br>survivor"
     return text
@@ -149,26 +196,34 @@ def _fmt(x: float) -> str:
 
 
 def _frame_layout(d: HeatmapData) -> dict:
-    notes = []
+    # The key first, and every mark with all of its placement keys: a frame's annotations
+    # merge into the shown ones index by index, so a mark that left a key out would inherit
+    # the previous frame's value at its index (a paper-referenced x for a category: NaN).
+    notes = [{"text": KEY, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "yshift": -8,
+              "xanchor": "left", "yanchor": "top", "showarrow": False, "align": "left",
+              "font": {"size": 10, "color": "#444444"}}]
     for row in d.cells:
         for c in row:
             if c.masked:
-                notes.append({"x": c.op, "y": c.edge, "text": f"r{c.pruned_in}", "showarrow": False,
-                              "font": {"size": 9, "color": "#6E6E6E"}})
+                mark = (f"r{c.pruned_in + 1}", 9, "#555555")
             elif c.pruned_in == d.round:
-                notes.append({"x": c.op, "y": c.edge, "text": "✕", "showarrow": False,
-                              "font": {"size": 11, "color": "#D55E00"}})
+                mark = ("✕", 11, "#000000")
             elif c.survivor:
-                notes.append({"x": c.op, "y": c.edge, "text": "★", "showarrow": False,
-                              "font": {"size": 11, "color": "#E69F00"}})
-    status = "" if d.final else " (running: samples so far)"
-    title = f"Indicator {d.value} per edge and op, round {d.round}{status}"
-    return {"annotations": notes, "title": {"text": title}}
+                mark = ("★", 11, "#000000")
+            else:
+                continue
+            notes.append({"x": c.op, "y": c.edge, "text": mark[0], "xref": "x", "yref": "y",
+                          "yshift": 0, "xanchor": "center", "yanchor": "middle",
+                          "showarrow": False, "align": "center",
+                          "font": {"size": mark[1], "color": mark[2]}})
+    status = "" if d.final else " (running means)"
+    title = f"Indicator {d.value} per edge and op, round {d.round + 1}{status}"
+    return {"annotations": notes, "title": {"text": title, "font": {"size": 14}}}
 
 
 def _slider(rounds: list[int], active: int) -> dict:
     steps = [
-        {"label": str(r), "method": "animate",
+        {"label": str(r + 1), "method": "animate",
          "args": [[str(r)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
                              "transition": {"duration": 0}}]}
         for r in rounds
@@ -177,4 +232,4 @@ def _slider(rounds: list[int], active: int) -> dict:
             "pad": {"t": 30}}
 
 
-__all__ = ["HeatCell", "HeatmapData", "heatmap_data", "indicator_heatmap"]
+__all__ = ["HeatCell", "HeatmapData", "colour_range", "heatmap_data", "indicator_heatmap"]

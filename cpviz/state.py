@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cpnas import scoring
+from cpnas.config import GENOTYPE_MODES
 from cpnas.errors import CpnasError
 from cpnas.events import (
     Event,
@@ -60,6 +61,7 @@ class SearchState:
     s: int = 0
     step: int = 0
     steps: int = 0
+    phase: str = ""  # "" in the rounds; "warm-up" while Progress comes before round 0
     # the search
     alive: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)  # edge -> ops still in the race
     pruned: Mapping[str, Mapping[str, PruneRecord]] = field(default_factory=lambda: _EMPTY)  # edge -> op -> when it fell
@@ -86,9 +88,10 @@ class SearchState:
 
     @property
     def genotype_mode(self) -> str:
-        """The config's genotype rule ("top2" when the config does not name a known one)."""
+        """The config's genotype rule ("top2", a run's rule before the key existed, when the
+        config does not name a known one)."""
         mode = self.config.get("genotype_mode", "top2")
-        return mode if mode in ("top2", "all") else "top2"
+        return mode if mode in GENOTYPE_MODES else "top2"
 
     @property
     def elapsed(self) -> float:
@@ -202,6 +205,7 @@ def reduce(state: SearchState, event: Event) -> SearchState:
             K=event.K,
             t=0,
             s=0,
+            phase="",
             alive=_frozen({e: tuple(o) for e, o in event.alive.items()}),
         )
     if isinstance(event, SampleTrained):
@@ -215,8 +219,11 @@ def reduce(state: SearchState, event: Event) -> SearchState:
             samples=state.samples + (event,),
         )
     if isinstance(event, Progress):
+        # Progress of a phase before the rounds (a warm-up: round < 0) moves the step count
+        # too, so a long stretch without samples still shows it is alive.
+        phase = "warm-up" if event.round < 0 else state.phase
         return dataclasses.replace(
-            state, **common, t=event.t, s=event.s, step=event.step, steps=event.steps
+            state, **common, t=event.t, s=event.s, step=event.step, steps=event.steps, phase=phase
         )
     if isinstance(event, RoundScored):
         scores = dict(state.scores)
@@ -261,7 +268,8 @@ class RoundScores:
 
     For a finished round they are the engine's RoundScored numbers; for the round in
     progress they are the running means of the samples so far (``final`` is False), so a
-    live view moves with every sample.
+    live view moves with every sample; their ev is scaled to the share of the edge's ops
+    sampled so far (1/K is even, as in a finished round).
     """
 
     round: int
@@ -281,6 +289,11 @@ def round_scores(state: SearchState, round: int | None = None) -> RoundScores:
     if scored is not None:
         return RoundScores(round, True, scored.zbar, scored.ev, frozen_zs)
     zbar, evs = scoring.round_scores(zs)  # Eq. 4.16 over the samples so far
+    # Early in a round an edge has run only some of its ops, and a softmax over those few
+    # would give 1.0 to a lone op. Scaled by the share of the edge's ops sampled so far, the
+    # running ev sums to that share, so 1/K means "even" at every point of the round.
+    evs = {e: {o: v * len(per) / max(len(per), len(state.alive.get(e, ()))) for o, v in per.items()}
+           for e, per in evs.items()}
     return RoundScores(round, False, _frozen(zbar), _frozen(evs), frozen_zs)
 
 

@@ -58,45 +58,59 @@ def timeline_data(state: Any) -> TimelineData:
 
 
 def pruning_timeline(state: Any, *, height: int | None = None) -> Any:
-    """Horizontal bars per edge, one per op, from round 0 to the round it was pruned in."""
+    """One row per edge, one segment per round: the segment of round r has the colour of the
+    op the edge pruned at the end of round r, so a row reads left to right as the order in
+    which its ops fell (grey: a round still running; a star: the survivor). Rounds are
+    numbered from 1 on screen."""
     go = try_import("plotly.graph_objects", "the pruning timeline")
     d = timeline_data(state)
     fig = go.Figure()
     for op in d.ops:
-        spans = [s for s in d.spans if s.op == op]
+        spans = [s for s in d.spans if s.op == op and s.status == "pruned"]
         fig.add_trace(go.Bar(
-            name=op, orientation="h", y=[s.edge for s in spans], base=[s.start for s in spans],
-            x=[s.end - s.start for s in spans], marker={"color": op_colour(op),
-            "opacity": [1.0 if s.status == "survivor" else 0.55 for s in spans],
-            "line": {"color": "#000000", "width": [2 if s.status == "survivor" else 0 for s in spans]}},
-            customdata=[_hover(s) for s in spans], hovertemplate="%{y} · " + op + "<br>%{customdata}<extra></extra>",
-            legendgroup=op,
+            name=op, orientation="h", y=[s.edge for s in spans], base=[s.pruned_in for s in spans],
+            x=[1] * len(spans), marker={"color": op_colour(op), "line": {"color": "#FFFFFF", "width": 1}},
+            text=[op] * len(spans), textposition="inside", insidetextanchor="middle",
+            textfont={"size": 9}, customdata=[_hover(s) for s in spans],
+            hovertemplate="%{y} · " + op + "<br>%{customdata}<extra></extra>", legendgroup=op,
         ))
+    fallen = {e: sum(1 for s in d.spans if s.edge == e and s.status == "pruned") for e in d.edges}
+    racing = [e for e in d.edges if d.reached > fallen[e]]
+    fig.add_trace(go.Bar(
+        name="round running", orientation="h", y=racing, base=[fallen[e] for e in racing],
+        x=[d.reached - fallen[e] for e in racing], marker={"color": "#E3E3E3"},
+        hovertemplate="%{y}: no op pruned yet in this round<extra></extra>",
+    ))
     stars = [s for s in d.spans if s.status == "survivor"]
     fig.add_trace(go.Scatter(
         name="survivor", mode="markers", x=[s.end for s in stars], y=[s.edge for s in stars],
-        marker={"symbol": "star", "size": 12, "color": "#000000"},
+        marker={"symbol": "star", "size": 11, "color": "#000000"},
         text=[s.op for s in stars], hovertemplate="%{y}: %{text} survived<extra></extra>",
     ))
+    rounds = list(range(d.n_rounds))
     fig.update_layout(
-        barmode="group", bargap=0.25, bargroupgap=0.0,
-        height=height or max(400, 44 * len(d.edges) + 140),
-        title={"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds"},
-        xaxis={"title": {"text": "round (an op's bar ends at the end of the round it was pruned in)"},
-               "range": [0, d.n_rounds + 0.3], "dtick": 1},
+        barmode="overlay", bargap=0.2, autosize=True,
+        uniformtext={"minsize": 9, "mode": "hide"},  # an op name that does not fit: hover only
+        height=height or max(360, 16 * len(d.edges) + 170),
+        # the title at the figure's top edge, the legend's rows (up to 3 at 540 px) below it
+        title={"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds", "font": {"size": 14},
+               "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 8}},
+        xaxis={"title": {"text": "round (a segment: the op pruned at its end)"},
+               "range": [0, d.n_rounds + 0.4], "tickvals": [r + 0.5 for r in rounds],
+               "ticktext": [str(r + 1) for r in rounds]},
         yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},  # above: never on the axis title
-        margin={"l": 110, "r": 20, "t": 120, "b": 60},
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 10}},
+        margin={"l": 110, "r": 10, "t": 125, "b": 50},
     )
     return fig
 
 
 def _hover(s: OpSpan) -> str:
     if s.status == "pruned":
-        return f"alive in rounds {s.start}..{s.pruned_in}, pruned with ev {s.ev:.4f}"
+        return f"alive in rounds {s.start + 1}..{s.pruned_in + 1}, pruned with ev {s.ev:.4f}"
     if s.status == "survivor":
         return "survived every round"
-    return f"alive (rounds {s.start}..{s.end - 1} so far)"
+    return f"alive (rounds {s.start + 1}..{s.end} so far)"
 
 
 __all__ = ["OpSpan", "TimelineData", "pruning_timeline", "timeline_data"]

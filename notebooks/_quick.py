@@ -51,3 +51,17 @@ def search_config(**overrides):
     base = dict(QUICK_SEARCH) if QUICK else {}
     base.update(overrides)
     return SearchConfig(**base)
+
+
+def live_config(**overrides):
+    """Notebook 3's search: :func:`search_config`, with ``CPNAS_LIVE_REPEATS`` sweeps per round
+    when that is set (the browser test sets a large T, so the search cannot end before Stop);
+    ``CPNAS_LIVE_FULL=1`` gives the teaching search even in quick mode (the README picture)."""
+    repeats = os.environ.get("CPNAS_LIVE_REPEATS", "")
+    if repeats:
+        overrides.setdefault("repeats", int(repeats))
+    if os.environ.get("CPNAS_LIVE_FULL", "") not in ("", "0"):
+        from cpnas.config import SearchConfig
+
+        return SearchConfig(**overrides)
+    return search_config(**overrides)

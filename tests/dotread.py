@@ -27,8 +27,9 @@ def node_names(source: str) -> set[str]:
     return {str(n) for n in pygraphviz.AGraph(string=source).nodes()}
 
 
-def positions(source: str) -> dict[str, float]:
-    """x of every node after the dot layout (rankdir=LR: x is the rank)."""
+def positions(source: str, axis: int = 0) -> dict[str, float]:
+    """x (``axis=0``) or y (``axis=1``, growing upwards) of every node after the dot layout
+    (rankdir=LR: x is the rank)."""
     g = pygraphviz.AGraph(string=source)
     g.layout(prog="dot")
-    return {str(n): float(n.attr["pos"].split(",")[0]) for n in g.nodes()}
+    return {str(n): float(n.attr["pos"].split(",")[axis]) for n in g.nodes()}

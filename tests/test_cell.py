@@ -8,7 +8,7 @@ import pytest
 from dotread import node_names, visible_edges
 
 from cpnas.errors import CpnasError, GenotypeError
-from cpnas.genotype import DARTS_V2, PC_DARTS, parse_genotype
+from cpnas.genotype import DARTS_V2, PC_DARTS, Genotype, parse_genotype
 from cpnas.simulate import simulate
 from cpviz import cell_graph, cell_pair, state_cell_data
 from cpviz.cell import is_binarized, op_colour, resolve_source
@@ -113,7 +113,24 @@ def test_palette_is_okabe_ito_and_distinct_for_darts_ops():
     assert op_colour("sep_conv_7x7") == OKABE_ITO["blue"]  # family fallback
 
 
-def test_cell_pair_has_both_cells_side_by_side():
+def _svg_size(graph) -> tuple[float, float]:
+    import re
+
+    from cpviz.export import render_bytes
+
+    svg = render_bytes(graph, "svg").decode()
+    w, h = re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"', svg).groups()
+    return float(w), float(h)
+
+
+def test_cell_pair_stacks_the_cells_so_the_pair_is_as_wide_as_one_cell():
+    pair_w, pair_h = _svg_size(cell_pair(DARTS_V2))
+    one_w = max(_svg_size(cell_graph(DARTS_V2, c))[0] for c in ("normal", "reduce"))
+    assert pair_w <= 1.15 * one_w  # side by side it was twice as wide
+    assert pair_h > pair_w / 2
+
+
+def test_cell_pair_has_both_cells():
     g = cell_pair(DARTS_V2)
     src = g.source
     assert "subgraph cluster_normal" in src and "subgraph cluster_reduce" in src
@@ -192,3 +209,19 @@ def test_pair_of_a_space_with_one_cell_type():
     assert len([e for e in dot_edges(src) if e[1] == "normal/0"]) == 2
     with pytest.raises(CpnasError, match="cell must be one of"):
         cell_graph(state, "reduce")
+
+
+def test_a_wide_genotype_is_scaled_to_a_notebooks_width():
+    from cpviz.cell import FIT_WIDTH_IN
+
+    # the leading ops of a stopped teaching search: 1052 pt wide unscaled
+    wide = Genotype(
+        normal=[("dil_conv_3x3", 0), ("dil_conv_3x3", 1), ("sep_conv_3x3", 2), ("avg_pool_3x3", 1),
+                ("dil_conv_5x5", 3), ("sep_conv_5x5", 0), ("skip_connect", 4)],
+        normal_concat=[2, 3, 4, 5], normal_arity=[1, 2, 2, 2],
+        reduce=[("sep_conv_5x5", 0), ("max_pool_3x3", 1), ("sep_conv_3x3", 0), ("dil_conv_5x5", 1),
+                ("dil_conv_5x5", 1), ("dil_conv_3x3", 2), ("dil_conv_5x5", 0), ("dil_conv_3x3", 4)],
+        reduce_concat=[2, 3, 4, 5])
+    for graph in (cell_pair(wide), cell_graph(wide, "normal")):
+        assert _svg_size(graph)[0] <= 72 * FIT_WIDTH_IN + 1
+    assert _svg_size(cell_graph(DARTS_V2, "normal"))[0] < 72 * FIT_WIDTH_IN  # a small one keeps its size

@@ -77,3 +77,12 @@ def test_figures_carry_the_data():
     assert list(fig.data[2].y) == pytest.approx([s.parent_acc - s.child_acc for s in state.samples])
     bars = op_gap_chart(events).data[0]
     assert list(bars.x) == [g.op for g in op_gap_data(events)]
+
+
+def test_curve_colours_are_not_op_colours():
+    from cpnas.space import PRIMITIVES
+    from cpviz.cell import PALETTE, op_colour
+    from cpviz.curves import CHILD, GAP, PARENT
+
+    taken = {op_colour(op) for op in PRIMITIVES} | set(PALETTE.values())
+    assert {CHILD, PARENT, GAP}.isdisjoint(taken) and len({CHILD, PARENT, GAP}) == 3

@@ -16,27 +16,35 @@ from cpnas import events as ev
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.simulate import simulate
 from cpviz import dashboard as dsh
+from cpviz import live as live_mod
 from cpviz import state as st
 from cpviz.dashboard import Dashboard, figure_data, simulated_runner
+from cpviz.figure_output import MIME, FigureOutput
 
 OPS = ["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"]
 CONFIG = {"ops": OPS, "nodes": 2, "repeats": 1, "beta": 0.5, "seed": 3}
 
 
 def _view_data(name: str, state: st.SearchState) -> list[dict]:
-    return figure_data(dsh._view(name)(state))
+    return figure_data(dsh.live_figure(name, state))
 
 
 def _assert_shows(dash: Dashboard, state: st.SearchState) -> None:
-    """The widgets hold exactly what the public views draw for ``state``."""
+    """The figures shown hold exactly what the public views draw for ``state``, and each
+    Output widget holds its figure as plotly's mime type (what JupyterLab renders)."""
+    assert dash.live.shown == state
     assert figure_data(dash.heatmap) == _view_data("indicator_heatmap", state)
     assert figure_data(dash.timeline) == _view_data("pruning_timeline", state)
     assert figure_data(dash.curves) == _view_data("accuracy_curves", state)
-    assert dash.diagram.value == dsh._svg(dsh._view("cell_pair")(state))
-
-
-def _slow_runner(delay: float) -> dsh.Runner:
-    return simulated_runner(delay=delay)
+    for name, panel in dash.figures.items():
+        (out,) = panel.widget.outputs
+        spec = out["data"][MIME]
+        assert spec["data"] == figure_data(panel.figure)
+        assert spec["layout"]["width"] == dsh.FIGURE_WIDTH[name]
+    for cell in ("reduce", "normal"):  # a hidden tab is drawn when it is selected
+        dash.diagram.selected_index = list(dash.diagrams).index(cell)
+        assert dash.shown_cell() == cell
+        assert dash.diagrams[cell].value == dsh.diagram_svg(state, cell)
 
 
 def _gated_runner(pause_after: int) -> dsh.Runner:
@@ -110,13 +118,14 @@ def test_stop_ends_a_running_search_and_keeps_what_it_has():
 
 
 def test_one_pump_draws_once_however_many_events_are_queued(monkeypatch):
-    dash = Dashboard(CONFIG, runner=simulated_runner(delay=0.0))
+    dash = Dashboard(CONFIG)
     drawn = []
-    monkeypatch.setattr(dsh, "_copy_figure", lambda target, fig: drawn.append(target))
-    dash.start()
-    dash._worker.join(timeout=30)
-    assert dash.pump() == len(simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3))
-    assert sorted(map(id, drawn)) == sorted(map(id, [dash.heatmap, dash.timeline, dash.curves]))
+    monkeypatch.setattr(FigureOutput, "show", lambda self, fig: drawn.append(self.name))
+    events = simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3)
+    dash.live.feed(events)
+    assert dash.pump() == len(events)
+    assert sorted(drawn) == ["curves", "heatmap", "timeline"]
+    assert [d.reason for d in dash.live.draws] == ["first"]
     drawn.clear()
     assert dash.pump() == 0 and drawn == []  # nothing new: nothing redrawn
 
@@ -154,12 +163,12 @@ def test_replay_steps_through_rounds_with_the_slider(tmp_path):
     log.write_text("".join(e.to_json() + "\n" for e in events))
     dash = Dashboard.from_run(log.parent)
     assert dash.round_slider.layout.display == "flex"
-    assert dash.round_slider.max == 3  # start of rounds 1, 2, 3, then the end
+    assert (dash.round_slider.min, dash.round_slider.max) == (1, 4)  # rounds 1, 2, 3 start; the end
     final = st.replay(events)
     assert dash.state.genotype == final.genotype
     _assert_shows(dash, final)
     snaps = dsh.round_snapshots(events)
-    dash.round_slider.value = 1  # the start of round 2: round 1 scored and pruned
+    dash.round_slider.value = 2  # the start of round 2: round 1 scored and pruned
     assert snaps[1].round == 1 and len(snaps[1].scores) == 1 and not snaps[1].samples[-1].round
     assert snaps[1] == final.at_round(1)  # one "state at round r" for the slider and the GIF
     _assert_shows(dash, snaps[1])
@@ -190,14 +199,14 @@ def test_leading_genotype_of_a_stopped_search_uses_the_running_means():
 
 def test_the_kernel_loop_pumps_and_wait_returns_the_final_state():
     async def session():
-        dash = Dashboard(CONFIG, runner=_slow_runner(delay=0.005), refresh=0.02, draw_budget=None)
+        dash = Dashboard(CONFIG, runner=simulated_runner(delay=0.005), refresh=0.02, draw_budget=None)
         dash.start()
-        assert dash._task is not None  # the pump runs on the loop, like the kernel's
+        assert dash.live.task is not None  # the pump runs on the loop, like the kernel's
         state = await dash.wait(timeout=30)
         return dash, state
 
     dash, state = asyncio.run(session())
-    assert state.status == "completed" and dash._task.done()
+    assert state.status == "completed" and dash.live.task.done()
     _assert_shows(dash, state)
 
 
@@ -228,24 +237,165 @@ def test_status_line_counts_round_sample_and_eta():
     assert line.endswith("ETA 0:26")
 
 
-def test_a_draw_budget_skips_redraws_while_running_but_draws_the_end(monkeypatch):
+class _Clock:
+    """A monotonic clock the test moves by hand (the draw policy reads time.monotonic)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_redraws_every_interval_at_every_round_end_and_at_the_end(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(live_mod.time, "monotonic", clock)
     events = simulate(ops=OPS, nodes=2, seed=3)
-    dash = Dashboard(CONFIG, draw_budget=1e-9)  # any draw uses up the budget for ages
-    drawn = []
-    real_copy = dsh._copy_figure
-    monkeypatch.setattr(dsh, "_copy_figure", lambda t, f: (drawn.append(t), real_copy(t, f)))
-
-    def feed(part):
-        for e in part:
-            dash._queue.put(e)
-        dash.pump()
-
-    feed(events[:4])  # SearchStarted, RoundStarted, two samples
-    first = len(drawn)
-    assert first >= 1
-    feed(events[4:8])
-    assert len(drawn) == first  # over budget while running: no redraw
-    assert "sample" in dash.status.value  # the status line still moves
-    feed(events[8:])
-    assert dash.state.status == "completed" and len(drawn) > first
+    dash = Dashboard(CONFIG, interval=2.0, draw_budget=0.03)
+    starts = [i for i, e in enumerate(events) if isinstance(e, ev.RoundStarted)]
+    dash.live.feed(events[:3])  # SearchStarted, RoundStarted, a sample
+    dash.pump()
+    assert [d.reason for d in dash.live.draws] == ["first"]
+    dash.live.feed(events[3:4])
+    dash.pump()  # the same instant: under the interval, no redraw ...
+    assert len(dash.live.draws) == 1 and "sample 2/4" in dash.status.value  # ... the status moves
+    clock.now += 2.0
+    dash.pump()  # nothing new since: nothing to draw
+    dash.live.feed(events[4:5])
+    dash.pump()
+    assert [d.reason for d in dash.live.draws] == ["first", "interval"]
+    dash.live.feed(events[5:starts[1] + 1])  # the end of round 1: scores, prunes, round 2
+    dash.pump()
+    assert dash.live.draws[-1].reason == "round"
+    dash.live.feed(events[starts[1] + 1:])
+    dash.pump()
+    assert dash.live.draws[-1].reason == "end"
     _assert_shows(dash, st.replay(events))
+
+
+def test_the_budget_stretches_the_interval_only_as_far_as_it_must(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(live_mod.time, "monotonic", clock)
+
+    class SlowView(live_mod.NullView):
+        def draw(self, old, new):
+            clock.now += 0.3  # a 0.3 s redraw: 10 s apart keeps it at 3%
+
+    events = simulate(ops=OPS, nodes=2, seed=3)
+    live = live_mod.LiveSearch(view=SlowView(), interval=2.0, draw_budget=0.03)
+    live.feed(events[:3])
+    live.pump()
+    live.feed(events[3:4])
+    clock.now += 5.0
+    live.pump()
+    assert len(live.draws) == 1  # 5 s after a 0.3 s draw is over the 3% budget
+    clock.now += 5.0
+    live.pump()
+    assert [d.reason for d in live.draws] == ["first", "interval"]
+    cheap = live_mod.LiveSearch(interval=2.0, draw_budget=0.03)
+    cheap.feed(events[:3])
+    cheap.pump()
+    cheap.feed(events[3:4])
+    clock.now += 2.0
+    cheap.pump()
+    assert [d.reason for d in cheap.draws] == ["first", "interval"]  # a cheap draw: every 2 s
+
+
+def test_a_new_run_clears_the_last_runs_marks():
+    dash = Dashboard(CONFIG, runner=simulated_runner(delay=0.0))
+    dash.start(beta=2.0)
+    done = dash.join(timeout=30)
+    assert done.pruned
+    dash.start(beta=-1.0, **{"seed": 9})
+    assert dash.state.status == "empty" and dash.live.shown is None
+    again = dash.join(timeout=30)
+    assert again.run_id != done.run_id or again.config["beta"] == -1.0
+    _assert_shows(dash, again)
+
+
+def test_replay_mode_says_replay_and_hides_the_live_controls():
+    dash = Dashboard().replay(simulate(ops=OPS, nodes=2, seed=5))
+    assert dash.status.value.count("replay") == 1
+    assert "ETA" not in dash.status.value and "running" not in dash.status.value
+    assert dash.controls.layout.display == "none" and dash.progress.layout.display == "none"
+    assert dash.round_slider.layout.display == "flex"
+    assert (dash.round_slider.min, dash.round_slider.max) == (1, 4)
+
+
+def test_a_warm_up_shows_progress_before_the_first_round():
+    events = simulate(ops=OPS, nodes=2, seed=3)
+    dash = Dashboard(CONFIG)
+    dash.live.feed(events[:1] + [ev.Progress(seq=1, round=-1, step=40, steps=100)])
+    dash.pump()
+    assert "warm-up step 40/100" in dash.status.value
+
+
+def test_stop_before_any_sample_gives_a_one_line_error_for_the_genotype():
+    def waits_for_stop(config, subscriber, stop, out):  # a search that never gets to a sample
+        events = simulate(ops=OPS, nodes=2, stop_after=0)
+        for e in events[:-1]:
+            subscriber(e)
+        stop.wait(timeout=10)
+        subscriber(ev.SearchFinished(seq=len(events), status="stopped"))
+
+    dash = Dashboard(CONFIG, runner=waits_for_stop)
+    dash.start()
+    dash.stop()
+    state = dash.join(timeout=10)
+    assert state.status == "stopped" and not state.samples
+    assert "stopped" in dash.status.value and dash.error is None
+    with pytest.raises(CpnasError, match="has not scored a sample yet"):
+        dash.genotype()
+
+
+def test_the_controller_imports_no_widget_library():
+    import subprocess
+    import sys
+
+    code = "import sys, cpviz.live; assert not {'ipywidgets', 'plotly'} & set(sys.modules), sys.modules.keys()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_figures_are_shown_as_plotly_mime_output_without_figurewidget():
+    """FigureWidget (an anywidget) must load plotly.js within 2 s in the browser or never
+    render; the dashboard shows its figures as plotly's mime type in Output widgets instead."""
+    import subprocess
+    import sys
+
+    import plotly.graph_objects as go
+
+    panel = FigureOutput("heatmap", width=300)
+    panel.show(go.Figure(go.Scatter(x=[0, 1], y=[float("nan"), 2.0]), layout={"height": 250}))
+    (out,) = panel.widget.outputs
+    assert out["output_type"] == "display_data" and out["data"]["text/plain"] == "<plotly heatmap>"
+    spec = out["data"][MIME]
+    assert spec["data"][0]["y"] == [None, 2.0]  # plain JSON: NaN as null
+    assert spec["layout"]["width"] == 300 and panel.figure.layout.width == 300
+    assert panel.widget.layout.min_height == "250px"  # the page keeps its height while it redraws
+    panel.show(go.Figure(go.Bar(x=[1], y=[1])))
+    assert len(panel.widget.outputs) == 1 and panel.widget.outputs[0]["data"][MIME]["data"][0]["type"] == "bar"
+    # a dashboard that draws all its views never loads anywidget
+    code = ("import sys; from cpviz.dashboard import Dashboard, simulated_runner\n"
+            "d = Dashboard({'ops': ['none', 'skip_connect', 'max_pool_3x3'], 'nodes': 1},"
+            " runner=simulated_runner(delay=0.0)); d.start(); d.join(timeout=30)\n"
+            "assert d.heatmap.data and 'anywidget' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_only_the_selected_diagram_tab_is_redrawn(monkeypatch):
+    dash = Dashboard(CONFIG)
+    drawn = []
+    real = dsh.diagram_svg
+    monkeypatch.setattr(dsh, "diagram_svg", lambda state, cell: drawn.append(cell) or real(state, cell))
+    events = simulate(ops=OPS, nodes=2, repeats=1, beta=0.5, seed=3)
+    dash.live.feed(events[:-5])
+    dash.pump()
+    assert drawn == ["normal"] and "<svg" in dash.diagrams["normal"].value
+    dash.diagram.selected_index = 1  # the reduce tab: drawn now, from the same state
+    assert drawn == ["normal", "reduce"] and "<svg" in dash.diagrams["reduce"].value
+    dash.diagram.selected_index = 0  # nothing new since: no redraw
+    dash.diagram.selected_index = 1
+    assert drawn == ["normal", "reduce"]
+    dash.live.feed(events[-5:])
+    dash.pump()  # the end: the tab on show is redrawn, the other waits
+    assert drawn == ["normal", "reduce", "reduce"]

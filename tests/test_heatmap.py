@@ -88,7 +88,48 @@ def test_figure_has_a_frame_and_slider_step_per_round(half):
     d = heatmap_data(half, round=1)
     assert [list(r) for r in fig.data[0].z] == d.matrix()
     notes = [a.text for a in fig.layout.annotations]
-    assert notes.count("r0") == 28  # masked in round 1: the ops pruned in round 0
-    assert notes.count("✕") == 28  # pruned at the end of round 1
+    assert notes.count("r1") == 28  # masked in round 2 (on screen): the ops pruned in round 1
+    assert notes.count("✕") == 28  # pruned at the end of round 2
+    assert any("★ survivor" in n and "rN" in n for n in notes)  # a key for every mark
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["1", "2", "3"]  # rounds from 1
+    assert "round 2" in fig.layout.title.text
+
+
+def test_colour_range_is_fixed_around_an_even_share_and_stated(half):
+    fig = indicator_heatmap(half, round=2)  # K = 6 alive in round 3 (on screen)
+    trace = fig.data[0]
+    assert (trace.zmin, trace.zmid, trace.zmax) == pytest.approx((0, 1 / 6, 2 / 6))
+    assert "0 .. 0.333" in trace.colorbar.title.text
+    live = indicator_heatmap(half, slider=False)
+    assert not live.frames and not live.layout.sliders
     hover = fig.data[0].customdata
     assert any("samples: 1" in h for row in hover for h in row)
+
+
+def test_axes_keep_every_edge_and_op_when_no_cell_has_a_value_yet():
+    # the state just before round 2's first sample: every running mean is still empty, so
+    # plotly could not derive the axes from z; they must be stated
+    events = simulate(ops=["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"], nodes=2, seed=1)
+    first = next(i for i, e in enumerate(events) if isinstance(e, ev.SampleTrained) and e.round == 1)
+    state = replay(events[:first])
+    d = heatmap_data(state)
+    assert all(math.isnan(z) for row in d.matrix() for z in row if z is not None)
+    layout = indicator_heatmap(state, slider=False).layout
+    assert layout.xaxis.type == layout.yaxis.type == "category"
+    assert list(layout.xaxis.categoryarray) == list(d.ops)
+    assert list(layout.yaxis.categoryarray) == list(d.edges)
+    assert list(layout.yaxis.range) == [len(d.edges) - 0.5, -0.5]  # the first edge on top
+
+
+def test_frames_carry_the_same_number_of_fully_placed_marks(full):
+    """Plotly merges a frame's annotations into the shown ones index by index: every frame
+    holds as many, and each states its own references, so no mark inherits another's
+    (a category placed on a paper reference drew at NaN in the browser)."""
+    fig = indicator_heatmap(full)
+    lists = [fig.layout.annotations, *(fr.layout.annotations for fr in fig.frames)]
+    assert len({len(notes) for notes in lists}) == 1
+    for notes in lists:
+        for a in notes:
+            assert a.xref is not None and a.yref is not None and a.xanchor is not None
+            if a.visible is not False and a.xref == "x":
+                assert a.x in fig.layout.xaxis.categoryarray and a.y in fig.layout.yaxis.categoryarray

@@ -53,7 +53,7 @@ def test_report_in_headless_chromium(chromium, report):
             assert n_steps == 4
             page.evaluate("Plotly.animate('heatmap', ['0'], {frame: {duration: 0}, transition: {duration: 0}})")
             page.wait_for_function(
-                "document.getElementById('heatmap').layout.title.text.includes('round 0')")
+                "document.getElementById('heatmap').layout.title.text.endsWith('round 1')")  # frame 0: round 1 on screen
             diagrams = page.locator(".cell-diagram svg")
             assert diagrams.count() == 3
             texts = page.eval_on_selector_all("#state-normal svg text", "els => els.map(e => e.textContent)")

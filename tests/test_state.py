@@ -131,3 +131,30 @@ def test_bad_sources(tmp_path):
         as_state(42)
     with pytest.raises(CpnasError):
         as_state([1, 2, 3])
+
+
+def test_running_ev_is_scaled_to_the_ops_sampled_so_far():
+    one = replay(simulate(ops=OPS4, nodes=2, stop_after=1))  # one sample: one op per edge
+    scores = round_scores(one)
+    assert not scores.final
+    for per in scores.ev.values():
+        assert len(per) == 1 and next(iter(per.values())) == pytest.approx(1 / len(OPS4))
+    three = round_scores(replay(simulate(ops=OPS4, nodes=2, stop_after=3)))
+    for per in three.ev.values():
+        assert sum(per.values()) == pytest.approx(3 / len(OPS4))
+
+
+def test_progress_before_round_0_is_a_warm_up_phase():
+    events = simulate(ops=OPS4, nodes=2, stop_after=0)
+    start = next(e for e in events if isinstance(e, ev.SearchStarted))
+    state = reduce(reduce(SearchState(), start), ev.Progress(seq=1, round=-1, step=3, steps=10))
+    assert state.phase == "warm-up" and (state.step, state.steps) == (3, 10)
+    after = reduce(state, ev.RoundStarted(seq=2, round=0, K=4, alive={e: OPS4 for e in state.edges}))
+    assert after.phase == "" and after.round == 0
+
+
+def test_the_genotype_rule_of_the_config_is_used_darts_included():
+    state = replay(simulate(ops=OPS4, nodes=2, seed=1))
+    darts = dataclasses.replace(state, config={**state.config, "genotype_mode": "darts"})
+    assert darts.genotype_mode == "darts"
+    assert dataclasses.replace(state, config={}).genotype_mode == "top2"

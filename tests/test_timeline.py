@@ -52,7 +52,12 @@ def test_not_started_and_empty():
 
 def test_figure(full_events):
     fig = pruning_timeline(full_events)
-    bars = [t for t in fig.data if t.type == "bar"]
+    bars = [t for t in fig.data if t.type == "bar" and t.name != "round running"]
     assert [t.name for t in bars] == list(timeline_data(full_events).ops)
+    # one segment per (edge, round): 28 edges x 7 rounds, each an op pruned at its end
+    assert sum(len(t.y) for t in bars) == 28 * 7
+    for t in bars:
+        assert all(w == 1 for w in t.x) and all(0 <= b < 7 for b in t.base)
+    assert list(fig.layout.xaxis.ticktext) == [str(r) for r in range(1, 8)]
     stars = [t for t in fig.data if t.name == "survivor"][0]
     assert len(stars.x) == 28 and set(stars.x) == {7}
