@@ -246,8 +246,9 @@ def cell_graph(
 
 
 def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
-    """Normal and reduction cells stacked (normal on top), as two clusters of one Digraph:
-    stacked, the pair is as wide as one cell, so it fits a notebook's width."""
+    """Normal and reduction cells stacked, as two labelled clusters of one Digraph: stacked,
+    the pair is as wide as one cell, so it fits a notebook's width. Which cell comes first
+    is Graphviz's choice (its crossing minimisation), not fixed."""
     graphviz = try_import("graphviz", "cell diagrams")
     resolved = resolve_source(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)

@@ -139,19 +139,7 @@ def test_sweep_scoring_trains_a_sweep_then_scores_it_and_keeps_the_invariants(re
     assert [c[0] for c in calls[:6]] == ["train"] * 3 + ["score"] * 3
     samples = [f for c, f in out if c is ev.SampleTrained]
     assert [s["child_loss"] for s in samples[:3]] == [1.0, 2.0, 3.0]
-    by_sweep: dict = {}
-    for s in samples:
-        by_sweep.setdefault((s["round"], s["t"]), []).append(s["arch"])
-    assert len(by_sweep) == 2 * repeats
-    for archs in by_sweep.values():  # sampling without replacement: each op once per sweep
-        for e in archs[0]:
-            assert len({a[e] for a in archs}) == len(archs)
-    scored = None
-    for c, f in out:  # argmin pruning
-        if c is ev.RoundScored:
-            scored = f["ev"]
-        if c is ev.OpPruned:
-            assert scored[f["edge"]][f["op"]] == min(scored[f["edge"]].values())
+    _assert_invariants(samples, out, repeats)
     assert set(surv.values()) <= {"skip_connect", "sep_conv_3x3", "none"}
 
 
@@ -169,6 +157,25 @@ def test_sweep_scoring_resumes_mid_sweep_without_retraining():
     strip = [(c, f) for c, f in out1 + out2 if c is not ev.RoundStarted]
     assert [f.get("z") for c, f in strip] == [f.get("z") for c, f in full[2] if c is not ev.RoundStarted]
     assert surv == full[0]
+
+
+def _assert_invariants(samples, out, repeats):
+    """Sampling without replacement (each op once per sweep) and argmin pruning."""
+    by_sweep: dict = {}
+    for s in samples:
+        by_sweep.setdefault((s["round"], s["t"]), []).append(s["arch"])
+    assert len(by_sweep) == 2 * repeats
+    for archs in by_sweep.values():  # sampling without replacement: each op once per sweep
+        for e in archs[0]:
+            assert len({a[e] for a in archs}) == len(archs)
+    scored = None
+    for c, f in out:  # argmin pruning
+        if c is ev.RoundScored:
+            scored = f["ev"]
+        if c is ev.OpPruned:
+            assert scored[f["edge"]][f["op"]] == min(scored[f["edge"]].values())
+
+
 def _samples(out):
     return [f for c, f in out if c is ev.SampleTrained]
 
@@ -183,19 +190,7 @@ def test_round_scoring_trains_the_whole_round_then_scores_it_on_the_same_weights
         assert mine == ["train"] * n + ["score"] * n
     samples = _samples(out)
     assert [s["child_loss"] for s in samples[:k]] == [1.0, 2.0, 3.0]  # each its own loss
-    by_sweep: dict = {}
-    for s in samples:
-        by_sweep.setdefault((s["round"], s["t"]), []).append(s["arch"])
-    assert len(by_sweep) == 2 * repeats
-    for archs in by_sweep.values():  # sampling without replacement: each op once per sweep
-        for e in archs[0]:
-            assert len({a[e] for a in archs}) == len(archs)
-    scored = None
-    for c, f in out:  # argmin pruning
-        if c is ev.RoundScored:
-            scored = f["ev"]
-        if c is ev.OpPruned:
-            assert scored[f["edge"]][f["op"]] == min(scored[f["edge"]].values())
+    _assert_invariants(samples, out, repeats)
     # the same draws as sweep scoring: only when the samples are scored differs
     sweep_samples = _samples(_sweep_run(repeats)[2])
     assert [s["arch"] for s in samples] == [s["arch"] for s in sweep_samples]
