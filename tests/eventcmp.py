@@ -1,4 +1,5 @@
-"""Comparing two runs' event logs: the fields that must match when two runs did the same work."""
+"""Comparing runs in tests: the event fields that must match when two runs did the same work,
+and a search stopped then resumed."""
 
 from __future__ import annotations
 
@@ -20,3 +21,19 @@ def comparable(events: list[ev.Event]) -> list[dict]:
             d["config"] = stored_config(d["config"], "log")
         out.append(d)
     return out
+
+
+def stop_then_resume(config, out, when):
+    """Run a search on ``out`` that stops at the first event for which ``when(event)`` holds,
+    then resume it with the same config; return the resumed result (both statuses checked)."""
+    import threading
+
+    from cpnas.engine import search
+
+    stop = threading.Event()
+    first = search(config, subscribers=[lambda e: stop.set() if when(e) else None], out=out,
+                   stop=stop)
+    assert first.status == "stopped"
+    resumed = search(config, out=out)
+    assert resumed.status == "completed"
+    return resumed

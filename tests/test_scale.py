@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import torch
+from eventcmp import stop_then_resume
 
 from cpnas import cli
 from cpnas import events as ev
@@ -67,16 +67,9 @@ def _values(events):
 def test_a_stopped_search_with_the_recipe_resumes_exactly(tmp_path):
     cfg = SearchConfig(**SMALL, **RECIPE)
     whole = search(cfg)
-    stop = threading.Event()
-
-    def stop_after_a_prune(e):  # the checkpoint then holds the alive ops only
-        if isinstance(e, ev.SampleTrained) and e.round == 1:
-            stop.set()
-
-    first = search(cfg, subscribers=[stop_after_a_prune], out=tmp_path / "r", stop=stop)
-    assert first.status == "stopped"
-    resumed = search(cfg, out=tmp_path / "r")
-    assert resumed.status == "completed"
+    # stopped after a prune: the checkpoint then holds the alive ops only
+    resumed = stop_then_resume(cfg, tmp_path / "r",
+                               lambda e: isinstance(e, ev.SampleTrained) and e.round == 1)
     assert _values(resumed.events) == _values(whole.events)
     assert str(resumed.genotype) == str(whole.genotype)
 

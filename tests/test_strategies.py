@@ -7,9 +7,9 @@ import hashlib
 import json
 import math
 import random
-import threading
 
 import pytest
+from eventcmp import stop_then_resume
 
 from cpnas import events as ev
 from cpnas.config import LEGACY, SearchConfig, run_id_fields
@@ -181,16 +181,8 @@ def test_darts_events_render_in_the_existing_views(runs, tmp_path):
 @pytest.mark.parametrize("strategy", ["darts", "random"])
 def test_a_stopped_search_resumes_to_the_same_result(strategy, runs, tmp_path):
     cfg = SearchConfig(strategy=strategy, **TINY)
-    stop = threading.Event()
-
-    def stop_after_three(event):
-        if isinstance(event, ev.SampleTrained) and event.s == 2:
-            stop.set()
-
-    first = search(cfg, subscribers=[stop_after_three], out=tmp_path / "run", stop=stop)
-    assert first.status == "stopped"
-    resumed = search(cfg, out=tmp_path / "run")
-    assert resumed.status == "completed"
+    resumed = stop_then_resume(cfg, tmp_path / "run",
+                               lambda e: isinstance(e, ev.SampleTrained) and e.s == 2)
     assert resumed.genotype == runs[strategy].genotype
     strip = [e.without_time() for e in runs[strategy].events if e.type != "Checkpointed"]
     again = [e.without_time() for e in resumed.events if e.type != "Checkpointed"]
