@@ -51,8 +51,14 @@ def draw_figures(draws: list, wall: float) -> str:
         return f"{len(draws)} redraw"
     p90 = gaps[min(len(gaps) - 1, int(0.9 * len(gaps)))]
     spent = sum(d.seconds for d in draws)
+    costs = {}
+    for d in draws:
+        costs.setdefault(d.reason, []).append(d.seconds * 1000)
+    each = ", ".join(f"{reason} {len(ms)}x median {statistics.median(ms):.0f} ms (max {max(ms):.0f})"
+                     for reason, ms in costs.items())
     return (f"{len(draws)} redraws, interval median {statistics.median(gaps):.2f} s, p90 {p90:.2f} s, "
-            f"max {gaps[-1]:.2f} s; redrawing {spent:.2f} s = {100 * spent / wall:.1f}% of the wall time")
+            f"max {gaps[-1]:.2f} s; redrawing {spent:.2f} s = {100 * spent / wall:.1f}% of the wall time; "
+            f"cost per redraw: {each}")
 
 
 def main() -> None:

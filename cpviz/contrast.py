@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 
@@ -17,9 +18,11 @@ def contrast(colour: str, background: str = "#FFFFFF") -> float:
     return (max(a, b) + 0.05) / (min(a, b) + 0.05)
 
 
+@functools.cache
 def label_colour(colour: str, ratio: float = 4.5) -> str:
     """``colour`` darkened, hue kept, until text in it on white reaches the WCAG AA
-    contrast ``ratio`` (edge labels are written in their edge's colour)."""
+    contrast ``ratio`` (edge labels are written in their edge's colour). Cached: a live
+    diagram asks for the same few colours hundreds of times per redraw."""
     rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
     for step in range(101):
         out = "#" + "".join(f"{round(c * (1 - step / 100)):02X}" for c in rgb)

@@ -7,6 +7,7 @@ that binarize worst.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from typing import Any, NamedTuple
@@ -97,22 +98,26 @@ CHILD, PARENT, GAP = "#44AA99", "#332288", "#882255"
 def accuracy_curves(state: Any, *, height: int = 520) -> Any:
     """Child and parent validation accuracy per sample (top) and their gap (bottom)."""
     go = try_import("plotly.graph_objects", "the accuracy curves")
-    subplots = try_import("plotly.subplots", "the accuracy curves")
+    return go.Figure(curves_spec(state, height=height))
+
+
+def curves_spec(state: Any, *, height: int = 520) -> dict[str, Any]:
+    """:func:`accuracy_curves`'s figure as plain data (plotly's JSON schema), not yet
+    validated by plotly: ``go.Figure`` takes it as it is, the live dashboard sends it as it is."""
     d = curves_data(state)
     x = [p.index for p in d.points]
     hover = [f"round {p.round + 1}, t {p.t + 1}, s {p.s + 1}<br>z {p.z:.4f}" for p in d.points]
-    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
-                                 vertical_spacing=0.06)
-    for name, ys, colour in (("parent (full precision)", [p.parent_acc for p in d.points], PARENT),
-                             ("child (1-bit)", [p.child_acc for p in d.points], CHILD)):
-        fig.add_trace(go.Scatter(x=x, y=ys, name=name, mode="lines+markers", line={"color": colour},
-                                 marker={"size": 4}, text=hover,
-                                 hovertemplate="%{y:.4f}<br>%{text}<extra>" + name + "</extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=[p.gap for p in d.points], name="gap (parent - child)",
-                             mode="lines+markers", line={"color": GAP, "dash": "dot"}, marker={"size": 4},
-                             hovertemplate="%{y:.4f}<extra>gap</extra>"), row=2, col=1)
-    # a line across both plots where each round starts, numbered from 1 on screen; set in one
-    # update (add_vline and add_annotation search the subplot grid on every call: seconds)
+    traces = [
+        {"type": "scatter", "x": x, "y": ys, "name": name, "mode": "lines+markers",
+         "line": {"color": colour}, "marker": {"size": 4}, "text": hover,
+         "hovertemplate": "%{y:.4f}<br>%{text}<extra>" + name + "</extra>", "xaxis": "x", "yaxis": "y"}
+        for name, ys, colour in (("parent (full precision)", [p.parent_acc for p in d.points], PARENT),
+                                 ("child (1-bit)", [p.child_acc for p in d.points], CHILD))
+    ]
+    traces.append({"type": "scatter", "x": x, "y": [p.gap for p in d.points], "name": "gap (parent - child)",
+                   "mode": "lines+markers", "line": {"color": GAP, "dash": "dot"}, "marker": {"size": 4},
+                   "hovertemplate": "%{y:.4f}<extra>gap</extra>", "xaxis": "x2", "yaxis": "y2"})
+    # a line across both plots where each round starts, numbered from 1 on screen
     shapes = [{"type": "line", "x0": start - 0.5, "x1": start - 0.5, "xref": x, "y0": 0, "y1": 1,
                "yref": f"{y} domain", "line": {"color": "#BBBBBB", "width": 1}}
               for start in d.round_starts for x, y in (("x", "y"), ("x2", "y2"))]
@@ -120,14 +125,28 @@ def accuracy_curves(state: Any, *, height: int = 520) -> Any:
               "showarrow": False, "xanchor": "left", "font": {"size": 10, "color": "#6E6E6E"}}
              for start in d.round_starts]
     beta = "" if d.beta is None else f", beta_P = {d.beta:g}"
-    fig.update_layout(height=height, autosize=True, shapes=shapes, annotations=marks,
-                      title={"text": f"Validation accuracy per sampled architecture{beta}", "font": {"size": 14}},
-                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.06, "yanchor": "bottom"},
-                      margin={"t": 90, "b": 50})
-    fig.update_yaxes(title_text="accuracy", row=1, col=1)
-    fig.update_yaxes(title_text="gap", row=2, col=1)
-    fig.update_xaxes(title_text="sampled architecture", row=2, col=1)
-    return fig
+    grid = _grid()
+    layout = {
+        **grid, "height": height, "autosize": True,
+        **({"shapes": shapes, "annotations": marks} if shapes else {}),  # plotly drops empty lists
+        "title": {"text": f"Validation accuracy per sampled architecture{beta}", "font": {"size": 14}},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.06, "yanchor": "bottom"},
+        "margin": {"t": 90, "b": 50},
+        "yaxis": {**grid["yaxis"], "title": {"text": "accuracy"}},
+        "yaxis2": {**grid["yaxis2"], "title": {"text": "gap"}},
+        "xaxis2": {**grid["xaxis2"], "title": {"text": "sampled architecture"}},
+    }
+    return {"data": traces, "layout": layout}
+
+
+@functools.cache
+def _grid() -> dict[str, Any]:
+    """The two stacked plots' axes (domains, shared x), as ``make_subplots`` lays them out."""
+    subplots = try_import("plotly.subplots", "the accuracy curves")
+    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
+                                 vertical_spacing=0.06)
+    layout = fig.to_plotly_json()["layout"]
+    return {k: v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))}
 
 
 def op_gap_chart(state: Any, *, cell: str | None = None, height: int = 380) -> Any:
@@ -148,4 +167,4 @@ def op_gap_chart(state: Any, *, cell: str | None = None, height: int = 380) -> A
     return fig
 
 
-__all__ = ["CurvesData", "OpGap", "SamplePoint", "accuracy_curves", "curves_data", "op_gap_chart", "op_gap_data"]
+__all__ = ["CurvesData", "OpGap", "SamplePoint", "accuracy_curves", "curves_data", "curves_spec", "op_gap_chart", "op_gap_data"]

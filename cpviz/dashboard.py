@@ -7,6 +7,7 @@ view what to show. See ``docs/dashboard.md`` for the layout and the redraw polic
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import traceback
@@ -101,25 +102,44 @@ def status_line(state: st.SearchState, now: float | None = None, mode: str = "li
 # -- the views -------------------------------------------------------------------------------
 
 
-def live_figure(name: str, state: st.SearchState) -> Any:
-    """The public view ``name`` as the dashboard draws it: no frames or view slider (the
-    dashboard has its own); the curves as tall as their panel."""
-    import cpviz
+def live_spec(name: str, state: st.SearchState) -> dict[str, Any]:
+    """The public view ``name`` as the dashboard draws it, as a plain spec (see
+    :func:`cpviz.figure_output.mime_bundle`): no frames or view slider (the dashboard has
+    its own); the curves as tall as their panel."""
+    from .curves import curves_spec
+    from .heatmap import heatmap_spec
+    from .timeline import timeline_spec
 
     if name == "indicator_heatmap":
-        return cpviz.indicator_heatmap(state, slider=False)
+        return heatmap_spec(state, slider=False)
     if name == "accuracy_curves":
-        return cpviz.accuracy_curves(state, height=PANEL_HEIGHT["curves"] - 10)
-    return getattr(cpviz, name)(state)
+        return curves_spec(state, height=PANEL_HEIGHT["curves"] - 10)
+    if name == "pruning_timeline":
+        return timeline_spec(state)
+    raise CpnasError(f"unknown view {name!r}")
+
+
+def live_figure(name: str, state: st.SearchState) -> Any:
+    """:func:`live_spec` as a ``go.Figure``."""
+    import plotly.graph_objects as go
+
+    return go.Figure(live_spec(name, state))
 
 
 def diagram_svg(state: st.SearchState, cell: str) -> str:
-    """One cell of ``state`` as SVG markup that scales to its panel's width."""
+    """One cell of ``state`` as SVG markup that scales to its panel's width. The same DOT
+    text (nothing in the cell changed) is not laid out again."""
     import cpviz
 
+    return _laid_out(cpviz.cell_graph(state, cell).source)
+
+
+@functools.lru_cache(maxsize=8)
+def _laid_out(source: str) -> str:
+    """DOT text as SVG markup for an HTML widget, scaling to its panel's width."""
     from .export import render_bytes  # dot where installed, else pygraphviz's bundled one
 
-    svg = render_bytes(cpviz.cell_graph(state, cell), "svg").decode("utf-8")
+    svg = render_bytes(source, "svg").decode("utf-8")
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and doctype: HTML widgets want the element
     # width 100% of the panel, never wider than drawn; the viewBox keeps the proportions
     return re.sub(r'<svg width="([0-9.]+)pt" height="[0-9.]+pt"',
@@ -324,11 +344,11 @@ class Dashboard:
         changed = lambda *names: old is None or any(  # noqa: E731
             getattr(old, n) is not getattr(state, n) for n in names)
         if changed("samples", "scores", "alive"):
-            self.figures["heatmap"].show(live_figure("indicator_heatmap", state))
+            self.figures["heatmap"].show(live_spec("indicator_heatmap", state))
         if changed("pruned", "alive", "round"):
-            self.figures["timeline"].show(live_figure("pruning_timeline", state))
+            self.figures["timeline"].show(live_spec("pruning_timeline", state))
         if changed("samples"):
-            self.figures["curves"].show(live_figure("accuracy_curves", state))
+            self.figures["curves"].show(live_spec("accuracy_curves", state))
         if changed("samples", "alive", "genotype", "scores"):
             self._diagram_from, self._diagrams_stale = state, set(self.diagrams)
             self._draw_diagrams()
@@ -376,5 +396,5 @@ def figure_data(fig: Any) -> list[dict[str, Any]]:
     return mime_bundle(fig)[MIME]["data"]
 
 
-__all__ = ["Dashboard", "diagram_svg", "figure_data", "leading_genotype", "live_figure",
+__all__ = ["Dashboard", "diagram_svg", "figure_data", "leading_genotype", "live_figure", "live_spec",
            "round_snapshots", "search_runner", "simulated_runner", "status_line"]

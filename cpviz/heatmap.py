@@ -11,6 +11,7 @@ fixed colour range (:func:`colour_range`), with a key for its marks.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -122,6 +123,16 @@ def indicator_heatmap(
     frame and a slider step per round (the live dashboard has its own slider: ``False``).
     Rounds are numbered from 1 on screen (events count them from 0)."""
     go = try_import("plotly.graph_objects", "the indicator heatmap")
+    return go.Figure(heatmap_spec(state, value, round, height=height, slider=slider))
+
+
+def heatmap_spec(
+    state: Any, value: str = "ev", round: int | None = None, *, height: int | None = None,
+    slider: bool = True,
+) -> dict[str, Any]:
+    """:func:`indicator_heatmap`'s figure as plain data (plotly's JSON schema: ``data``,
+    ``layout``, ``frames``), not yet validated by plotly: ``go.Figure`` takes it as it is,
+    and the live dashboard sends it to the page without that (costly) step."""
     state = as_state(state)
     shown = heatmap_data(state, value, round)
     rounds = list(range(heatmap_data(state, value).round + 1)) if slider else [shown.round]
@@ -131,23 +142,23 @@ def indicator_heatmap(
     n_notes = max(len(lay["annotations"]) for lay in layouts.values())
     for lay in layouts.values():  # as many in every frame: a shorter list would leave stale marks
         lay["annotations"] += [{**HIDDEN, "text": ""}] * (n_notes - len(lay["annotations"]))
-    frames = [go.Frame(name=str(r), data=[_trace(go, d, k)], layout=layouts[r])
-              for r, d in datas.items()] if slider else None
-    fig = go.Figure(data=[_trace(go, shown, k)], frames=frames)
-    fig.update_layout(
+    layout = {
         **layouts[shown.round],
-        height=height or max(360, 15 * len(shown.edges) + 190),
-        autosize=True,
-        plot_bgcolor=MISSING,
+        "height": height or max(360, 15 * len(shown.edges) + 190),
+        "autosize": True,
+        "plot_bgcolor": MISSING,
         # categories and ranges stated, not derived from z: at a round's start no cell has a
         # value yet, and plotly would draw no axis and stack every mark on one point
-        xaxis={"side": "top", "tickangle": -30, "tickfont": {"size": 10}, **_categories(shown.ops)},
-        yaxis={"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True)},
-        margin={"l": 110, "r": 10, "t": 110, "b": 60},
-    )
+        "xaxis": {"side": "top", "tickangle": -30, "tickfont": {"size": 10}, **_categories(shown.ops)},
+        "yaxis": {"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True)},
+        "margin": {"l": 110, "r": 10, "t": 110, "b": 60},
+    }
+    spec: dict[str, Any] = {"data": [_trace(shown, k)], "layout": layout}
     if slider:
-        fig.update_layout(sliders=[_slider(rounds, shown.round)])
-    return fig
+        layout["sliders"] = [_slider(rounds, shown.round)]
+        spec["frames"] = [{"name": str(r), "data": [_trace(d, k)], "layout": layouts[r]}
+                          for r, d in datas.items()]
+    return spec
 
 
 def _categories(names: Any, *, reverse: bool = False) -> dict:
@@ -158,25 +169,34 @@ def _categories(names: Any, *, reverse: bool = False) -> dict:
             "range": ends[::-1] if reverse else ends}
 
 
-def _trace(go: Any, d: HeatmapData, k: int) -> Any:
+def _trace(d: HeatmapData, k: int) -> dict[str, Any]:
     alive = k - d.round  # ops alive on every edge in this round
     zmin, zmid, zmax = colour_range(d, alive)
     title = (f"ev (K={alive})<br>{zmin:g} .. {zmax:.3g}<br>even = {zmid:.3g}" if d.value == "ev"
              else f"zbar<br>{zmin:g} .. {zmax:g}")
-    return go.Heatmap(
-        z=d.matrix(),
-        x=list(d.ops),
-        y=list(d.edges),
-        customdata=[[_hover(c) for c in row] for row in d.cells],
-        hovertemplate="%{y} · %{x}<br>%{customdata}<extra></extra>",
-        colorscale=COLORSCALE,
-        zmin=zmin, zmid=zmid, zmax=zmax,
-        colorbar={"title": {"text": title, "font": {"size": 10}}, "tickfont": {"size": 10},
-                  "thickness": 12, "len": 0.9},
-        hoverongaps=True,
-        xgap=1,
-        ygap=1,
-    )
+    return {
+        "type": "heatmap",
+        "z": d.matrix(),
+        "x": list(d.ops),
+        "y": list(d.edges),
+        "customdata": [[_hover(c) for c in row] for row in d.cells],
+        "hovertemplate": "%{y} · %{x}<br>%{customdata}<extra></extra>",
+        "colorscale": _colorscale(),
+        "zmin": zmin, "zmid": zmid, "zmax": zmax,
+        "colorbar": {"title": {"text": title, "font": {"size": 10}}, "tickfont": {"size": 10},
+                     "thickness": 12, "len": 0.9},
+        "hoverongaps": True,
+        "xgap": 1,
+        "ygap": 1,
+    }
+
+
+@functools.cache
+def _colorscale() -> list[list[Any]]:
+    """COLORSCALE as stops: plotly.js knows fewer names than plotly.py, and a spec that skips
+    plotly.py's validation must say what plotly.py would have resolved."""
+    go = try_import("plotly.graph_objects", "the indicator heatmap")
+    return [list(stop) for stop in go.Heatmap(colorscale=COLORSCALE).colorscale]
 
 
 def _hover(c: HeatCell) -> str:
@@ -232,4 +252,4 @@ def _slider(rounds: list[int], active: int) -> dict:
             "pad": {"t": 30}}
 
 
-__all__ = ["HeatCell", "HeatmapData", "colour_range", "heatmap_data", "indicator_heatmap"]
+__all__ = ["HeatCell", "HeatmapData", "colour_range", "heatmap_data", "heatmap_spec", "indicator_heatmap"]

@@ -63,46 +63,54 @@ def pruning_timeline(state: Any, *, height: int | None = None) -> Any:
     which its ops fell (grey: a round still running; a star: the survivor). Rounds are
     numbered from 1 on screen."""
     go = try_import("plotly.graph_objects", "the pruning timeline")
+    return go.Figure(timeline_spec(state, height=height))
+
+
+def timeline_spec(state: Any, *, height: int | None = None) -> dict[str, Any]:
+    """:func:`pruning_timeline`'s figure as plain data (plotly's JSON schema), not yet
+    validated by plotly: ``go.Figure`` takes it as it is, the live dashboard sends it as it is."""
     d = timeline_data(state)
-    fig = go.Figure()
+    traces = []
     for op in d.ops:
         spans = [s for s in d.spans if s.op == op and s.status == "pruned"]
-        fig.add_trace(go.Bar(
-            name=op, orientation="h", y=[s.edge for s in spans], base=[s.pruned_in for s in spans],
-            x=[1] * len(spans), marker={"color": op_colour(op), "line": {"color": "#FFFFFF", "width": 1}},
-            text=[op] * len(spans), textposition="inside", insidetextanchor="middle",
-            textfont={"size": 9}, customdata=[_hover(s) for s in spans],
-            hovertemplate="%{y} · " + op + "<br>%{customdata}<extra></extra>", legendgroup=op,
-        ))
+        traces.append({
+            "type": "bar", "name": op, "orientation": "h", "y": [s.edge for s in spans],
+            "base": [s.pruned_in for s in spans], "x": [1] * len(spans),
+            "marker": {"color": op_colour(op), "line": {"color": "#FFFFFF", "width": 1}},
+            "text": [op] * len(spans), "textposition": "inside", "insidetextanchor": "middle",
+            "textfont": {"size": 9}, "customdata": [_hover(s) for s in spans],
+            "hovertemplate": "%{y} · " + op + "<br>%{customdata}<extra></extra>", "legendgroup": op,
+        })
     fallen = {e: sum(1 for s in d.spans if s.edge == e and s.status == "pruned") for e in d.edges}
     racing = [e for e in d.edges if d.reached > fallen[e]]
-    fig.add_trace(go.Bar(
-        name="round running", orientation="h", y=racing, base=[fallen[e] for e in racing],
-        x=[d.reached - fallen[e] for e in racing], marker={"color": "#E3E3E3"},
-        hovertemplate="%{y}: no op pruned yet in this round<extra></extra>",
-    ))
+    traces.append({
+        "type": "bar", "name": "round running", "orientation": "h", "y": racing,
+        "base": [fallen[e] for e in racing], "x": [d.reached - fallen[e] for e in racing],
+        "marker": {"color": "#E3E3E3"},
+        "hovertemplate": "%{y}: no op pruned yet in this round<extra></extra>",
+    })
     stars = [s for s in d.spans if s.status == "survivor"]
-    fig.add_trace(go.Scatter(
-        name="survivor", mode="markers", x=[s.end for s in stars], y=[s.edge for s in stars],
-        marker={"symbol": "star", "size": 11, "color": "#000000"},
-        text=[s.op for s in stars], hovertemplate="%{y}: %{text} survived<extra></extra>",
-    ))
+    traces.append({
+        "type": "scatter", "name": "survivor", "mode": "markers", "x": [s.end for s in stars],
+        "y": [s.edge for s in stars], "marker": {"symbol": "star", "size": 11, "color": "#000000"},
+        "text": [s.op for s in stars], "hovertemplate": "%{y}: %{text} survived<extra></extra>",
+    })
     rounds = list(range(d.n_rounds))
-    fig.update_layout(
-        barmode="overlay", bargap=0.2, autosize=True,
-        uniformtext={"minsize": 9, "mode": "hide"},  # an op name that does not fit: hover only
-        height=height or max(360, 16 * len(d.edges) + 170),
+    layout = {
+        "barmode": "overlay", "bargap": 0.2, "autosize": True,
+        "uniformtext": {"minsize": 9, "mode": "hide"},  # an op name that does not fit: hover only
+        "height": height or max(360, 16 * len(d.edges) + 170),
         # the title at the figure's top edge, the legend's rows (up to 3 at 540 px) below it
-        title={"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds", "font": {"size": 14},
-               "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 8}},
-        xaxis={"title": {"text": "round (a segment: the op pruned at its end)"},
-               "range": [0, d.n_rounds + 0.4], "tickvals": [r + 0.5 for r in rounds],
-               "ticktext": [str(r + 1) for r in rounds]},
-        yaxis={"autorange": "reversed", "tickfont": {"size": 10}},
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 10}},
-        margin={"l": 110, "r": 10, "t": 125, "b": 50},
-    )
-    return fig
+        "title": {"text": f"Pruning timeline: {d.reached} of {d.n_rounds} rounds", "font": {"size": 14},
+                  "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 8}},
+        "xaxis": {"title": {"text": "round (a segment: the op pruned at its end)"},
+                  "range": [0, d.n_rounds + 0.4], "tickvals": [r + 0.5 for r in rounds],
+                  "ticktext": [str(r + 1) for r in rounds]},
+        "yaxis": {"autorange": "reversed", "tickfont": {"size": 10}},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 10}},
+        "margin": {"l": 110, "r": 10, "t": 125, "b": 50},
+    }
+    return {"data": traces, "layout": layout}
 
 
 def _hover(s: OpSpan) -> str:
@@ -113,4 +121,4 @@ def _hover(s: OpSpan) -> str:
     return f"alive (rounds {s.start + 1}..{s.end} so far)"
 
 
-__all__ = ["OpSpan", "TimelineData", "pruning_timeline", "timeline_data"]
+__all__ = ["OpSpan", "TimelineData", "pruning_timeline", "timeline_data", "timeline_spec"]

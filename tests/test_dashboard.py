@@ -399,3 +399,40 @@ def test_only_the_selected_diagram_tab_is_redrawn(monkeypatch):
     dash.live.feed(events[-5:])
     dash.pump()  # the end: the tab on show is redrawn, the other waits
     assert drawn == ["normal", "reduce", "reduce"]
+
+
+def _states(events: list) -> list[st.SearchState]:
+    """Every state a live dashboard can see while ``events`` arrive one by one."""
+    out, state = [], st.SearchState()
+    for e in events:
+        state = st.reduce(state, e)
+        out.append(state)
+    return out
+
+
+@pytest.mark.parametrize("name", ["indicator_heatmap", "pruning_timeline", "accuracy_curves"])
+def test_a_live_spec_sends_what_plotly_would_send_after_validation(name):
+    """The dashboard sends plain specs, skipping plotly.py's validation (tens of ms a redraw):
+    the JSON must be what ``go.Figure`` would send, at a round's start, mid-round, at a round
+    end, at the end, and with NaN accuracies (a strategy with no parent)."""
+    import dataclasses
+
+    import plotly.graph_objects as go
+
+    from cpviz.figure_output import mime_bundle
+
+    events = simulate(ops=OPS, nodes=2, repeats=2, beta=0.5, seed=3)
+    no_parent = [dataclasses.replace(e, parent_acc=float("nan")) if isinstance(e, ev.SampleTrained) else e
+                 for e in events]
+    states = _states(events)
+    firsts = [i for i, e in enumerate(events) if isinstance(e, ev.SampleTrained)]
+    prunes = [i for i in range(1, len(states)) if states[i].pruned is not states[i - 1].pruned]
+    picks = [states[0], states[firsts[0]], states[firsts[3]], states[prunes[0]], states[-1],
+             _states(no_parent)[-1]]
+    for state in picks:
+        spec = dsh.live_spec(name, state)
+        sent = mime_bundle(spec)[MIME]
+        assert sent == mime_bundle(go.Figure(spec))[MIME]
+        assert sent["layout"]["template"]  # the look go.Figure would give it
+    assert None in mime_bundle(dsh.live_spec("accuracy_curves", picks[-1]))[MIME]["data"][0]["y"]
+
