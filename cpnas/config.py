@@ -66,6 +66,8 @@ LEGACY: dict[str, Any] = {
     # the lr schedule's length counted the samples' steps only, not the supernet warm-up's,
     # so a cosine reached lr_min warmup_steps before the end
     "lr_span_warmup": False,
+    # -- live views (docs/dashboard.md) --
+    "announce_samples": False,  # no SampleStarted: a sample was known once validated
 }
 
 # Keys a release wrote that a later one renamed: old key -> (new key, {old value: new value}).
@@ -134,6 +136,8 @@ class SearchConfig:
     # -- several processes (docs/scale.md "torchrun") --
     sync_bn: bool = True  # batch norm over the global batch (False: each rank's shard)
     lr_span_warmup: bool = True  # the lr schedule spans the warm-up steps and the samples' steps
+    # -- live views --
+    announce_samples: bool = True  # a SampleStarted event (the architecture) as each sample starts training
 
     def __post_init__(self) -> None:
         ops = self.ops.split(",") if isinstance(self.ops, str) else self.ops
@@ -163,7 +167,8 @@ class SearchConfig:
         self._check_recipe()
         for name in ("shortcut", "bn_batch_stats", "fp_preprocess", "augment",
                      "free_pruned", "channels_last", "deterministic", "distinct_inputs",
-                     "child_from_parent", "fused_adam", "sync_bn", "lr_span_warmup"):
+                     "child_from_parent", "fused_adam", "sync_bn", "lr_span_warmup",
+                     "announce_samples"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: must be true or false, got {_short(getattr(self, name))}")
         if not isinstance(self.data, str):

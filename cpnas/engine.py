@@ -36,6 +36,7 @@ from .events import (
     Event,
     GenotypeDerived,
     Progress,
+    SampleStarted,
     SampleTrained,
     SearchFinished,
     SearchStarted,
@@ -321,12 +322,18 @@ class _Run:
         """A stop between samples, agreed by every rank."""
         return self.dist.any(self.stop.is_set())
 
-    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+    def _starting(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> None:
+        """Before a sample's training: free pruned ops; announce the sample (``announce_samples``)."""
         self._free_pruned()
+        if self.config.announce_samples:
+            self.emit(SampleStarted, {"round": rnd, "t": t, "s": s, "arch": arch})
+
+    def evaluate(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
+        self._starting(rnd, t, s, arch)
         return self.trainer.train_sample(arch, self.progress(rnd, t, s), self.stop_within)
 
     def train(self, rnd: int, t: int, s: int, arch: dict[str, str]) -> tuple[float, float]:
-        self._free_pruned()
+        self._starting(rnd, t, s, arch)
         t0 = time.perf_counter()
         losses = self.trainer.train_steps(arch, self.progress(rnd, t, s), self.stop_within)
         self.trained_seconds[(rnd, t, s)] = time.perf_counter() - t0

@@ -132,6 +132,19 @@ class RoundStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SampleStarted(Event):
+    """Sample ``s`` of sweep ``t`` starts training: the architecture the child and parent run
+    now. Under sweep or round scoring its SampleTrained (the validation) comes later, after
+    the sweep's (round's) training. Emitted when ``SearchConfig.announce_samples`` is on."""
+
+    type: ClassVar[str] = "SampleStarted"
+    round: int = 0
+    t: int = 0
+    s: int = 0
+    arch: Arch = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
 class SampleTrained(Event):
     type: ClassVar[str] = "SampleTrained"
     round: int = 0
@@ -207,6 +220,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         SearchStarted,
         RoundStarted,
+        SampleStarted,
         SampleTrained,
         Progress,
         RoundScored,

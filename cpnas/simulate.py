@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from .events import Event, GenotypeDerived, SearchFinished, SearchStarted, notify
+from .events import Event, GenotypeDerived, SampleStarted, SearchFinished, SearchStarted, notify
 from .loop import SampleResult, derive_from_events, run_loop
 from .registry import CONV_FAMILIES, display_facts
 from .space import PRIMITIVES, SearchSpace
@@ -66,6 +66,7 @@ def simulate(
     def evaluate(rnd: int, t: int, s: int, arch: dict[str, str]) -> SampleResult:
         nonlocal n_done
         n_done += 1
+        emit(SampleStarted, {"round": rnd, "t": t, "s": s, "arch": arch})  # as the engine does
         if delay:
             time.sleep(delay)
         q = sum(_quality(op) for op in arch.values()) / max(1, len(arch))

@@ -25,6 +25,7 @@ from cpnas.events import (
     Progress,
     RoundScored,
     RoundStarted,
+    SampleStarted,
     SampleTrained,
     SearchFinished,
     SearchStarted,
@@ -66,6 +67,9 @@ class SearchState:
     alive: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _EMPTY)  # edge -> ops still in the race
     pruned: Mapping[str, Mapping[str, PruneRecord]] = field(default_factory=lambda: _EMPTY)  # edge -> op -> when it fell
     samples: tuple[SampleTrained, ...] = ()
+    # samples started (SampleStarted) and not validated yet, oldest first: under sweep (round)
+    # scoring the sweep's (round's) samples trained so far; the last is the one in training
+    in_flight: tuple[SampleStarted, ...] = ()
     scores: Mapping[int, RoundScored] = field(default_factory=lambda: _EMPTY)  # round -> zbar and ev
     genotype: str | None = None
     genotype_edges: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _EMPTY)
@@ -152,6 +156,7 @@ class SearchState:
             scores=_frozen({r: sc for r, sc in self.scores.items() if r < round}),
             genotype=None,
             genotype_edges=_EMPTY,
+            in_flight=(),
         )
 
 
@@ -207,8 +212,14 @@ def reduce(state: SearchState, event: Event) -> SearchState:
             s=0,
             phase="",
             alive=_frozen({e: tuple(o) for e, o in event.alive.items()}),
+            in_flight=(),
+        )
+    if isinstance(event, SampleStarted):
+        return dataclasses.replace(
+            state, **common, t=event.t, s=event.s, step=0, in_flight=state.in_flight + (event,)
         )
     if isinstance(event, SampleTrained):
+        key = (event.round, event.t, event.s)
         return dataclasses.replace(
             state,
             **common,
@@ -217,6 +228,7 @@ def reduce(state: SearchState, event: Event) -> SearchState:
             s=event.s,
             step=0,
             samples=state.samples + (event,),
+            in_flight=tuple(x for x in state.in_flight if (x.round, x.t, x.s) != key),
         )
     if isinstance(event, Progress):
         # Progress of a phase before the rounds (a warm-up: round < 0) moves the step count
@@ -249,7 +261,8 @@ def reduce(state: SearchState, event: Event) -> SearchState:
         )
     if isinstance(event, SearchFinished):
         return dataclasses.replace(
-            state, **common, status=event.status, error=event.error, seconds=event.seconds
+            state, **common, status=event.status, error=event.error, seconds=event.seconds,
+            in_flight=(),
         )
     return dataclasses.replace(state, **common)  # Checkpointed and unknown kinds
 

@@ -85,7 +85,7 @@ def test_the_recipe_keys_leave_old_run_ids_alone():
     # its defaults of then: the signal keys at LEGACY and the teaching defaults from before
     signal = ("data_seed", "distinct_inputs", "child_from_parent", "warmup_steps",
               "scoring", "strategy", "fused_adam",
-              "lr_span_warmup")  # not a signal key: also a default that is not the old behaviour
+              "lr_span_warmup", "announce_samples")  # not signal keys: also defaults that are not the old behaviour
     then = {"repeats": 1, "sample_steps": None, "batch_size": 256, "genotype_mode": "top2",
             **{k: LEGACY[k] for k in signal}}
     assert run_id_of(SearchConfig(**then)) == "fd976bd246de"

@@ -54,6 +54,29 @@ def _checkpoint_after_each_sweep(events, sweep):
                 assert isinstance(nxt, ev.Checkpointed) and (nxt.round, nxt.t, nxt.s) == (e.round, e.t, e.s)
 
 
+@pytest.mark.parametrize("scoring", ["sweep", "sample"])
+def test_each_sample_is_announced_as_it_starts_training(full_run, tmp_path, scoring):
+    """SampleStarted carries the architecture of every sample once, before its training (its
+    Progress) and before its SampleTrained: under sweep scoring the sweep's K announcements
+    come first, then its K scores. Old configs (announce_samples false) emit none."""
+    events = full_run.events if scoring == "sweep" else \
+        search(SearchConfig(**TINY, scoring=scoring), out=tmp_path / scoring).events
+    started = [e for e in events if isinstance(e, ev.SampleStarted)]
+    trained = [e for e in events if isinstance(e, ev.SampleTrained)]
+    key = lambda e: (e.round, e.t, e.s)  # noqa: E731
+    assert [(key(e), e.arch) for e in started] == [(key(e), e.arch) for e in trained]
+    pos = {id(e): i for i, e in enumerate(events)}
+    for a, b in zip(started, trained):
+        progress = [e for e in events if isinstance(e, ev.Progress) and key(e) == key(a)]
+        assert progress and all(pos[id(a)] < pos[id(p)] for p in progress)
+        assert pos[id(a)] < pos[id(b)]
+    if scoring == "sweep":  # a sweep of K = 3: three announced, then three scored
+        kinds = [e.type for e in events if isinstance(e, (ev.SampleStarted, ev.SampleTrained))]
+        assert kinds[:6] == ["SampleStarted"] * 3 + ["SampleTrained"] * 3
+    legacy = search(SearchConfig(**TINY, announce_samples=False)).events
+    assert not any(isinstance(e, ev.SampleStarted) for e in legacy)
+
+
 def test_per_sample_scoring_checkpoints_every_sample(tmp_path):
     res = search(SearchConfig(**TINY, scoring="sample"), out=tmp_path / "legacy")
     _checkpoint_after_each_sweep(res.events, sweep=False)

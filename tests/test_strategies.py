@@ -25,7 +25,7 @@ from cpnas.strategies.random import genotype_arch
 TINY = {"data": "digits", "ops": ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"),
         "nodes": 2, "cells": 2, "channels": 4, "sample_steps": 1, "batch_size": 32, "seed": 3,
         "repeats": 1, "warmup_steps": 0}
-KINDS = {"SearchStarted", "RoundStarted", "Progress", "SampleTrained", "Checkpointed",
+KINDS = {"SearchStarted", "RoundStarted", "Progress", "SampleStarted", "SampleTrained", "Checkpointed",
          "RoundScored", "OpPruned", "GenotypeDerived", "SearchFinished"}
 
 
