@@ -121,6 +121,12 @@ class StateEdge(NamedTuple):
     ops: tuple[OpMark, ...]
     survivor: str | None  # the last op standing, once only one is left
     selected: bool | None  # kept in the derived genotype (None before it exists)
+    training: str | None = None  # the op of the sample in training now (SampleStarted)
+
+    def leader(self) -> OpMark | None:
+        """The alive op with the highest ev so far (None before any has one)."""
+        scored = [m for m in self.ops if m.status != "pruned" and m.ev is not None and not math.isnan(m.ev)]
+        return max(scored, key=lambda m: m.ev) if scored else None
 
 
 def state_cell_data(state: SearchState, cell: str = "normal") -> tuple[StateEdge, ...]:
@@ -132,6 +138,7 @@ def state_cell_data(state: SearchState, cell: str = "normal") -> tuple[StateEdge
         raise CpnasError(f"cell must be one of {list(state.cell_types)}, got {cell!r}")
     current = round_scores(state) if state.round >= 0 else None
     last = state.last_scores()
+    flight = state.in_flight[-1] if state.in_flight and state.in_flight[-1].round == state.round else None
     out = []
     for edge in state.edges:
         c, src, dst = parse_edge_id(edge)
@@ -150,7 +157,8 @@ def state_cell_data(state: SearchState, cell: str = "normal") -> tuple[StateEdge
             marks.append(OpMark(op, status, value, None, is_binarized(op)))
         info = state.genotype_edges.get(edge)
         selected = bool(info["selected"]) if info is not None and "selected" in info else None
-        out.append(StateEdge(edge, node_name(src), node_name(dst), tuple(marks), survivor, selected))
+        out.append(StateEdge(edge, node_name(src), node_name(dst), tuple(marks), survivor, selected,
+                             flight.arch.get(edge) if flight is not None else None))
     return tuple(out)
 
 
@@ -225,17 +233,22 @@ def cell_graph(
     binary: bool = True,
     legend: bool = True,
     title: str | None = None,
+    compact: bool = False,
 ) -> Any:
     """The diagram of one cell as a ``graphviz.Digraph`` (renders inline in Jupyter).
 
     ``source``: anything :func:`resolve_source` takes (a genotype in any form, a run
     directory, a SearchState or a list of events). ``binary`` marks the ops the 1-bit child binarizes (bold, with a
     legend line when ``legend``).
+
+    ``compact`` (a search state): each edge says only the op it runs in the sample in
+    training now and the op leading so far (highest ev), not a table of every op: about a
+    third of the height, so the live dashboard shows a cell whole. A genotype ignores it.
     """
     graphviz = try_import("graphviz", "cell diagrams")
     g = graphviz.Digraph(name=cell, graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
     resolved = resolve_source(source)
-    caption = _draw_cell(g, resolved, cell, prefix="", binary=binary)
+    caption = _draw_cell(g, resolved, cell, prefix="", binary=binary, compact=compact)
     _fit(g, resolved)
     label = [title] if title else []
     if legend and caption:
@@ -272,11 +285,12 @@ def _fit(g: Any, source: Genotype | SearchState) -> None:
         g.attr(size=f"{FIT_WIDTH_IN:g},{10 * FIT_WIDTH_IN:g}")
 
 
-def _draw_cell(g: Any, source: Genotype | SearchState, cell: str, *, prefix: str, binary: bool) -> str:
+def _draw_cell(g: Any, source: Genotype | SearchState, cell: str, *, prefix: str, binary: bool,
+               compact: bool = False) -> str:
     """Draw one cell into ``g``; return the legend line it needs ("" for none)."""
     if isinstance(source, Genotype):
         return _draw_genotype(g, genotype_cell_data(source, cell), prefix, binary)
-    return _draw_state(g, source, cell, prefix, binary)
+    return _draw_state(g, source, cell, prefix, binary, compact)
 
 
 def _add_nodes(g: Any, names: Iterable[str], prefix: str) -> None:
@@ -319,12 +333,16 @@ def _draw_genotype(g: Any, data: CellDiagram, prefix: str, binary: bool) -> str:
     return LEGEND_1BIT if marked else ""
 
 
-def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool) -> str:
+def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool,
+                compact: bool = False) -> str:
     edges = state_cell_data(state, cell)
     nodes = [node_name(i) for i in range(state.nodes + 2)] + [OUTPUT]
     _add_nodes(g, nodes, prefix)
     for e in edges:
-        attrs = {"label": _ops_table(e.ops, binary), "color": FADED, "penwidth": "1", "fontsize": "10"}
+        label = _now_and_lead(e, binary) if compact else _ops_table(e.ops, binary)
+        attrs = {"label": label, "color": FADED, "penwidth": "1", "fontsize": "10"}
+        if compact and e.survivor is None and e.training is not None:
+            attrs.update(color=op_colour(e.training), penwidth="2.5")  # the sampled cell, drawn
         if e.survivor is not None:
             attrs.update(color=op_colour(e.survivor), penwidth="3")
             if e.survivor == "none" or e.selected is False:
@@ -335,10 +353,32 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     drawn = {(e.src, e.dst) for e in edges} | {(node_name(j + 2), OUTPUT) for j in range(state.nodes)}
     _pin(g, nodes, drawn, prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
-    lines = [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"]
+    if compact and state.round >= 0 and edges:
+        tail += f", {sum(m.status != 'pruned' for m in edges[0].ops)} ops alive per edge"
+    lines = ([f"{tail}; ▶ the op each edge runs in the sample in training now (its colour)",
+              "lead: the alive op with the highest ev so far"] if compact
+             else [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"])
     if binary:
         lines.append("1b: op binarized in the 1-bit child; thick edges: the op that survived")
     return "\\n".join(lines)
+
+
+def _now_and_lead(e: StateEdge, binary: bool) -> str:
+    """A compact HTML-like label: the op in training now, the op leading (or the survivor)."""
+    tag = lambda op: " 1b" if binary and is_binarized(op) else ""  # noqa: E731
+    coloured = lambda op, text: f'<FONT COLOR="{label_colour(op_colour(op))}">{text}</FONT>'  # noqa: E731
+    lead = e.leader()
+    if e.survivor is not None:
+        value = "" if lead is None else f" {lead.ev:.3f}"
+        rows = [coloured(e.survivor, f"<B>{html.escape(e.survivor)}</B>") + tag(e.survivor) + value]
+    else:
+        rows = [f"▶ {coloured(e.training, html.escape(e.training))}{tag(e.training)}"] if e.training else []
+        if lead is not None:
+            rows.append(f'<FONT COLOR="{CONCAT_EDGE}">lead {html.escape(lead.op)} {lead.ev:.3f}</FONT>')
+        rows = rows or ["&#8203;"]  # nothing sampled yet: an empty label, kept one line high
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+    cells = "".join(f'<TR><TD ALIGN="LEFT">{r}</TD></TR>' for r in rows)
+    return f"<{table}{cells}</TABLE>>"
 
 
 def _ops_table(ops: tuple[OpMark, ...], binary: bool) -> str:

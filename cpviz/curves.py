@@ -32,6 +32,8 @@ class CurvesData(NamedTuple):
     points: tuple[SamplePoint, ...]
     round_starts: tuple[int, ...]  # sample index where each round begins
     beta: float | None
+    in_flight: int = 0  # samples started and not scored yet: the next indices
+    scoring: str = "sample"  # when they are scored: sample | sweep | round (the config's)
 
 
 def curves_data(state: Any) -> CurvesData:
@@ -44,7 +46,8 @@ def curves_data(state: Any) -> CurvesData:
         points.append(SamplePoint(i, s.round, s.t, s.s, s.child_acc, s.parent_acc,
                                   s.parent_acc - s.child_acc, s.z))
     beta = state.config.get("beta")
-    return CurvesData(tuple(points), tuple(starts), None if beta is None else float(beta))
+    return CurvesData(tuple(points), tuple(starts), None if beta is None else float(beta),
+                      len(state.in_flight), str(state.config.get("scoring", "sample")))
 
 
 class OpGap(NamedTuple):
@@ -124,6 +127,8 @@ def curves_spec(state: Any, *, height: int = 520) -> dict[str, Any]:
     marks = [{"x": start - 0.5, "y": 1.02, "yref": "paper", "text": f"r{d.points[start].round + 1}",
               "showarrow": False, "xanchor": "left", "font": {"size": 10, "color": "#6E6E6E"}}
              for start in d.round_starts]
+    band, note = _in_flight_band(d)
+    shapes, marks = shapes + band, marks + note
     beta = "" if d.beta is None else f", beta_P = {d.beta:g}"
     grid = _grid()
     layout = {
@@ -137,6 +142,22 @@ def curves_spec(state: Any, *, height: int = 520) -> dict[str, Any]:
         "xaxis2": {**grid["xaxis2"], "title": {"text": "sampled architecture"}},
     }
     return {"data": traces, "layout": layout}
+
+
+def _in_flight_band(d: CurvesData) -> tuple[list[dict], list[dict]]:
+    """A grey band over the next indices: the samples started and not scored yet (under
+    sweep or round scoring, the sweep or round trained so far), with a line saying so."""
+    if not d.in_flight:
+        return [], []
+    x0, x1 = len(d.points) - 0.5, len(d.points) + d.in_flight - 0.5
+    shapes = [{"type": "rect", "x0": x0, "x1": x1, "xref": x, "y0": 0, "y1": 1, "yref": f"{y} domain",
+               "fillcolor": "#E3E3E3", "line": {"width": 0}, "layer": "below"}
+              for x, y in (("x", "y"), ("x2", "y2"))]
+    when = {"sweep": "scored at the sweep's end", "round": "scored at the round's end"}.get(d.scoring)
+    text = "in training" if d.in_flight == 1 or when is None else f"{d.in_flight} trained, {when}"
+    marks = [{"x": x1, "y": 0.98, "yref": "y domain", "text": text, "showarrow": False,
+              "xanchor": "right", "yanchor": "top", "font": {"size": 10, "color": "#555555"}}]
+    return shapes, marks
 
 
 @functools.cache

@@ -38,7 +38,9 @@ from .state import leading_genotype
 PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 
 # Panel heights (px): a long view scrolls vertically inside its panel, never sideways.
-PANEL_HEIGHT = {"heatmap": 470, "timeline": 470, "diagram": 520, "curves": 380}
+# Tall enough for the teaching space (28 edges) whole: heatmap 610 px, timeline 618 px, the
+# compact cell diagram ~400 px below its tabs.
+PANEL_HEIGHT = {"heatmap": 630, "timeline": 630, "diagram": 480, "curves": 380}
 
 # Figure widths (px), so that every figure fits its panel in a notebook 1100 px wide or more:
 # heatmap and timeline side by side (each panel at least 550 px, else they wrap to a row
@@ -127,11 +129,12 @@ def live_figure(name: str, state: st.SearchState) -> Any:
 
 
 def diagram_svg(state: st.SearchState, cell: str) -> str:
-    """One cell of ``state`` as SVG markup that scales to its panel's width. The same DOT
+    """One cell of ``state``, compact (``cell_graph(..., compact=True)``: the op in training
+    and the leader per edge), as SVG markup that scales to its panel's width. The same DOT
     text (nothing in the cell changed) is not laid out again."""
     import cpviz
 
-    return _laid_out(cpviz.cell_graph(state, cell).source)
+    return _laid_out(cpviz.cell_graph(state, cell, compact=True).source)
 
 
 @functools.lru_cache(maxsize=8)
@@ -338,22 +341,29 @@ class Dashboard:
         self.progress.layout.display = "none" if replay else "flex"
         self.round_slider.layout.display = "flex" if replay else "none"
 
-    def draw(self, old: st.SearchState | None, state: st.SearchState) -> None:
+    def draw(self, old: st.SearchState | None, state: st.SearchState) -> bool:
         """Redraw what changed since ``old``: views are pure, so unchanged inputs (the same
-        mapping objects, thanks to the reducer) mean an unchanged picture."""
+        mapping objects, thanks to the reducer) mean an unchanged picture. False: nothing
+        changed, nothing was sent."""
         changed = lambda *names: old is None or any(  # noqa: E731
             getattr(old, n) is not getattr(state, n) for n in names)
-        if changed("samples", "scores", "alive"):
+        drew = False
+        if changed("samples", "scores", "alive", "in_flight"):
             self.figures["heatmap"].show(live_spec("indicator_heatmap", state))
+            drew = True
         if changed("pruned", "alive", "round"):
             self.figures["timeline"].show(live_spec("pruning_timeline", state))
-        if changed("samples"):
+            drew = True
+        if changed("samples", "in_flight"):
             self.figures["curves"].show(live_spec("accuracy_curves", state))
-        if changed("samples", "alive", "genotype", "scores"):
+            drew = True
+        if changed("samples", "alive", "genotype", "scores", "in_flight"):
             self._diagram_from, self._diagrams_stale = state, set(self.diagrams)
             self._draw_diagrams()
+            drew = True
         if state.status == "failed" and state.error:
             self.show_error(f"the search failed: {state.error}", "")
+        return drew
 
     def shown_cell(self) -> str:
         """The cell whose diagram tab is selected."""

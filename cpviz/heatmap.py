@@ -33,6 +33,7 @@ class HeatCell(NamedTuple):
     masked: bool  # pruned before this round
     pruned_in: int | None  # the round the op fell in (this one or an earlier one)
     survivor: bool  # the last op left on its edge
+    training: bool = False  # the op this edge runs in the sample in training now (SampleStarted)
 
 
 class HeatmapData(NamedTuple):
@@ -64,10 +65,13 @@ def heatmap_data(state: Any, value: str = "ev", round: int | None = None) -> Hea
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
     rnd = _pick_round(state, round)
     scores = round_scores(state, rnd)
+    flight = state.in_flight[-1] if state.in_flight and state.in_flight[-1].round == rnd else None
+    training = flight.arch if flight is not None else {}
     rows = []
     for edge in state.edges:
         survivor = state.survivors().get(edge)
-        rows.append(tuple(_cell(state, scores, edge, op, value, survivor) for op in state.ops))
+        rows.append(tuple(_cell(state, scores, edge, op, value, survivor, training.get(edge) == op)
+                          for op in state.ops))
     return HeatmapData(rnd, value, scores.final, tuple(state.edges), tuple(state.ops), tuple(rows))
 
 
@@ -80,14 +84,15 @@ def _pick_round(state: SearchState, round: int | None) -> int:
     return round
 
 
-def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: str | None) -> HeatCell:
+def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: str | None,
+          training: bool) -> HeatCell:
     pruned_in = state.pruned_round(edge, op)
     masked = pruned_in is not None and pruned_in < scores.round
     zs = () if masked else tuple(scores.zs.get(edge, {}).get(op, ()))
     zbar = math.nan if masked else float(scores.zbar.get(edge, {}).get(op, math.nan))
     ev = math.nan if masked else float(scores.ev.get(edge, {}).get(op, math.nan))
     shown = ev if value == "ev" else zbar
-    return HeatCell(edge, op, shown, zbar, ev, zs, masked, pruned_in, op == survivor)
+    return HeatCell(edge, op, shown, zbar, ev, zs, masked, pruned_in, op == survivor, training)
 
 
 # -- renderer --------------------------------------------------------------------------------
@@ -99,8 +104,8 @@ MISSING = "#D9D9D9"  # the plot background behind cells with no value: pruned or
 # a placeholder mark with every placement key, so it too overwrites what its index held
 HIDDEN = {"visible": False, "x": 0, "y": 0, "xref": "paper", "yref": "paper", "yshift": 0,
           "xanchor": "center", "yanchor": "middle", "showarrow": False, "align": "center"}
-KEY = ("★ survivor · ✕ pruned at the end of this round · rN: pruned in round N<br>"
-       "grey: pruned, or not sampled yet in this round")
+KEY = ("□ in training now · ★ survivor · ✕ pruned at the end of this round · rN: pruned in "
+       "round N<br>grey: pruned, or not sampled yet in this round")
 
 
 def colour_range(d: HeatmapData, k: int) -> tuple[float, float, float]:
@@ -153,11 +158,11 @@ def heatmap_spec(
         "yaxis": {"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True)},
         "margin": {"l": 110, "r": 10, "t": 110, "b": 60},
     }
-    spec: dict[str, Any] = {"data": [_trace(shown, k)], "layout": layout}
-    if slider:
+    spec: dict[str, Any] = {"data": [_trace(shown, k), _training_trace(shown)], "layout": layout}
+    if slider:  # every frame has both traces: a frame without one would leave it as it was
         layout["sliders"] = [_slider(rounds, shown.round)]
-        spec["frames"] = [{"name": str(r), "data": [_trace(d, k)], "layout": layouts[r]}
-                          for r, d in datas.items()]
+        spec["frames"] = [{"name": str(r), "data": [_trace(d, k), _training_trace(d)],
+                           "layout": layouts[r]} for r, d in datas.items()]
     return spec
 
 
@@ -199,6 +204,16 @@ def _colorscale() -> list[list[Any]]:
     return [list(stop) for stop in go.Heatmap(colorscale=COLORSCALE).colorscale]
 
 
+def _training_trace(d: HeatmapData) -> dict[str, Any]:
+    """An open square on every cell of the sample in training now (none after its round)."""
+    cells = [c for row in d.cells for c in row if c.training]
+    return {
+        "type": "scatter", "mode": "markers", "name": "in training now", "showlegend": False,
+        "x": [c.op for c in cells], "y": [c.edge for c in cells], "hoverinfo": "skip",
+        "marker": {"symbol": "square-open", "size": 13, "color": "#000000", "line": {"width": 2}},
+    }
+
+
 def _hover(c: HeatCell) -> str:
     if c.masked:
         return f"pruned in round {c.pruned_in + 1}"
@@ -208,6 +223,8 @@ def _hover(c: HeatCell) -> str:
         text += f"<br>pruned at the end of round {c.pruned_in + 1}"
     if c.survivor:
         text += "<br>survivor"
+    if c.training:
+        text += "<br>in the sample in training now"
     return text
 
 

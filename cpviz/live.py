@@ -18,9 +18,14 @@ Threads and loops, and why:
 
 Redraw policy (:meth:`LiveSearch.draw_due`): the status line on every pump; the figures at
 the first state, at every round end (a new round or new scores), at the end of the search,
-and otherwise every ``interval`` seconds, stretched only as far as ``draw_budget`` (the
-largest share of wall time redrawing may take) requires: the budget caps, it never adds
-a gap of its own.
+and otherwise every ``interval`` seconds while the budget allows. ``draw_budget`` is the
+largest share of wall time redrawing may take, kept as credit: it accrues at ``draw_budget``
+seconds per second (at most :data:`BUDGET_WINDOW` seconds' worth), every redraw spends its
+cost, and an interval redraw waits while the credit is spent. So the budget caps the
+redraws' share over time, and one dear redraw (a round's end) does not push the next one
+far away. The first redraw of a run is free of it: it builds what later ones reuse
+(imports, templates, the first Graphviz start). A view whose ``draw`` returns False drew
+nothing (nothing it shows changed): that costs no interval and is not recorded.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from cpnas.space import PRIMITIVES
 from . import state as st
 
 Runner = Callable[[Any, Callable[[Event], None], threading.Event, "Path | None"], Any]
+
+BUDGET_WINDOW = 10.0  # s: the draw budget's credit holds at most this many seconds' worth
 
 
 # -- runners: what the worker thread calls -------------------------------------------------
@@ -116,7 +123,7 @@ class View(Protocol):
     """What a controller tells its view. Every method runs on the kernel's (main) thread."""
 
     def show_status(self, state: st.SearchState, mode: str, now: float | None) -> None: ...
-    def draw(self, old: st.SearchState | None, new: st.SearchState) -> None: ...
+    def draw(self, old: st.SearchState | None, new: st.SearchState) -> bool | None: ...
     def show_error(self, message: str, trace: str) -> None: ...
     def set_running(self, running: bool) -> None: ...
 
@@ -127,8 +134,8 @@ class NullView:
     def show_status(self, state: st.SearchState, mode: str, now: float | None) -> None:
         pass
 
-    def draw(self, old: st.SearchState | None, new: st.SearchState) -> None:
-        pass
+    def draw(self, old: st.SearchState | None, new: st.SearchState) -> bool | None:
+        return None
 
     def show_error(self, message: str, trace: str) -> None:
         pass
@@ -180,6 +187,7 @@ class LiveSearch:
         self._worker: threading.Thread | None = None
         self.task: asyncio.Task | None = None  # the pump on the kernel's loop, if any
         self._next_draw = 0.0
+        self._credit, self._credit_at = 0.0, 0.0  # the draw budget's credit (s) and when
 
     # -- controls ----------------------------------------------------------------------------
     @property
@@ -215,6 +223,7 @@ class LiveSearch:
         self.last_config, self.run_dir = config, out
         self.result = self.error = None
         self.mode, self.snapshots, self.draws, self._next_draw = "live", [], [], 0.0
+        self._credit, self._credit_at = 0.0, time.monotonic()
         if fresh:  # nothing of the previous run stays on screen
             self.state, self.shown = st.SearchState(), None
         self._worker = threading.Thread(target=self._work, args=(config, out, self._stop),
@@ -238,6 +247,7 @@ class LiveSearch:
         """Queue events as if the worker had sent them (a gate a test or a demo controls)."""
         if self.mode != "live":
             self.mode, self.state, self.shown, self.draws = "live", st.SearchState(), None, []
+            self._next_draw, self._credit, self._credit_at = 0.0, 0.0, time.monotonic()
         for e in events:
             self._queue.put(e)
 
@@ -358,9 +368,16 @@ class LiveSearch:
             return "end"
         if state.round != old.round or state.scores is not old.scores or state.pruned is not old.pruned:
             return "round"
-        if now >= self._next_draw:
+        if now >= self._next_draw and self.credit(now) > 0:
             return "interval"
         return None
+
+    def credit(self, now: float) -> float:
+        """Seconds of redrawing the budget allows at ``now`` (inf without a budget)."""
+        if not self.draw_budget:
+            return float("inf")
+        earned = self._credit + self.draw_budget * max(0.0, now - self._credit_at)
+        return min(earned, self.draw_budget * BUDGET_WINDOW)
 
     def _show(self, state: st.SearchState, live: bool) -> None:
         self.view.show_status(state, self.mode if not self.stopping else "stopping",
@@ -370,18 +387,21 @@ class LiveSearch:
         if reason is None:
             return
         old, self.shown = self.shown, state
+        drew = None
         try:
-            self.view.draw(old, state)
+            drew = self.view.draw(old, state)
         except Exception as exc:  # noqa: BLE001 - a view failing must not kill the pump
             self.view.show_error("the dashboard could not draw: " + describe(exc),
                                  traceback.format_exc())
-        cost = time.monotonic() - now
-        self.draws.append(Draw(now, cost, reason))
-        gap = self.interval or 0.0
-        if self.draw_budget:
-            gap = max(gap, cost / self.draw_budget)
-        self._next_draw = now + gap
+        if drew is False:  # nothing the view shows changed
+            return
+        end = time.monotonic()
+        self.draws.append(Draw(now, end - now, reason))
+        if live:
+            spent = 0.0 if reason == "first" else end - now
+            self._credit, self._credit_at = self.credit(end) - spent, end
+            self._next_draw = now + (self.interval or 0.0)
 
 
-__all__ = ["Draw", "LiveSearch", "NullView", "Runner", "View", "as_dict", "describe",
+__all__ = ["BUDGET_WINDOW", "Draw", "LiveSearch", "NullView", "Runner", "View", "as_dict", "describe",
            "round_snapshots", "search_runner", "simulated_runner", "with_params"]

@@ -250,7 +250,8 @@ class _Clock:
 def test_redraws_every_interval_at_every_round_end_and_at_the_end(monkeypatch):
     clock = _Clock()
     monkeypatch.setattr(live_mod.time, "monotonic", clock)
-    events = simulate(ops=OPS, nodes=2, seed=3)
+    # one event per sample (SampleTrained), so the slices below are samples
+    events = [e for e in simulate(ops=OPS, nodes=2, seed=3) if not isinstance(e, ev.SampleStarted)]
     dash = Dashboard(CONFIG, interval=2.0, draw_budget=0.03)
     starts = [i for i, e in enumerate(events) if isinstance(e, ev.RoundStarted)]
     dash.live.feed(events[:3])  # SearchStarted, RoundStarted, a sample
@@ -273,32 +274,57 @@ def test_redraws_every_interval_at_every_round_end_and_at_the_end(monkeypatch):
     _assert_shows(dash, st.replay(events))
 
 
-def test_the_budget_stretches_the_interval_only_as_far_as_it_must(monkeypatch):
+def test_the_budget_caps_the_redraws_share_and_a_dear_redraw_costs_no_long_gap(monkeypatch):
+    """The draw budget is credit: 3% of the time accrues (at most 10 s' worth), each redraw
+    spends its cost, an interval redraw waits while it is spent. The first redraw is free."""
     clock = _Clock()
     monkeypatch.setattr(live_mod.time, "monotonic", clock)
+    cost = {"s": 0.3}
 
     class SlowView(live_mod.NullView):
         def draw(self, old, new):
-            clock.now += 0.3  # a 0.3 s redraw: 10 s apart keeps it at 3%
+            clock.now += cost["s"]
 
     events = simulate(ops=OPS, nodes=2, seed=3)
+    first = [i for i, e in enumerate(events) if isinstance(e, ev.SampleTrained)][0] + 1
+    steps = iter(range(1, 10**6))
+
+    def tick() -> list:
+        """Something new to show (a training step), never a round end."""
+        return [ev.Progress(seq=first + 1, round=0, step=next(steps), steps=10**6)]
+
+    def run(view, seconds: float, start: int = 0) -> live_mod.LiveSearch:
+        """Pump every 0.1 s for ``seconds``, with something new each time."""
+        live = live_mod.LiveSearch(view=view, interval=2.0, draw_budget=0.03)
+        live.feed(events[:first])
+        live.pump()
+        while clock.now < start + seconds:
+            clock.now += 0.1
+            live.feed(tick())
+            live.pump()
+        return live
+
+    slow = run(SlowView(), 120.0, start=1000)
+    later = slow.draws[1:]
+    assert all(d.reason == "interval" for d in later) and len(later) >= 10
+    spent, span = sum(d.seconds for d in later), slow.draws[-1].at + 0.3 - slow.draws[0].at
+    assert spent <= 0.03 * span + 0.3  # the share holds, to within one redraw
+    assert min(b.at - a.at for a, b in zip(later, later[1:])) >= 2.0
+    cost["s"] = 0.0
+    cheap = run(live_mod.NullView(), 20.0, start=int(clock.now) + 1)
+    gaps = [round(b.at - a.at, 1) for a, b in zip(cheap.draws, cheap.draws[1:])]
+    assert gaps and set(gaps) <= {2.0, 2.1}  # a cheap redraw: every 2 s (the interval; 0.1 s pumps)
+    # a dear redraw (0.25 s, a round end) after a quiet stretch: the next comes 2 s later,
+    # not 0.25 / 0.03 = 8.3 s later as a per-redraw budget would have it
     live = live_mod.LiveSearch(view=SlowView(), interval=2.0, draw_budget=0.03)
-    live.feed(events[:3])
-    live.pump()
-    live.feed(events[3:4])
-    clock.now += 5.0
-    live.pump()
-    assert len(live.draws) == 1  # 5 s after a 0.3 s draw is over the 3% budget
-    clock.now += 5.0
-    live.pump()
-    assert [d.reason for d in live.draws] == ["first", "interval"]
-    cheap = live_mod.LiveSearch(interval=2.0, draw_budget=0.03)
-    cheap.feed(events[:3])
-    cheap.pump()
-    cheap.feed(events[3:4])
-    clock.now += 2.0
-    cheap.pump()
-    assert [d.reason for d in cheap.draws] == ["first", "interval"]  # a cheap draw: every 2 s
+    cost["s"] = 0.25
+    live.feed(events[:first])
+    live.pump()  # first: free
+    for wait in (10.0, 2.0):  # on 0.3 s of credit, then on 0.05 + 0.06
+        clock.now += wait
+        live.feed(tick())
+        live.pump()
+    assert [d.reason for d in live.draws] == ["first", "interval", "interval"]
 
 
 def test_a_new_run_clears_the_last_runs_marks():

@@ -264,10 +264,12 @@ def _shoot_dashboard(page, path: Path) -> None:
     _settle(page)
 
 
-# round 4 or later, and the heatmap shows values in it (a round starts all grey)
+# mid-search (round 3 or 4), the heatmap holding values for at least two ops per edge in
+# it (a round starts all grey) and a sample in training (its open squares)
 _PICTURE_READY = f"""() => {{ const g = document.querySelector('{HEATMAP_PLOT}');
-  return !!g && /round [4-9]\\b/.test(g.layout?.title?.text || '')
-    && g.data[0].z.flat().some(v => v !== null); }}"""
+  return !!g && /round [34]\\b/.test(g.layout?.title?.text || '')
+    && g.data[0].z.flat().filter(v => v !== null).length >= 2 * g.data[0].z.length
+    && (g.data[1]?.x?.length || 0) > 0; }}"""
 
 
 def _take_pictures(page) -> None:
