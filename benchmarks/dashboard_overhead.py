@@ -35,13 +35,41 @@ def without_dashboard(config: SearchConfig) -> float:
 
 
 def with_dashboard(config: SearchConfig, refresh: float, interval: float | None,
-                   budget: float | None) -> tuple[float, list]:
+                   budget: float | None) -> tuple[float, list, dict[str, list[float]]]:
+    """Wall time, the redraws, and when each view changed (monotonic s): heatmap, curves and
+    timeline when their figure is replaced, the diagram when the tab on show gets new SVG."""
     dash = Dashboard(config, refresh=refresh, interval=interval, draw_budget=budget)
+    changed: dict[str, list[float]] = {"heatmap": [], "curves": [], "timeline": [], "diagram": []}
+    for name in ("heatmap", "curves", "timeline"):
+        dash.figures[name].show = _timed(dash.figures[name].show, changed[name])
+    dash.diagrams["normal"].observe(lambda _: changed["diagram"].append(time.monotonic()), names="value")
     t0 = time.perf_counter()
     dash.start()
     state = dash.join(timeout=3600)  # pumps and redraws on this thread, like the kernel loop
     assert state.status == "completed", state.status
-    return time.perf_counter() - t0, dash.live.draws
+    return time.perf_counter() - t0, dash.live.draws, changed
+
+
+def _timed(show, times: list[float]):
+    def timed(fig) -> None:
+        times.append(time.monotonic())
+        show(fig)
+
+    return timed
+
+
+def change_figures(changed: dict[str, list[float]]) -> str:
+    """Per view: how often it changed while the search ran (gaps between two changes)."""
+    parts = []
+    for name, times in changed.items():
+        gaps = sorted(b - a for a, b in zip(times, times[1:]))
+        if not gaps:
+            parts.append(f"{name} {len(times)}x")
+            continue
+        p90 = gaps[min(len(gaps) - 1, int(0.9 * len(gaps)))]
+        parts.append(f"{name} {len(times)}x, every {statistics.median(gaps):.2f} s median, "
+                     f"p90 {p90:.2f}, max {gaps[-1]:.2f}")
+    return "views changed: " + "; ".join(parts)
 
 
 def draw_figures(draws: list, wall: float) -> str:
@@ -82,10 +110,11 @@ def main() -> None:
     plain, dashed = [], []
     for i in range(args.repeats):
         plain.append(without_dashboard(config))
-        wall, draws = with_dashboard(config, args.refresh, args.interval or None, args.draw_budget or None)
+        wall, draws, changed = with_dashboard(config, args.refresh, args.interval or None,
+                                              args.draw_budget or None)
         dashed.append(wall)
         print(f"run {i + 1}: without {plain[-1]:7.2f} s   with dashboard {wall:7.2f} s   "
-              f"{draw_figures(draws, wall)}", flush=True)
+              f"{draw_figures(draws, wall)}\n       {change_figures(changed)}", flush=True)
     a, b = statistics.median(plain), statistics.median(dashed)
     print(f"median: without {a:.2f} s, with dashboard {b:.2f} s, ratio {b / a:.3f} "
           f"({(b / a - 1) * 100:+.1f}% overhead; {config.n_samples} samples, refresh {args.refresh} s, "

@@ -142,7 +142,7 @@ def _laid_out(source: str) -> str:
     """DOT text as SVG markup for an HTML widget, scaling to its panel's width."""
     from .export import render_bytes  # dot where installed, else pygraphviz's bundled one
 
-    svg = render_bytes(source, "svg").decode("utf-8")
+    svg = render_bytes(source, "svg", in_process=True).decode("utf-8")
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and doctype: HTML widgets want the element
     # width 100% of the panel, never wider than drawn; the viewBox keeps the proportions
     return re.sub(r'<svg width="([0-9.]+)pt" height="[0-9.]+pt"',
