@@ -354,7 +354,8 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     _pin(g, nodes, drawn, prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
     if compact and state.round >= 0 and edges:
-        tail += f", {sum(m.status != 'pruned' for m in edges[0].ops)} ops alive per edge"
+        alive = sum(m.status != "pruned" for m in edges[0].ops)
+        tail += f", {alive} op{'s' if alive > 1 else ''} alive per edge"
     lines = ([f"{tail}; ▶ the op each edge runs in the sample in training now (its colour)",
               "lead: the alive op with the highest ev so far"] if compact
              else [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"])

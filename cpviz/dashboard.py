@@ -39,8 +39,8 @@ PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 
 # Panel heights (px): a long view scrolls vertically inside its panel, never sideways.
 # Tall enough for the teaching space (28 edges) whole: heatmap 610 px, timeline 618 px, the
-# compact cell diagram ~400 px below its tabs.
-PANEL_HEIGHT = {"heatmap": 630, "timeline": 630, "diagram": 480, "curves": 380}
+# compact cell diagram ~450 px below its tabs.
+PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 530, "curves": 400}
 
 # Figure widths (px), so that every figure fits its panel in a notebook 1100 px wide or more:
 # heatmap and timeline side by side (each panel at least 550 px, else they wrap to a row
@@ -115,7 +115,7 @@ def live_spec(name: str, state: st.SearchState) -> dict[str, Any]:
     if name == "indicator_heatmap":
         return heatmap_spec(state, slider=False)
     if name == "accuracy_curves":
-        return curves_spec(state, height=PANEL_HEIGHT["curves"] - 10)
+        return curves_spec(state, height=PANEL_HEIGHT["curves"] - 30)  # room for the output area
     if name == "pruning_timeline":
         return timeline_spec(state)
     raise CpnasError(f"unknown view {name!r}")

@@ -264,28 +264,39 @@ def _shoot_dashboard(page, path: Path) -> None:
     _settle(page)
 
 
-# mid-search (round 3 or 4), the heatmap holding values for at least two ops per edge in
-# it (a round starts all grey) and a sample in training (its open squares)
-_PICTURE_READY = f"""() => {{ const g = document.querySelector('{HEATMAP_PLOT}');
-  return !!g && /round [34]\\b/.test(g.layout?.title?.text || '')
+# mid-search (rounds 2 to 5): the heatmap holding values for at least two ops per edge (a
+# round starts all grey) and the sample in training shown by all three live views (squares
+# on the heatmap, a band on the curves, the diagram's ▶); "ended" once the search is over
+_PICTURE_READY = f"""() => {{
+  const status = (document.querySelector('.cpnas-status-text') || {{}}).textContent || '';
+  if (!status.startsWith('running')) return 'ended';
+  const g = document.querySelector('{HEATMAP_PLOT}');
+  const c = document.querySelector('.cpnas-curves .js-plotly-plot');
+  const d = document.querySelector('.cpnas-diagram svg');
+  return !!g && !!c && !!d && /round [2-5]\\b/.test(g.layout?.title?.text || '')
     && g.data[0].z.flat().filter(v => v !== null).length >= 2 * g.data[0].z.length
-    && (g.data[1]?.x?.length || 0) > 0; }}"""
-
+    && (g.data[1]?.x?.length || 0) > 0
+    && (c.layout?.shapes || []).some(s => s.type === 'rect')
+    && d.textContent.includes('▶') ? 'ready' : false; }}"""
 
 def _take_pictures(page) -> None:
     """The docs' pictures (CPNAS_SAVE_SCREENSHOT=1): the whole dashboard (the README's) and
-    the laptop window with the dashboard in view, as 256-colour PNGs (a few hundred kB).
-    Taken again if a redraw (a round's start) came between the check and the shot."""
+    the laptop window with the dashboard in view, as 256-colour PNGs (a few hundred kB),
+    taken while all three live views show the sample in training (checked before and after
+    the shots; they redraw every 2 s, so a view may have moved on to the next sample)."""
     from PIL import Image
 
-    for _ in range(10):
-        page.wait_for_function(_PICTURE_READY, polling=500, timeout=3 * HANG_MS)
+    for _ in range(30):
+        ready = page.wait_for_function(_PICTURE_READY, polling=100, timeout=HANG_MS).json_value()
+        assert ready == "ready", "the search left round 5 before a moment to take the picture"
         _shoot_dashboard(page, ARTIFACTS / "picture-dashboard.png")  # not the test's names
-        if page.evaluate(_PICTURE_READY):
+        page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / "picture-laptop.png"), full_page=False)
+        if page.evaluate(_PICTURE_READY) == "ready":
             break
-    page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
-    _settle(page)
-    page.screenshot(path=str(ARTIFACTS / "picture-laptop.png"), full_page=False)
+    else:
+        pytest.fail("the live views left the sample in training during every one of 30 pictures")
     for shot, name in (("picture-dashboard.png", "dashboard.png"), ("picture-laptop.png", "dashboard_laptop.png")):
         picture = Image.open(ARTIFACTS / shot).convert("RGB").quantize(256, dither=Image.Dither.NONE)
         picture.save(ROOT / "docs" / "images" / name, optimize=True)
