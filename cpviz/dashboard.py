@@ -140,7 +140,7 @@ def diagram_svg(state: st.SearchState, cell: str) -> str:
 @functools.lru_cache(maxsize=8)
 def _laid_out(source: str) -> str:
     """DOT text as SVG markup for an HTML widget, scaling to its panel's width."""
-    from .export import render_bytes  # dot where installed, else pygraphviz's bundled one
+    from .export import render_bytes
 
     svg = render_bytes(source, "svg", in_process=True).decode("utf-8")
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and doctype: HTML widgets want the element

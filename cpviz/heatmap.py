@@ -104,6 +104,7 @@ MISSING = "#D9D9D9"  # the plot background behind cells with no value: pruned or
 # a placeholder mark with every placement key, so it too overwrites what its index held
 HIDDEN = {"visible": False, "x": 0, "y": 0, "xref": "paper", "yref": "paper", "yshift": 0,
           "xanchor": "center", "yanchor": "middle", "showarrow": False, "align": "center"}
+HOVER_ZS = 8  # the z values a cell's hover lists (its latest); the count is always given
 KEY = ("□ in training now · ★ survivor · ✕ pruned at the end of this round · rN: pruned in "
        "round N<br>grey: pruned, or not sampled yet in this round")
 
@@ -217,7 +218,8 @@ def _training_trace(d: HeatmapData) -> dict[str, Any]:
 def _hover(c: HeatCell) -> str:
     if c.masked:
         return f"pruned in round {c.pruned_in + 1}"
-    zs = ", ".join(f"{z:.3f}" for z in c.zs) or "none yet"
+    shown = c.zs[-HOVER_ZS:]  # a search with a large T: the last few, not thousands
+    zs = ("… " if len(c.zs) > HOVER_ZS else "") + ", ".join(f"{z:.3f}" for z in shown) or "none yet"
     text = f"z: {zs}<br>zbar: {_fmt(c.zbar)}<br>ev: {_fmt(c.ev)}<br>samples: {len(c.zs)}"
     if c.pruned_in is not None:
         text += f"<br>pruned at the end of round {c.pruned_in + 1}"
