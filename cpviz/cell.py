@@ -9,7 +9,8 @@ Two sources:
   chosen op on each edge, as the NAS papers draw it, ``none`` edges dashed;
 - a :class:`~cpviz.state.SearchState`: every edge with all its ops, alive ones labelled with
   their current ev, pruned ones struck through with the round they fell in, the final
-  survivors drawn thick.
+  survivors drawn thick; or, ``compact``, each edge with the op of the sample in training
+  and the op leading so far (the live dashboard's).
 
 The data steps (:func:`genotype_cell_data`, :func:`state_cell_data`) return NamedTuples and
 need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them, the inputs pinned to
