@@ -22,7 +22,7 @@ from .events import Callback
 log = logging.getLogger("cpnas")
 
 # flag -> config key (None default = not given, so a --config file value stands)
-_SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
+SEARCH_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--data", "data", str, "digits | synthetic[:n] | cifar10 | mnist | fashion-mnist (downloaded "
                             "into the cache on first use) | <kind>:<folder> | a CIFAR-10 folder"),
     ("--ops", "ops", str, "comma-separated op names (default: the 8 DARTS ops)"),
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_search(sub)
     _add_train(sub)
+    _add_study(sub)
     _load_plugins(sub)
     return parser
 
@@ -83,7 +84,7 @@ def _add_search(sub) -> None:
                                     "config keys; flags override it")
     from .config import SearchConfig
 
-    for flag, key, kind, text in _SEARCH_FLAGS:
+    for flag, key, kind, text in SEARCH_FLAGS:
         default = getattr(SearchConfig, key)  # the one place the defaults live
         shown = "" if default is None or isinstance(default, tuple) else f" (default {default})"
         p.add_argument(flag, dest=key, type=_number(kind, key) if kind is not str else str,
@@ -91,6 +92,9 @@ def _add_search(sub) -> None:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random crop + horizontal flip of training batches (default off)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any config key (VALUE as JSON, else text), e.g. --set genotype_mode=top2; "
+                        "repeatable; over --config, under the flags")
     _add_data_dir(p)
     p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -122,6 +126,46 @@ def _add_train(sub) -> None:
     p.set_defaults(func=cmd_train)
 
 
+def _add_study(sub) -> None:
+    from .study import add_arguments
+
+    p = sub.add_parser(
+        "study",
+        help="run a grid of searches (strategy x beta_P x seed), train every found cell, "
+             "write results.csv (and study.html where cpviz is installed)",
+        description="Run CP-NAS against its baselines on one space, data set and budget: every "
+        "grid point is a resumable run directory under DIR/searches; running the same command "
+        "again skips what is done. --list prints each point as a command line instead "
+        "(docs/study.md).")
+    add_arguments(p)
+    p.set_defaults(func=cmd_study)
+
+
+# Other packages add outputs of a finished study through this entry-point group: each entry is
+# a callable(study folder) -> path written (cpviz adds study.html).
+STUDY_OUTPUTS = "cpnas.study_outputs"
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from .study import command_lines, run_study, spec_from_args, study_dir
+
+    spec = spec_from_args(args)
+    if args.list:
+        print("\n".join(command_lines(spec, args.out)))
+        return 0
+    study_dir(args.out)  # refuse an unusable folder before anything runs
+    run_study(spec, args.out, jobs=args.jobs, say=lambda text: print(text, file=sys.stderr))
+    print(Path(args.out) / "results.csv")
+    for ep in entry_points(group=STUDY_OUTPUTS):
+        try:
+            writer = ep.load()
+        except Exception as exc:  # a broken plugin must not lose the study's own results
+            log.warning("cpnas: study output %r unavailable (%s: %s)", ep.name, type(exc).__name__, exc)
+            continue
+        print(writer(args.out))
+    return 0
+
+
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
     from .download import CACHE_ENV
 
@@ -137,11 +181,52 @@ def _load_plugins(sub) -> None:
             log.warning("cpnas: subcommand %r unavailable (%s: %s)", ep.name, type(exc).__name__, exc)
 
 
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as config keys; VALUE is read as JSON, else taken as text."""
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--set: expected KEY=VALUE, got {item[:60]!r}")
+        try:
+            out[key.strip()] = json.loads(text)
+        except (ValueError, RecursionError):
+            out[key.strip()] = text
+    return out
+
+
+def set_value_text(value: Any) -> str:
+    """VALUE of a ``--set KEY=VALUE`` that :func:`parse_set` reads back as ``value``."""
+    import json
+
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value  # plain text stays plain
+    return json.dumps(value)
+
+
+def _negatives_joined(argv: Sequence[str]) -> list[str]:
+    """``--betas -1,0.5`` as ``--betas=-1,0.5``: argparse takes a value that starts with '-' for
+    an option unless it is a single number; no option of ours starts with '-' and a digit."""
+    out: list[str] = []
+    for arg in argv:
+        if (out and out[-1].startswith("--") and "=" not in out[-1] and len(arg) > 1
+                and arg[0] == "-" and (arg[1].isdigit() or arg[1] == ".")):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negatives_joined(sys.argv[1:] if argv is None else list(argv)))
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 2
@@ -169,7 +254,8 @@ def search_config(args: argparse.Namespace):
     if args.config and (Path(args.config).parent / LOG_NAME).is_file():
         # a run's own record: keys added since take their LEGACY value
         values = stored_config(values, str(args.config))
-    for _, key, _, _ in _SEARCH_FLAGS:
+    values.update(parse_set(args.set))
+    for _, key, _, _ in SEARCH_FLAGS:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     for key in ("device", "augment"):

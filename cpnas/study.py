@@ -22,10 +22,12 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .config import SearchConfig
 from .errors import ConfigError, RunDirError
 from .runs.directory import STANDALONE_NAME as STANDALONE
@@ -46,6 +48,8 @@ class Training:
     epochs: int = 10
     channels: int = 8
     cells: int = 3
+    batch_size: int = 64  # cpnas.standalone.Protocol's; here so that a preset can pin it
+    lr: float = 0.003
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class StudySpec:
     seeds: tuple[int, ...] = (0, 1, 2)
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig keys for every search
     training: Training = Training()
+    # a seed sets the data split (data_seed) as well as the search's and the training's seed,
+    # for every strategy alike: the comparisons are paired by seed (cpnas.stats)
+    split_per_seed: bool = True
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.strategies if s not in NAMES]
@@ -72,31 +79,57 @@ class StudySpec:
         for seed in self.seeds:
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 raise ConfigError(f"seeds: must be integers >= 0, got {seed!r}")
-        for key in ("strategy", "beta", "seed"):
+        # beta in the search settings is the beta_P of the rows that do not sweep it (random's)
+        for key in ("strategy", "seed", *(("data_seed",) if self.split_per_seed else ())):
             if key in self.search:
                 raise ConfigError(f"{key}: set by the grid, not by the search settings")
-        for name in ("epochs", "channels", "cells"):
+        for name in ("epochs", "channels", "cells", "batch_size"):
             value = getattr(self.training, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be an integer >= 1, got {value!r}")
-        SearchConfig(**self.search)  # a bad search setting fails here, before anything runs
+        from .config import check_int
+
+        check_int("train cells", self.training.cells, 1, limits.MAX_CELLS)
+        check_int("train channels", self.training.channels, 1, limits.MAX_CHANNELS)
+        check_int("epochs", self.training.epochs, 1, limits.MAX_STEPS)
+        # a bad search setting, or a seed over the limit, fails here, before anything runs
+        top = max(self.seeds)
+        SearchConfig(**{**self.search, "seed": top,
+                        **({"data_seed": top} if self.split_per_seed else {})})
 
 
-# The miniature Fig. 4.9 (docs/study.md): every strategy, the beta_P sweep and three seeds on
-# digits, in a 5-op, 3-node space (14 samples per search) with short trainings, sized to
-# finish within an hour on a shared 2-core machine.
+# Presets: "default" is StudySpec's defaults (it follows the search defaults as they move);
+# the others are frozen in cpnas/presets/study/NAME.json, which pins every search and
+# training key, so no later change of a default changes their run ids or numbers. A key
+# added to SearchConfig after a preset was frozen takes its LEGACY value (the behaviour from
+# before the key existed), as a stored run does (cpnas.config.stored_config).
+PRESET_FOLDER = "study"
+
+
+def preset_names() -> list[str]:
+    from .config import preset_names as shipped
+
+    return ["default", *shipped(PRESET_FOLDER)]
+
+
+def preset_spec(name: str) -> StudySpec:
+    """The grid of a preset by name (``default`` or a frozen file in cpnas/presets/study)."""
+    if name == "default":
+        return StudySpec()
+    from .config import LEGACY, read_config_source
+
+    if name not in preset_names():
+        raise ConfigError(f"preset: no study preset {name!r} (presets: {', '.join(preset_names())})")
+    d = read_config_source(name, PRESET_FOLDER)
+    grid = ("strategy", "seed", "data_seed")
+    search = {**{k: v for k, v in LEGACY.items() if k not in grid}, **d["search"]}
+    return StudySpec(strategies=tuple(d["strategies"]), betas=tuple(float(b) for b in d["betas"]),
+                     seeds=tuple(d["seeds"]), search=search, training=Training(**d["training"]),
+                     split_per_seed=d.get("split_per_seed", True))
+
+
+# --quick: minutes on 2 cores, every strategy kept (the notebooks' tiny space).
 FIG49_OPS = ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3", "dil_conv_3x3")
-PRESETS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "fig4.9": {"betas": (-1.0, 0.0, 0.5, 1.0, 2.0), "seeds": (0, 1, 2),
-               # the keys whose defaults moved or may move are pinned at the values the
-               # documented figure was measured with (its run ids stay the same)
-               "search": {"ops": FIG49_OPS, "nodes": 3, "sample_steps": 2, "repeats": 1,
-                          "batch_size": 256, "warmup_steps": 0, "genotype_mode": "top2",
-                          "scoring": "sample"},
-               "training": Training(epochs=6, channels=8, cells=3)},
-}
-# --quick: minutes on 2 cores, every strategy and 2 seeds kept (the notebooks' tiny space).
 QUICK_SEARCH: dict[str, Any] = {
     "ops": FIG49_OPS, "nodes": 2, "cells": 2, "channels": 4, "sample_steps": 2, "batch_size": 32,
     "repeats": 1, "warmup_steps": 0}
@@ -104,9 +137,10 @@ QUICK_TRAINING = Training(epochs=2, channels=4, cells=2)
 
 
 def quick(spec: StudySpec) -> StudySpec:
-    seeds = spec.seeds[:2] if len(spec.seeds) >= 2 else (spec.seeds[0], spec.seeds[0] + 1)
-    return StudySpec(spec.strategies, spec.betas, seeds, {**spec.search, **QUICK_SEARCH},
-                     QUICK_TRAINING)
+    """The grid shrunk to minutes: the first two seeds (the seeds given, if fewer), a tiny
+    space, 2-epoch trainings. Too few seeds for a test: the tables say so (cpnas.stats)."""
+    return dataclasses.replace(spec, seeds=spec.seeds[:2], search={**spec.search, **QUICK_SEARCH},
+                               training=QUICK_TRAINING)
 
 
 # -- the grid ---------------------------------------------------------------------------------
@@ -135,6 +169,8 @@ def expand(spec: StudySpec) -> list[Point]:
         for beta in betas:
             for seed in spec.seeds:
                 keys = {**spec.search, "strategy": strategy, "seed": seed}
+                if spec.split_per_seed:
+                    keys["data_seed"] = seed
                 if beta is not None:
                     keys["beta"] = float(beta)
                 points.append(Point(name, None if beta is None else float(beta), seed,
@@ -157,11 +193,14 @@ def study_dir(out: str | os.PathLike) -> Path:
 
 
 def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
-    """One ``cpnas search`` line per distinct search; a later ``cpnas study`` trains and collects."""
-    from .cli import _SEARCH_FLAGS
+    """One ``cpnas search`` line per distinct search; a later ``cpnas study`` trains and collects.
 
-    flags = {key: flag for flag, key, _, _ in _SEARCH_FLAGS}
-    defaults = SearchConfig().to_dict()
+    A line names every key of its config (a flag where ``cpnas search`` has one, ``--set
+    KEY=VALUE`` otherwise), so it builds the same config, and the same run id, whatever the
+    defaults of the cpnas that runs it."""
+    from .cli import SEARCH_FLAGS, set_value_text
+
+    flags = {key: flag for flag, key, _, _ in SEARCH_FLAGS}
     lines, seen = [], set()
     for p in expand(spec):
         if p.run_id in seen:
@@ -169,11 +208,10 @@ def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
         seen.add(p.run_id)
         args = ["cpnas", "search"]
         for key, value in p.config.to_dict().items():
-            if value == defaults[key]:
-                continue
-            if key not in flags:
-                raise ConfigError(f"{key}: has no cpnas search flag; --list cannot print it")
-            args += [flags[key], ",".join(value) if isinstance(value, list) else str(value)]
+            if key in flags and value is not None and not isinstance(value, bool):
+                args += [f"{flags[key]}={','.join(value) if isinstance(value, list) else value}"]
+            else:
+                args += ["--set", f"{key}={set_value_text(value)}"]
         args += ["--out", str(Path(out) / "searches" / p.run_id), "--quiet"]
         lines.append(shlex.join(args))
     return lines
@@ -191,6 +229,7 @@ def run_study(spec: StudySpec, out: str | os.PathLike, jobs: int | None = None,
         todo.setdefault(p.run_id, p.config.to_dict())
     pending = [rid for rid in todo
                if not _done(path / "searches" / rid, protocol_for(todo[rid], spec.training))]
+    pending.sort(key=lambda rid: todo[rid]["seed"])  # seed by seed: a cut grid stays paired
     say(f"study: {len(todo)} searches, {len(todo) - len(pending)} already done")
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending) or 1))
     work = [(str(path), rid, todo[rid], asdict(spec.training)) for rid in pending]
@@ -222,7 +261,7 @@ def protocol_for(config: dict, training: Training):
     cfg = SearchConfig.from_dict(config)
     return Protocol(data=cfg.data, data_seed=cfg.split_seed, seeds=(cfg.seed,),
                     epochs=training.epochs, channels=training.channels, cells=training.cells,
-                    fp_preprocess=cfg.fp_preprocess, shortcut=cfg.shortcut,
+                    batch_size=training.batch_size, lr=training.lr, fp_preprocess=cfg.fp_preprocess, shortcut=cfg.shortcut,
                     distinct_inputs=cfg.distinct_inputs, fp_twin=True)
 
 
@@ -292,12 +331,15 @@ def _done(run_dir: Path, protocol) -> bool:
 
 def add_arguments(p) -> None:
     p.add_argument("--strategies", default=None, metavar="LIST",
-                   help=f"comma-separated, out of {','.join(NAMES)} (default: all)")
+                   help=f"comma-separated, out of {','.join(NAMES)} (default: the preset's)")
     p.add_argument("--betas", default=None, metavar="LIST",
-                   help="beta_P values for the cpnas rows (default 0.5; fig4.9: -1,0,0.5,1,2)")
-    p.add_argument("--seeds", default=None, metavar="LIST", help="seeds (default 0,1,2)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="default",
-                   help="fig4.9: the miniature Fig. 4.9 (docs/study.md)")
+                   help="beta_P values for the cpnas rows, e.g. --betas -1,0.5 (default: the "
+                        "preset's; default 0.5)")
+    p.add_argument("--seeds", default=None, metavar="LIST",
+                   help="seeds, e.g. 0,1,2 or 0-49 (default: the preset's; default 0,1,2)")
+    p.add_argument("--preset", choices=preset_names(), default="default",
+                   help="fig4.9: the powered miniature Fig. 4.9; teaching: the teaching "
+                        "default's space (docs/study.md); both frozen")
     p.add_argument("--quick", action="store_true",
                    help="a tiny space and short trainings: minutes, every strategy, 2 seeds")
     p.add_argument("--data", default=None, help="data of every search (default digits)")
@@ -313,23 +355,43 @@ def add_arguments(p) -> None:
 
 
 def spec_from_args(args) -> StudySpec:
-    preset = PRESETS[args.preset]
-    search = dict(preset.get("search", {}))
+    """The grid the flags ask for: the preset, shrunk by --quick, then the flags given (a flag
+    always wins, --quick included)."""
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"jobs: must be an integer >= 1, got {args.jobs}")
+    spec = preset_spec(args.preset)
+    if args.quick:
+        spec = quick(spec)
+    search = dict(spec.search)
     for key in ("data", "sample_steps", "device"):
         if getattr(args, key) is not None:
             search[key] = getattr(args, key)
-    base = StudySpec(
-        strategies=_list(args.strategies, str, "strategies") or preset.get("strategies", NAMES),
-        betas=_list(args.betas, float, "betas") or preset.get("betas", (0.5,)),
-        seeds=_list(args.seeds, int, "seeds") or preset.get("seeds", (0, 1, 2)),
-        search=search, training=preset.get("training", Training()))
-    spec = quick(base) if args.quick else base
     given = {"epochs": args.epochs, "channels": args.train_channels, "cells": args.train_cells}
-    training = Training(**{k: getattr(spec.training, k) if v is None else v
-                           for k, v in given.items()})
-    if args.jobs is not None and args.jobs < 1:
-        raise ConfigError(f"jobs: must be an integer >= 1, got {args.jobs}")
-    return StudySpec(spec.strategies, spec.betas, spec.seeds, spec.search, training)
+    training = dataclasses.replace(spec.training, **{k: v for k, v in given.items() if v is not None})
+    seeds = _seeds(args.seeds) or spec.seeds
+    return dataclasses.replace(
+        spec, strategies=_list(args.strategies, str, "strategies") or spec.strategies,
+        betas=_list(args.betas, float, "betas") or spec.betas,
+        seeds=seeds[:2] if args.quick and args.seeds is None else seeds,
+        search=search, training=training)
+
+
+def _seeds(text: str | None) -> tuple[int, ...]:
+    """``0,1,2`` or a range ``0-49`` (both ends included), or a mix: ``0-9,20``."""
+    out: list[int] = []
+    for item in _list(text, str, "seeds"):
+        low, dash, high = item.partition("-")
+        try:
+            if dash and low:
+                a, b = int(low), int(high)
+                if b < a or b - a > 100_000:
+                    raise ConfigError(f"seeds: {item!r} is not a range low-high of at most 100000 seeds")
+                out += range(a, b + 1)
+            else:
+                out.append(int(item))
+        except ValueError:
+            raise ConfigError(f"seeds: {text!r} is not a list of integers (or ranges a-b)") from None
+    return tuple(out)
 
 
 def _list(text: str | None, kind: type, name: str) -> tuple:
@@ -414,6 +476,7 @@ def read_results(path: str | os.PathLike) -> list[dict]:
             for r in rows]
 
 
-__all__ = ["COLUMNS", "NAMES", "PRESETS", "Point", "StudySpec", "Training", "add_arguments",
-           "collect", "command_lines", "conv_ops", "expand", "protocol_for", "quick",
+__all__ = ["COLUMNS", "NAMES", "Point", "StudySpec", "Training", "add_arguments",
+           "collect", "command_lines", "conv_ops", "expand", "preset_names", "preset_spec",
+           "protocol_for", "quick",
            "read_results", "run_study", "spec_from_args", "study_dir", "write_results"]

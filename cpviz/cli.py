@@ -1,4 +1,5 @@
-"""``cpnas render``, ``cpnas report`` and ``cpnas study``: cpviz's subcommands of the cpnas CLI.
+"""``cpnas render`` and ``cpnas report``: cpviz's subcommands of the cpnas CLI (and
+``study.html``, which ``cpnas study`` writes through the ``cpnas.study_outputs`` entry points).
 
 cpnas finds them through the ``cpnas.commands`` entry points, so the engine never imports
 cpviz. Each ``add_*_command(subparsers)`` adds one subcommand whose handler returns an exit
@@ -69,40 +70,4 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_study_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from cpnas.study import add_arguments
-
-    p = subparsers.add_parser(
-        "study",
-        help="run a grid of searches (strategy x beta_P x seed), train every found cell, "
-             "write results.csv and study.html",
-        description="Run CP-NAS against its baselines on one space, data set and budget: every "
-        "grid point is a resumable run directory under DIR/searches; running the same command "
-        "again skips what is done. --list prints each point as a command line instead "
-        "(docs/study.md).",
-    )
-    add_arguments(p)
-    p.set_defaults(func=run_study_command)
-    return p
-
-
-def run_study_command(args: argparse.Namespace) -> int:
-    import sys
-
-    from cpnas.study import command_lines, run_study, spec_from_args, study_dir
-
-    from .study import write_study_html
-
-    spec = spec_from_args(args)
-    if args.list:
-        print("\n".join(command_lines(spec, args.out)))
-        return 0
-    study_dir(args.out)  # refuse an unusable folder before anything runs
-    run_study(spec, args.out, jobs=args.jobs, say=lambda text: print(text, file=sys.stderr))
-    print(Path(args.out) / "results.csv")
-    print(write_study_html(args.out))
-    return 0
-
-
-__all__ = ["add_render_command", "add_report_command", "add_study_command", "run_render",
-           "run_report", "run_study_command"]
+__all__ = ["add_render_command", "add_report_command", "run_render", "run_report"]

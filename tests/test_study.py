@@ -90,7 +90,7 @@ def test_conv_ops_counts_the_convolution_edges_of_both_cells():
 def test_quick_keeps_every_strategy_and_two_seeds():
     q = quick(StudySpec(seeds=(4, 5, 6)))
     assert q.strategies == NAMES and q.seeds == (4, 5)
-    assert quick(StudySpec(seeds=(3,))).seeds == (3, 4)
+    assert quick(StudySpec(seeds=(3,))).seeds == (3,)  # never a seed the user did not give
     assert SearchConfig(**q.search).n_samples < SearchConfig().n_samples
 
 
@@ -101,7 +101,11 @@ def test_quick_keeps_every_strategy_and_two_seeds():
     ({"seeds": (-1,)}, "seeds"),
     ({"betas": (float("nan"),)}, "finite"),
     ({"search": {"nodes": 0}}, "nodes"),
-    ({"search": {"beta": 0.3}}, "set by the grid"),
+    ({"search": {"seed": 3}}, "set by the grid"),
+    ({"search": {"data_seed": 3}}, "set by the grid"),
+    ({"seeds": (2**32,)}, "over the limit"),
+    ({"training": Training(cells=100)}, "train cells"),
+    ({"training": Training(channels=5000)}, "train channels"),
     ({"training": Training(epochs=0)}, "epochs"),
 ])
 def test_a_bad_grid_is_refused(kw, match):
