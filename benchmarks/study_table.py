@@ -1,11 +1,13 @@
 """Markdown tables of a finished study, for docs/study.md.
 
-    python benchmarks/study_table.py runs/fig49
+    python benchmarks/study_table.py benchmarks/data/fig49.csv
+    python benchmarks/study_table.py runs/fig49            # a study folder works too
 
 Per strategy: seeds, mean ± sample std of the 1-bit and FP-twin test accuracy, conv ops and
-search seconds; the CP-NAS rows by beta_P; and each strategy against ``cpnas β=0.5``: the
-difference of means and its standard error sqrt(s1²/n1 + s2²/n2), "within noise" when the
-difference is under two standard errors.
+search seconds; the CP-NAS rows by beta_P; and every other row against ``cpnas β=0.5`` by
+:func:`cpnas.stats.compare` (paired by seed, bootstrap 95% CI, paired permutation test,
+Holm-corrected over the family), with the smallest paired difference the design detects at
+alpha 0.05 and power 0.8.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from cpviz.study import Stat, study_data
+from cpnas.stats import minimum_detectable
+from cpviz.study import Stat, comparison_table, study_data
 
 
 def pm(s: Stat, scale: float = 100.0, digits: int = 1) -> str:
@@ -25,10 +28,10 @@ def pm(s: Stat, scale: float = 100.0, digits: int = 1) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", help="a cpnas study folder (with results.csv)")
+    parser.add_argument("study", help="a study folder or its results.csv")
     parser.add_argument("--against", default="cpnas β=0.5", help="the row the others are compared with")
     args = parser.parse_args()
-    d = study_data(args.study)
+    d = study_data(args.study, reference=args.against)
 
     print("| strategy | seeds | 1-bit test acc % | FP twin test acc % | conv ops | search s |")
     print("|---|---|---|---|---|---|")
@@ -43,20 +46,22 @@ def main() -> None:
         s = b.stats
         print(f"| {b.beta:g} | {s['test_acc'].n} | {pm(s['test_acc'])} | {pm(s['test_acc_fp'])} "
               f"| {pm(s['conv_ops'], 1.0)} |")
-    print()
-    ref = {g.label: g.stats["test_acc"] for g in d.groups}.get(args.against)
-    if ref is None:
+    if not d.comparisons:
         return
-    print(f"| vs {args.against} | difference (points) | standard error | verdict |")
+    print()
+    table = comparison_table(d)
+    print("| " + " | ".join([table.index.name, *table.columns]) + " |")
+    print("|" + "---|" * (len(table.columns) + 1))
+    for name, row in table.iterrows():
+        print("| " + " | ".join([str(name), *(str(v) for v in row)]) + " |")
+    m = len(d.comparisons)
+    print()
+    print(f"| vs {d.reference} | seeds | sd of paired differences (points) | "
+          f"detectable at alpha 0.05 / {m}, power 0.8 (points) |")
     print("|---|---|---|---|")
-    for g in d.groups:
-        s = g.stats["test_acc"]
-        if g.label == args.against or s.n < 2 or ref.n < 2:
-            continue
-        diff = ref.mean - s.mean
-        se = math.sqrt(ref.std ** 2 / ref.n + s.std ** 2 / s.n)
-        verdict = "within noise" if abs(diff) < 2 * se else "beyond noise"
-        print(f"| {g.label} | {100 * diff:+.1f} | {100 * se:.1f} | {verdict} |")
+    for c in d.comparisons:
+        mde = minimum_detectable(c.sd_diff, c.n, m=m)
+        print(f"| {c.label} | {c.n} | {100 * c.sd_diff:.1f} | {100 * mde:.1f} |")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, CpnasError
+from .errors import ConfigError, CpnasError, RunDirError
 from .events import Callback
 
 log = logging.getLogger("cpnas")
@@ -153,8 +153,18 @@ def cmd_study(args: argparse.Namespace) -> int:
     if args.list:
         print("\n".join(command_lines(spec, args.out)))
         return 0
-    study_dir(args.out)  # refuse an unusable folder before anything runs
-    run_study(spec, args.out, jobs=args.jobs, say=lambda text: print(text, file=sys.stderr))
+    if args.collect:
+        from .study import collect, write_results
+
+        if not (Path(args.out) / "searches").is_dir():
+            raise RunDirError(f"{args.out}: not a study folder (no searches/)")
+        rows = collect(spec, args.out)
+        write_results(rows, Path(args.out) / "results.csv")
+        done = sum(r["test_acc"] != "" for r in rows)
+        print(f"study: {done} of {len(rows)} grid points done", file=sys.stderr)
+    else:
+        study_dir(args.out)  # refuse an unusable folder before anything runs
+        run_study(spec, args.out, jobs=args.jobs, say=lambda text: print(text, file=sys.stderr))
     print(Path(args.out) / "results.csv")
     for ep in entry_points(group=STUDY_OUTPUTS):
         try:

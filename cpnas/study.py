@@ -15,6 +15,7 @@ finished. ``--list`` prints each search as a ``cpnas search`` line for a schedul
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import math
@@ -22,7 +23,6 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Sequence
-import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -351,6 +351,8 @@ def add_arguments(p) -> None:
     p.add_argument("--jobs", type=int, default=None, help="parallel searches (default: one per core)")
     p.add_argument("--list", action="store_true",
                    help="print each grid point as a shell command line and run nothing")
+    p.add_argument("--collect", action="store_true",
+                   help="write results.csv (and study.html) from the points done so far; run nothing")
     p.add_argument("--out", default="study", metavar="DIR", help="study folder (default: study)")
 
 

@@ -13,7 +13,14 @@ from .export import export_cell, graphviz_backend, render_bytes, to_png
 from .heatmap import heatmap_data, indicator_heatmap
 from .report import write_report
 from .state import SearchState, as_state, reduce, replay, round_scores
-from .study import beta_chart, strategy_chart, study_data, write_study_html
+from .study import (
+    beta_chart,
+    comparison_table,
+    difference_chart,
+    strategy_chart,
+    study_data,
+    write_study_html,
+)
 from .summary import edge_table, model_summary
 from .timeline import pruning_timeline, timeline_data
 
@@ -36,7 +43,9 @@ __all__ = [
     "as_state",
     "cell_graph",
     "cell_pair",
+    "comparison_table",
     "curves_data",
+    "difference_chart",
     "edge_table",
     "export_cell",
     "genotype_cell_data",

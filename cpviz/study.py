@@ -1,10 +1,12 @@
-"""Views of a study (``cpnas study``): accuracy per strategy, accuracy and conv ops against
-beta_P, and the cells found; ``study.html`` and notebook 06 both draw them from here.
+"""Views of a study (``cpnas study``): accuracy per strategy, the paired differences against
+CP-NAS at the default beta_P with their verdicts, accuracy and conv ops against beta_P, and
+the cells found; ``study.html`` and notebook 06 both draw them from here.
 
-:func:`study_data` is the data step (no plotly): it reads ``results.csv`` (or rows) and
-groups the test accuracies by strategy and by beta_P, as mean and sample std over seeds.
-:func:`strategy_chart` and :func:`beta_chart` render it; :func:`write_study_html` writes the
-standalone, offline page.
+:func:`study_data` is the data step (no plotly): it reads ``results.csv`` (or rows), groups
+the test accuracies by strategy and by beta_P, as mean and sample std over seeds, and makes
+the comparisons with :func:`cpnas.stats.compare` (paired by seed, one Holm family), the one
+function behind every verdict. :func:`strategy_chart`, :func:`difference_chart` and
+:func:`beta_chart` render it; :func:`write_study_html` writes the standalone, offline page.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any, NamedTuple
 
 from cpnas.errors import CpnasError
 from cpnas.genotype import parse_genotype
-from cpnas.study import SWEPT, read_results
+from cpnas.stats import REFERENCE, Comparison, compare, label
+from cpnas.study import read_results
 
 from ._imports import try_import
 from .cell import OKABE_ITO
@@ -37,9 +40,10 @@ class Stat(NamedTuple):
 
 
 class Group(NamedTuple):
-    label: str  # strategy, or "cpnas β=<beta>"
+    label: str  # strategy, or "cpnas β=<beta>" (with another name of the same searches)
     stats: dict[str, Stat]  # metric -> Stat (test_acc, test_acc_fp, conv_ops, search_seconds)
     seeds: tuple[int, ...]
+    names: tuple[str, ...] = ()  # the rows' labels (cpnas.stats.label) this group stands for
 
 
 class BetaPoint(NamedTuple):
@@ -50,9 +54,11 @@ class BetaPoint(NamedTuple):
 
 class StudyData(NamedTuple):
     rows: tuple[dict, ...]
-    groups: tuple[Group, ...]  # in the order the grid lists them
+    groups: tuple[Group, ...]  # in the order the grid lists them, one per distinct search set
     betas: tuple[BetaPoint, ...]  # CP-NAS rows by beta_P, sorted
     cells: tuple[tuple[str, tuple[str, ...]], ...]  # genotype -> the labels that found it
+    reference: str = REFERENCE  # the row every comparison is made against
+    comparisons: tuple[Comparison, ...] = ()  # 1-bit test accuracy, paired, one Holm family
 
 
 def stat(values: Iterable[float | None]) -> Stat:
@@ -63,19 +69,16 @@ def stat(values: Iterable[float | None]) -> Stat:
                 statistics.stdev(vals) if len(vals) > 1 else math.nan, vals)
 
 
-def label(row: dict) -> str:
-    if row["strategy"] in SWEPT and row.get("beta") is not None:
-        return f"{row['strategy']} β={row['beta']:g}"
-    return row["strategy"]
-
-
 def _stats(rows: list[dict]) -> dict[str, Stat]:
     return {k: stat(r[k] for r in rows) for k in ("test_acc", "test_acc_fp", "conv_ops",
                                                   "search_seconds")}
 
 
-def study_data(source: Any) -> StudyData:
-    """From a study folder, a results.csv path, or rows as :func:`cpnas.study.read_results` gives."""
+def study_data(source: Any, reference: str = REFERENCE) -> StudyData:
+    """From a study folder, a results.csv path, or rows as :func:`cpnas.study.read_results` gives.
+
+    Two names for the same searches (``child-only`` and ``cpnas β=0``) make one group, under
+    the swept name with the other in brackets."""
     if isinstance(source, (str, os.PathLike)):
         rows = read_results(source)
     else:
@@ -85,7 +88,16 @@ def study_data(source: Any) -> StudyData:
     by_label: dict[str, list[dict]] = {}
     for r in rows:
         by_label.setdefault(label(r), []).append(r)
-    groups = tuple(Group(k, _stats(v), tuple(r["seed"] for r in v)) for k, v in by_label.items())
+    by_runs: dict[frozenset, list[str]] = {}
+    for name, rs in by_label.items():
+        by_runs.setdefault(frozenset(r["run_dir"] for r in rs), []).append(name)
+    shown = {}  # the label kept for a search set -> (display label, every name of it)
+    for names in by_runs.values():
+        first = next((n for n in names if n.startswith("cpnas")), names[0])
+        others = [n for n in names if n != first]
+        shown[first] = (f"{first} ({', '.join(others)})" if others else first, tuple(names))
+    groups = tuple(Group(shown[k][0], _stats(v), tuple(r["seed"] for r in v), shown[k][1])
+                   for k, v in by_label.items() if k in shown)
     by_beta: dict[float, dict[str, dict]] = {}
     for r in rows:
         if r["strategy"] in BETA_NAMES and r.get("beta") is not None:
@@ -96,7 +108,9 @@ def study_data(source: Any) -> StudyData:
     for r in rows:
         if r.get("genotype"):
             cells.setdefault(r["genotype"], []).append(f"{label(r)}, seed {r['seed']}")
-    return StudyData(tuple(rows), groups, betas, tuple((g, tuple(v)) for g, v in cells.items()))
+    comparisons = tuple(compare(rows, reference))
+    return StudyData(tuple(rows), groups, betas, tuple((g, tuple(v)) for g, v in cells.items()),
+                     reference, comparisons)
 
 
 # -- renderers --------------------------------------------------------------------------------
@@ -114,7 +128,8 @@ def strategy_chart(data: Any, metric: str = "test_acc") -> Any:
                 hovertemplate="%{x}: %{y:.1f}% ± %{error_y.array:.1f}<extra></extra>")
     px, py, text = [], [], []
     for g in d.groups:
-        rows = [r for r in d.rows if label(r) == g.label and r.get(metric) is not None]
+        rows = [r for r in d.rows if label(r) == (g.names or (g.label,))[0]
+                and r.get(metric) is not None]
         px += [g.label] * len(rows)
         py += [_pct(r[metric]) for r in rows]
         text += [f"seed {r['seed']}" for r in rows]
@@ -178,6 +193,62 @@ def summary_table(data: Any):
     return pd.DataFrame(out).set_index("strategy")
 
 
+def comparison_table(data: Any):
+    """The verdicts: each other row against the reference (default cpnas β=0.5), paired by
+    seed, in points of 1-bit test accuracy: mean difference (other minus reference), its
+    bootstrap 95% CI, the paired permutation p-value and its Holm correction over the whole
+    family, and the verdict. "too few seeds" where no p-value of the family could pass."""
+    pd = try_import("pandas", "the study views")
+    d = data if isinstance(data, StudyData) else study_data(data)
+    out = []
+    for c in d.comparisons:
+        out.append({"vs " + c.reference: c.label, "seeds": c.n,
+                    "difference (points)": _num(100 * c.mean_diff, "+.1f"),
+                    "95% CI": f"[{_num(100 * c.ci_low, '+.1f')}, {_num(100 * c.ci_high, '+.1f')}]",
+                    "p": "" if c.p is None else _p(c.p),
+                    "p (Holm)": "" if c.p_holm is None else _p(c.p_holm), "verdict": c.verdict})
+    return pd.DataFrame(out).set_index("vs " + d.reference) if out else pd.DataFrame()
+
+
+def difference_chart(data: Any) -> Any:
+    """Each comparison as a point with its 95% CI (points of 1-bit test accuracy, other minus
+    the reference), coloured by the corrected verdict; 0 is the reference."""
+    go = try_import("plotly.graph_objects", "the study views")
+    d = data if isinstance(data, StudyData) else study_data(data)
+    fig = go.Figure()
+    colours = {"beyond noise: better": OKABE_ITO["green"],
+               "beyond noise: worse": OKABE_ITO["vermillion"], "within noise": OKABE_ITO["blue"],
+               "too few seeds": "#888888"}
+    for verdict, colour in colours.items():
+        cs = [c for c in d.comparisons if c.verdict == verdict]
+        if not cs:
+            continue
+        fig.add_scatter(
+            x=[100 * c.mean_diff for c in cs], y=[c.label for c in cs], mode="markers",
+            name=verdict, marker={"color": colour, "size": 10},
+            error_x={"type": "data", "symmetric": False,
+                     "array": [_nan0(100 * (c.ci_high - c.mean_diff)) for c in cs],
+                     "arrayminus": [_nan0(100 * (c.mean_diff - c.ci_low)) for c in cs]},
+            customdata=[[c.n, "" if c.p_holm is None else _p(c.p_holm)] for c in cs],
+            hovertemplate="%{y}: %{x:+.1f} points over %{customdata[0]} seeds, "
+                          "Holm p %{customdata[1]}<extra></extra>")
+    fig.add_vline(x=0, line_color="#444444", line_width=1)
+    fig.update_layout(title=f"Paired difference against {d.reference} (mean, 95% CI)",
+                      xaxis_title="1-bit test accuracy difference (points)",
+                      template="plotly_white", height=120 + 36 * max(1, len(d.comparisons)),
+                      yaxis={"autorange": "reversed"}, legend={"orientation": "h", "y": -0.3},
+                      margin={"l": 120})
+    return fig
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _num(x: float, fmt: str) -> str:
+    return "" if math.isnan(x) else format(x, fmt)
+
+
 def _pm(s: Stat, scale: float = 100.0) -> str:
     if not s.n:
         return ""
@@ -205,13 +276,24 @@ def study_html(source: Any) -> str:
     from .report import _svg_block
 
     d = source if isinstance(source, StudyData) else study_data(source)
-    figures = [("strategies", strategy_chart(d)), ("strategies-fp", strategy_chart(d, "test_acc_fp"))]
+    figures = [("strategies", strategy_chart(d))]
+    if d.comparisons:
+        figures.append(("differences", difference_chart(d)))
+    figures.append(("strategies-fp", strategy_chart(d, "test_acc_fp")))
     if d.betas:
         figures.append(("beta", beta_chart(d)))
     parts = ["<h1>CP-NAS study</h1>",
              f"<p>{len(d.rows)} grid points; accuracies are test accuracies of each found cell "
              "trained from scratch, as mean ± sample std over seeds.</p>",
              summary_table(d).to_html()]
+    if d.comparisons:
+        n = len(d.comparisons)
+        parts += [f"<h2>Against {html.escape(d.reference)}</h2>",
+                  f"<p>Paired by seed (a seed fixes the data split and every seed of the search "
+                  f"and the training, for every strategy alike); mean difference in points of "
+                  f"1-bit test accuracy with a bootstrap 95% CI; a paired permutation test, "
+                  f"Holm-corrected over these {n} comparisons; beyond noise where the "
+                  f"corrected p is under 0.05.</p>", comparison_table(d).to_html()]
     for i, (div_id, fig) in enumerate(figures):
         parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), div_id=div_id,
                                  include_mathjax=False,
@@ -234,5 +316,6 @@ def write_study_html(study_dir: str | os.PathLike, out_path: str | os.PathLike |
     return out
 
 
-__all__ = ["BetaPoint", "Group", "Stat", "StudyData", "beta_chart", "stat", "strategy_chart",
-           "study_data", "study_html", "summary_table", "write_study_html"]
+__all__ = ["BetaPoint", "Group", "Stat", "StudyData", "beta_chart", "comparison_table",
+           "difference_chart", "stat", "strategy_chart", "study_data", "study_html",
+           "summary_table", "write_study_html"]

@@ -67,7 +67,9 @@ def test_pyproject_and_environment_agree():
 def test_console_script_and_cpviz_commands_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["cpnas"] == "cpnas.cli:main"
-    assert set(project["entry-points"]["cpnas.commands"]) == {"render", "report", "study"}
+    assert set(project["entry-points"]["cpnas.commands"]) == {"render", "report"}
+    # study runs in cpnas; cpviz adds study.html to it
+    assert project["entry-points"]["cpnas.study_outputs"] == {"html": "cpviz.study:write_study_html"}
 
 
 def test_the_declared_python_minimum_is_the_tested_one_everywhere():

@@ -39,14 +39,14 @@ TINY = StudySpec(strategies=("cpnas", "random-pick", "darts"), betas=(0.5,), see
 
 
 def run_cli(argv, monkeypatch):
-    """cpnas.cli.main with cpviz's study command plugged in (the installed entry points may
+    """cpnas.cli.main with cpviz's study.html plugged in (the installed entry points may
     predate it)."""
     original = cli.entry_points
 
     def entry_points(group):
-        eps = list(original(group=group))
-        if group == "cpnas.commands" and not any(e.name == "study" for e in eps):
-            eps.append(EntryPoint("study", "cpviz.cli:add_study_command", group))
+        eps = [e for e in original(group=group) if not (group == "cpnas.commands" and e.name == "study")]
+        if group == cli.STUDY_OUTPUTS and not any(e.name == "html" for e in eps):
+            eps.append(EntryPoint("html", "cpviz.study:write_study_html", group))
         return eps
 
     monkeypatch.setattr(cli, "entry_points", entry_points)
@@ -243,3 +243,91 @@ def test_a_killed_study_run_again_redoes_nothing_that_was_finished(tmp_path):
         rd = RunDir(study / "searches" / rid)
         rd.claim()
         rd.release()
+
+
+# -- frozen presets ---------------------------------------------------------------------------
+
+FROZEN = {"fig4.9": "fig49.csv", "teaching": "default_study.csv"}
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+
+
+@pytest.mark.parametrize("name", sorted(FROZEN))
+def test_a_frozen_preset_pins_every_key_and_its_run_ids_never_move(name, tmp_path, monkeypatch,
+                                                                   capsys):
+    import csv
+    import dataclasses
+
+    from cpnas.config import LEGACY
+    from cpnas.study import preset_spec
+
+    spec = preset_spec(name)
+    fields = {f.name for f in dataclasses.fields(SearchConfig)}
+    stored = json.loads((Path(cli.__file__).parent / "presets" / "study" / f"{name}.json").read_text())
+    unpinned = fields - set(stored["search"]) - {"strategy", "seed", "data_seed"}
+    # a key added after the freeze takes its old behaviour (LEGACY), never a new default
+    assert unpinned <= set(LEGACY), f"add {sorted(unpinned - set(LEGACY))} to LEGACY"
+    assert spec.split_per_seed
+    with open(DATA / FROZEN[name], newline="") as f:
+        committed = list(dict.fromkeys(r["run_dir"] for r in csv.DictReader(f)))
+    assert [f"searches/{p.run_id}" for p in expand(spec)] == [
+        r for r in committed]  # the committed table lists every grid point, in grid order
+    assert run_cli(["study", "--preset", name, "--list", "--out", tmp_path / "s"], monkeypatch) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    listed = [Path(shlex.split(x)[shlex.split(x).index("--out") + 1]).name for x in lines]
+    assert sorted(listed) == sorted({Path(r).name for r in committed})
+    parser = cli.build_parser()
+    for line in lines[:3] + lines[-3:]:  # every pinned key survives the line
+        args = parser.parse_args(shlex.split(line)[1:])
+        assert Path(args.out).name == run_id_of(cli.search_config(args))
+
+
+def test_a_seed_sets_the_split_and_every_seed_of_a_grid_point():
+    from cpnas.study import preset_spec, protocol_for
+
+    spec = preset_spec("fig4.9")
+    for p in expand(spec)[:60]:
+        assert p.config.data_seed == p.config.seed == p.seed
+        proto = protocol_for(p.config.to_dict(), spec.training)
+        assert proto.data_seed == p.seed and proto.seeds == (p.seed,)
+    assert not StudySpec(split_per_seed=False).split_per_seed
+    assert {p.config.data_seed for p in expand(StudySpec(split_per_seed=False))} == {0}
+
+
+def test_negative_betas_seed_ranges_and_flags_over_quick(tmp_path, monkeypatch, capsys):
+    args = ["study", "--strategies", "cpnas", "--betas", "-1,-0.5", "--seeds", "3-5", "--quick",
+            "--sample-steps", "5", "--list", "--out", tmp_path / "s"]
+    assert run_cli(args, monkeypatch) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    parser = cli.build_parser()
+    configs = [cli.search_config(parser.parse_args(shlex.split(x)[1:])) for x in lines]
+    assert sorted((c.beta, c.seed) for c in configs) == [(b, s) for b in (-1.0, -0.5)
+                                                          for s in (3, 4, 5)]
+    assert {c.sample_steps for c in configs} == {5}  # --quick does not drop a flag given
+    assert {c.nodes for c in configs} == {2}  # and still shrinks the space
+
+
+def test_search_set_takes_any_key_under_the_flags(tmp_path):
+    parser = cli.build_parser()
+    args = parser.parse_args(["search", "--set", "genotype_mode=top2", "--set", "beta=-0.5",
+                              "--set", "ops=[\"none\",\"skip_connect\"]", "--beta", "2"])
+    c = cli.search_config(args)
+    assert c.genotype_mode == "top2" and c.ops == ("none", "skip_connect") and c.beta == 2.0
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        cli.search_config(parser.parse_args(["search", "--set", "nokey"]))
+    with pytest.raises(ConfigError, match="unknown config key"):
+        cli.search_config(parser.parse_args(["search", "--set", "colour=red"]))
+
+
+def test_the_study_runs_without_any_view_package(tmp_path, monkeypatch, capsys):
+    """cpnas study is the engine's command: with cpviz unimportable it still runs, trains and
+    writes results.csv (study.html is cpviz's addition, through cpnas.study_outputs)."""
+    monkeypatch.setitem(sys.modules, "cpviz", None)  # import cpviz -> ImportError
+    monkeypatch.setattr(cli, "entry_points", lambda group: [])
+    out = tmp_path / "s"
+    args = ["study", "--strategies", "random-pick", "--seeds", "0", "--quick", "--epochs", "1",
+            "--train-channels", "2", "--train-cells", "1", "--jobs", "1", "--out", out]
+    assert cli.main([str(a) for a in args]) == 0
+    rows = read_results(out)
+    assert len(rows) == 1 and rows[0]["test_acc"] is not None and rows[0]["seed"] == 0
+    assert not (out / "study.html").exists()
+    assert capsys.readouterr().out.strip() == str(out / "results.csv")

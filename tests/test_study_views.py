@@ -51,7 +51,8 @@ def test_stat_is_mean_and_sample_std():
 def test_study_data_groups_by_strategy_and_beta():
     d = study_data(ROWS)
     labels = [g.label for g in d.groups]
-    assert labels == ["cpnas β=0", "cpnas β=1", "child-only", "random", "random-pick"]
+    # child-only is the same searches as cpnas β=0: one group, both names
+    assert labels == ["cpnas β=0 (child-only)", "cpnas β=1", "random", "random-pick"]
     by = {g.label: g for g in d.groups}
     assert by["cpnas β=1"].stats["test_acc"].mean == pytest.approx(0.82)
     assert by["random"].stats["test_acc_fp"].std == pytest.approx(statistics.stdev([0.90, 0.92]))
@@ -70,8 +71,8 @@ def test_charts_carry_the_numbers():
     bars, points = fig.data[0], fig.data[1]
     assert list(bars.x) == [g.label for g in d.groups]
     assert bars.y[1] == pytest.approx(82.0)
-    assert bars.error_y.array[3] == pytest.approx(100 * statistics.stdev([0.85, 0.87]))
-    assert len(points.x) == 9  # one point per finished seed
+    assert bars.error_y.array[2] == pytest.approx(100 * statistics.stdev([0.85, 0.87]))
+    assert len(points.x) == 7  # one point per finished seed, child-only's drawn once
     fp = strategy_chart(d, "test_acc_fp")
     assert fp.data[0].y[0] == pytest.approx(95.5)
     beta = beta_chart(d)
@@ -81,7 +82,10 @@ def test_charts_carry_the_numbers():
     shapes = [s for s in beta.layout.shapes]
     assert any(s.type == "rect" for s in shapes)  # random's mean ± std band
     table = summary_table(d)
-    assert table.loc["random", "seeds"] == 2 and table.loc["cpnas β=0", "1-bit acc %"].startswith("91.0 ± ")
+    assert table.loc["random", "seeds"] == 2
+    assert table.loc["cpnas β=0 (child-only)", "1-bit acc %"].startswith("91.0 ± ")
+    assert not d.comparisons  # no cpnas β=0.5 row: nothing to compare against
+    assert len(study_data(ROWS, reference="cpnas β=0").comparisons) == 3
 
 
 def test_the_page_is_standalone_and_agrees_with_the_csv(tmp_path):
@@ -105,3 +109,24 @@ def test_no_rows_is_an_error(tmp_path):
     write_results([], tmp_path / "results.csv")
     with pytest.raises(CpnasError, match="no rows"):
         study_data(tmp_path)
+
+
+def test_the_verdicts_come_from_the_paired_family():
+    from cpnas.stats import compare
+    from cpviz.study import comparison_table, difference_chart
+
+    rows = [_row("cpnas", 0.5, s, 0.80 + 0.01 * (s % 5), 0.9, 4) for s in range(12)]
+    rows += [_row("random", None, s, 0.83 + 0.01 * (s % 5), 0.9, 4) for s in range(12)]
+    rows += [_row("darts", None, s, 0.80 + 0.01 * ((s * 7) % 5), 0.9, 4) for s in range(12)]
+    d = study_data(rows)
+    assert d.comparisons == tuple(compare(rows))
+    table = comparison_table(d)
+    assert list(table.index) == ["random", "darts"]
+    assert table.loc["random", "verdict"] == "beyond noise: better"
+    assert table.loc["random", "difference (points)"] == "+3.0"
+    fig = difference_chart(d)
+    assert sorted(t.name for t in fig.data) == ["beyond noise: better", "within noise"]
+    page = study_html(d)
+    assert "Holm" in page and "beyond noise: better" in page
+    two = study_data([r for r in rows if r["seed"] < 2])
+    assert {c.verdict for c in two.comparisons} == {"too few seeds"}
