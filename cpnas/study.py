@@ -50,6 +50,7 @@ class Training:
     cells: int = 3
     batch_size: int = 64  # cpnas.standalone.Protocol's; here so that a preset can pin it
     lr: float = 0.003
+    fp_twin: bool = True  # also train the full-precision twin (the test_acc_fp column)
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ def protocol_for(config: dict, training: Training):
     return Protocol(data=cfg.data, data_seed=cfg.split_seed, seeds=(cfg.seed,),
                     epochs=training.epochs, channels=training.channels, cells=training.cells,
                     batch_size=training.batch_size, lr=training.lr, fp_preprocess=cfg.fp_preprocess, shortcut=cfg.shortcut,
-                    distinct_inputs=cfg.distinct_inputs, fp_twin=True)
+                    distinct_inputs=cfg.distinct_inputs, fp_twin=training.fp_twin)
 
 
 def _point(study: str, run_id: str, config: dict, training: dict) -> None:
@@ -319,7 +320,7 @@ def _training(run_dir: Path, protocol) -> dict | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     ok = isinstance(data, dict) and data.get("protocol") == protocol.to_dict()
-    return data if ok and data.get("test") and data.get("fp_test") else None
+    return data if ok and data.get("test") and (data.get("fp_test") or not protocol.fp_twin) else None
 
 
 def _done(run_dir: Path, protocol) -> bool:
@@ -442,7 +443,8 @@ def collect(spec: StudySpec, out: str | os.PathLike) -> list[dict]:
                        conv_ops=conv_ops(run.genotype))
             trained = _training(run_dir, protocol_for(p.config.to_dict(), spec.training))
             if trained is not None:
-                row.update(test_acc=trained["test"][0], test_acc_fp=trained["fp_test"][0])
+                row.update(test_acc=trained["test"][0],
+                           test_acc_fp=trained["fp_test"][0] if trained.get("fp_test") else "")
         rows.append(row)
     return rows
 
