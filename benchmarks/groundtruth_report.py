@@ -33,6 +33,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("truth", help="a ground-truth JSON (benchmarks/groundtruth.py)")
     ap.add_argument("--study", help="a study's results.csv or folder: percentiles of its cells")
+    ap.add_argument("--signal", help="benchmarks/data/signal.json: its found cells' percentiles "
+                                     "(mean over seeds) among the ground truth's cells")
     args = ap.parse_args()
     d = json.loads(Path(args.truth).read_text())
     rows = d["results"]
@@ -57,6 +59,14 @@ def main() -> None:
           f"{100 * q[0]:.1f}-{100 * q[-1]:.1f}% |")
     print(f"| std of the cells' means (between architectures) | {100 * statistics.stdev(means):.2f} points |")
     print(f"| seed std within a cell (pooled) | {100 * within:.2f} points |")
+    if args.signal:
+        signal = json.loads(Path(args.signal).read_text())
+        print()
+        print("| signal run | search seed | found cell's mean test acc | percentile among the cells' means |")
+        print("|---|---|---|---|")
+        for name, run in signal.items():
+            for i, cell in enumerate(run.get("found", [])):
+                print(f"| {name} | {i} | {100 * cell['mean']:.1f}% | {percentile(cell['mean'], means):.0f} |")
     if not args.study:
         return
     columns = {s: [t[i] for t in table] for i, s in enumerate(seeds)}
