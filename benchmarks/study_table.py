@@ -46,6 +46,21 @@ def main() -> None:
         s = b.stats
         print(f"| {b.beta:g} | {s['test_acc'].n} | {pm(s['test_acc'])} | {pm(s['test_acc_fp'])} "
               f"| {pm(s['conv_ops'], 1.0)} |")
+    trained = [r for r in d.rows if r["test_acc"] is not None and r["conv_ops"] is not None]
+    if len(trained) > 2:
+        from scipy import stats
+
+        print()
+        print(f"| over the {len(trained)} trained searches | Spearman rho | p | range |")
+        print("|---|---|---|---|")
+        for key, what in (("test_acc", "conv ops vs 1-bit test acc"),
+                          ("test_acc_fp", "conv ops vs FP twin test acc")):
+            pts = [(r["conv_ops"], r[key]) for r in trained if r[key] is not None]
+            if len(pts) < 3:
+                continue
+            rho, p = stats.spearmanr(*zip(*pts))
+            vals = [v for _, v in pts]
+            print(f"| {what} | {rho:+.2f} | {p:.2g} | {100 * min(vals):.1f}-{100 * max(vals):.1f}% |")
     if not d.comparisons:
         return
     print()

@@ -23,6 +23,7 @@ from .errors import ConfigError, CpnasError, DataError, GenotypeError, RunDirErr
 from .events import Callback, Event, event_from_json
 from .genotype import DARTS_V2, PC_DARTS, Genotype, derive_genotype, parse_genotype
 from .space import PRIMITIVES, SearchSpace, edge_id, parse_edge_id
+from .version import __version__ as __version__
 
 
 def search(config, subscribers=(), out=None, stop=None):
@@ -74,4 +75,3 @@ __all__ = [
     "scoring",
     "search",
 ]
-__version__ = "0.1.0"

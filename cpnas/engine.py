@@ -40,6 +40,7 @@ from .events import (
     SampleTrained,
     SearchFinished,
     SearchStarted,
+    check_subscriber,
     notify,
 )
 from .genotype import Genotype
@@ -172,7 +173,10 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
     """
     if not isinstance(config, SearchConfig):
         config = SearchConfig.from_dict(config)
-    run = _Run(config, list(subscribers), out, stop)
+    subscribers = list(subscribers)
+    for sub in subscribers:  # a misspelt hook is refused before anything runs
+        check_subscriber(sub)
+    run = _Run(config, subscribers, out, stop)
     return run.execute()
 
 

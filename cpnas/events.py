@@ -305,14 +305,66 @@ def _snake(name: str) -> str:
 class Callback:
     """Lightning-style subscriber: override only the hooks you need.
 
-    ``on_event`` dispatches to ``on_search_started``, ``on_sample_trained``, ... A plain
-    callable ``fn(event)`` is a valid subscriber too.
+    Every event type has one declared hook below (a documented no-op); ``on_event``
+    dispatches each event to its hook. A plain callable ``fn(event)`` is a valid subscriber
+    too. A subscriber's ``on_*`` method that names no event (``on_sampel_trained``) would never
+    be called, so :func:`check_subscriber` refuses it when the subscriber is attached.
     """
 
     def on_event(self, event: Event) -> None:
-        hook = getattr(self, "on_" + _snake(event.type), None)
-        if hook is not None:
-            hook(event)
+        getattr(self, HOOKS[event.type])(event)
+
+    def on_search_started(self, event: SearchStarted) -> None:
+        """Once, first: the config, the space (ops, edges), the data, device, seed and where the
+        run came from. ``event.resumed`` is true when a resumed search replays its log."""
+
+    def on_round_started(self, event: RoundStarted) -> None:
+        """A round begins: its index, K (ops alive per edge) and the alive ops of every edge."""
+
+    def on_sample_started(self, event: SampleStarted) -> None:
+        """Sample s of sweep t starts training: the architecture the two supernets run now."""
+
+    def on_sample_trained(self, event: SampleTrained) -> None:
+        """A sample is scored: its architecture, both losses, both validation accuracies and
+        its indicator z (Eq. 4.15)."""
+
+    def on_progress(self, event: Progress) -> None:
+        """Inside a sample, at fixed steps: the running child and parent losses."""
+
+    def on_round_scored(self, event: RoundScored) -> None:
+        """A round ends: zbar (Eq. 4.16) and ev (its softmax) of every alive op on every edge."""
+
+    def on_op_pruned(self, event: OpPruned) -> None:
+        """One edge's worst op (lowest ev) is removed; the ops left on the edge."""
+
+    def on_genotype_derived(self, event: GenotypeDerived) -> None:
+        """Once, at the end: the DARTS genotype and each edge's survivor with its scores."""
+
+    def on_checkpointed(self, event: Checkpointed) -> None:
+        """The checkpoint was written (after a sample, a sweep or a round)."""
+
+    def on_search_finished(self, event: SearchFinished) -> None:
+        """Once, last: completed, stopped or failed, the wall seconds and any error text."""
+
+
+def _hook(event_type: str) -> str:
+    return "on_" + _snake(event_type)
+
+
+# event type -> the hook Callback declares for it (every event type has one)
+HOOKS: dict[str, str] = {name: _hook(name) for name in EVENT_TYPES}
+
+
+def check_subscriber(subscriber: Any) -> None:
+    """Refuse a subscriber with an ``on_*`` method that names no event (a misspelt hook
+    would silently never fire); ConfigError names the method and the hooks there are."""
+    from .errors import ConfigError
+
+    known = set(HOOKS.values()) | {"on_event"}
+    for name in dir(type(subscriber)):
+        if name.startswith("on_") and name not in known and callable(getattr(subscriber, name)):
+            raise ConfigError(f"subscriber {type(subscriber).__name__}.{name}: no event is called "
+                              f"that; the hooks are {', '.join(sorted(HOOKS.values()))}")
 
 
 def notify(subscriber: Any, event: Event) -> None:

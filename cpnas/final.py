@@ -22,16 +22,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import limits
+from .batches import Batches
 from .config import OPTIMIZERS, check_int, read_config_source
 from .data import Dataset
 from .distributed import SINGLE, Dist, sync_batchnorm
 from .errors import ConfigError
 from .genotype import Genotype
-from .loss import CenterLoss, child_loss
+from .loss import CenterLoss, binary_pairs, child_loss
 from .model import FixedNet
 from .ops import OpSpec
 from .optim import augment, lr_at, make_optimizer, set_lr
-from .train import Batches, _binary_pairs
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class _Final:
         self.nets = [self.net] + ([self.parent] if self.parent is not None else [])
         if self.parent is not None:
             self.net.load_state_dict(self.parent.state_dict())  # the child starts from its parent
-            self.pairs = _binary_pairs(self.net, self.parent)
+            self.pairs = binary_pairs(self.net, self.parent)
             self.centers = CenterLoss(data.num_classes, self.net.classifier.in_features).to(device)
         self.opts = [make_optimizer(p.optimizer, n.parameters(), p.lr, p.momentum, p.weight_decay)
                      for n in self.nets]

@@ -19,6 +19,15 @@ from .binary import BinaryConv2d
 ConvPair = tuple[BinaryConv2d, nn.Conv2d]  # (child conv, parent conv) at the same place
 
 
+def binary_pairs(child: nn.Module, parent: nn.Module) -> list[ConvPair]:
+    """The (child, parent) conv pairs the filter loss compares: the child's binarized convs
+    with the parent's convs at the same place (two nets of one architecture list their convs
+    in the same order)."""
+    from .ops import convs
+
+    return [(c, p) for c, p in zip(convs(child), convs(parent)) if isinstance(c, BinaryConv2d)]
+
+
 def filter_loss(pairs: Iterable[ConvPair]) -> torch.Tensor:
     """sum over convs l and output channels c of MSE(H^l_c, H_hat^l_c) (Eq. 4.17)."""
     total: torch.Tensor | None = None

@@ -23,7 +23,7 @@ def git_commit() -> str | None:
 def provenance(device: str, threads: int, world_size: int = 1) -> dict[str, Any]:
     import torch
 
-    from . import __version__
+    from .version import __version__
 
     return {"cpnas": __version__, "torch": torch.__version__,
             "python": platform.python_version(), "git_commit": git_commit(),

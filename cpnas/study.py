@@ -199,7 +199,7 @@ def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
     A line names every key of its config (a flag where ``cpnas search`` has one, ``--set
     KEY=VALUE`` otherwise), so it builds the same config, and the same run id, whatever the
     defaults of the cpnas that runs it."""
-    from .cli import SEARCH_FLAGS, set_value_text
+    from .flags import SEARCH_FLAGS, set_value_text
 
     flags = {key: flag for flag, key, _, _ in SEARCH_FLAGS}
     lines, seen = [], set()

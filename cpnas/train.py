@@ -1,4 +1,5 @@
-"""Training: the child/parent step of the search, and the final training of a genotype.
+"""Training during the search: the child/parent step (:class:`CPTrainer`) on a sampled
+architecture of the two supernets. The final training of a genotype is :mod:`cpnas.final`.
 
 Nothing here touches global state: models, optimizers, the data-order generator and the
 center-loss buffer live on the trainer, so a data-parallel search (torchrun, one trainer
@@ -15,39 +16,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .binary import BinaryConv2d
+from .batches import Batches
 from .config import SearchConfig
 from .data import Dataset
 from .distributed import SINGLE, Dist, sync_batchnorm
 from .errors import ConfigError
 from .loop import SampleResult
-from .loss import CenterLoss, ConvPair, child_loss
+from .loss import CenterLoss, ConvPair, binary_pairs, child_loss
 from .model import SuperNet
-from .ops import OpSpec, convs
+from .ops import OpSpec
 from .optim import augment, lr_at, make_optimizer, set_lr
 from .runs.checkpoint import pack_tensors, unpack_tensors
 from .space import edge_id
-
-
-class Batches:
-    """Shuffled mini-batches from a seeded generator whose state is checkpointable."""
-
-    def __init__(self, n: int, batch_size: int, seed: int) -> None:
-        self.n, self.batch_size = n, min(batch_size, n)
-        self.generator = torch.Generator().manual_seed(seed)
-
-    @property
-    def per_epoch(self) -> int:
-        return max(1, self.n // self.batch_size)  # drop the ragged tail: BN uses batch stats
-
-    def take(self, steps: int) -> list[torch.Tensor]:
-        out: list[torch.Tensor] = []
-        while len(out) < steps:
-            perm = torch.randperm(self.n, generator=self.generator)
-            for i in range(self.per_epoch):
-                out.append(perm[i * self.batch_size:(i + 1) * self.batch_size])
-        return out[:steps]
-
 
 PROGRESS_PER_SAMPLE = 4  # Progress events per sample, at fixed steps (deterministic)
 
@@ -170,11 +150,11 @@ class CPTrainer:
                 key = (i, src, dst, op, edge_id(cc.kind, src, dst))
                 if key not in self._pairs:
                     name = f"{src}_{dst}"
-                    self._pairs[key] = _binary_pairs(cc.edges[name][op], pc.edges[name][op])
+                    self._pairs[key] = binary_pairs(cc.edges[name][op], pc.edges[name][op])
                 out.extend(self._pairs[key])
             if not self.config.fp_preprocess:
                 for pre in ("pre0", "pre1"):
-                    out.extend(_binary_pairs(getattr(cc, pre), getattr(pc, pre)))
+                    out.extend(binary_pairs(getattr(cc, pre), getattr(pc, pre)))
         return out
 
     def step(self, arch: Mapping[str, str], idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -315,16 +295,3 @@ def _set_mode(net: nn.Module, training: bool) -> None:
     # search sets modes only through the root, so its flag speaks for the whole tree.
     if net.training != training:
         net.train(training)
-
-
-def _binary_pairs(child: nn.Module, parent: nn.Module) -> list[ConvPair]:
-    return [(c, p) for c, p in zip(convs(child), convs(parent)) if isinstance(c, BinaryConv2d)]
-
-
-def __getattr__(name: str):
-    # final training lives in cpnas.final; the old import path keeps working
-    if name in ("train_genotype", "TrainResult"):
-        from . import final
-
-        return getattr(final, name)
-    raise AttributeError(f"module 'cpnas.train' has no attribute {name!r}")

@@ -226,3 +226,46 @@ def test_a_sample_trained_ahead_counts_its_training_in_its_seconds(tmp_path, mon
     monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
     res = search(SearchConfig(**{**TINY, "scoring": "sweep"}))
     assert all(e.seconds >= 2 for e in res.samples)
+
+
+# -- declared hooks ---------------------------------------------------------------------------
+
+
+def test_every_event_has_one_documented_hook_and_a_misspelt_one_is_refused():
+    import inspect
+
+    from cpnas.errors import ConfigError
+    from cpnas.events import EVENT_TYPES, HOOKS, Callback, check_subscriber
+
+    assert set(HOOKS) == set(EVENT_TYPES)
+    for hook in HOOKS.values():
+        method = getattr(Callback, hook)
+        assert inspect.getdoc(method), f"{hook} has no docstring"
+    seen = []
+
+    class Good(Callback):
+        def on_sample_trained(self, e):
+            seen.append(e.type)
+
+    class Misspelt(Callback):
+        def on_sampel_trained(self, e):
+            seen.append(e.type)
+
+    class NotACallback:  # a plain object with on_event is checked too
+        def on_event(self, e):
+            pass
+
+        def on_round_ended(self, e):
+            pass
+
+    check_subscriber(Good())
+    check_subscriber(NotACallback.on_event)  # a plain callable has nothing to check
+    for bad, name in ((Misspelt(), "on_sampel_trained"), (NotACallback(), "on_round_ended")):
+        with pytest.raises(ConfigError, match=name):
+            check_subscriber(bad)
+    with pytest.raises(ConfigError, match="on_sampel_trained"):
+        search(TINY, subscribers=[Misspelt()])
+    events = []
+    result = search(TINY, subscribers=[Good(), events.append])
+    assert seen == [e.type for e in events if e.type == "SampleTrained"] and seen
+    assert result.status == "completed"
