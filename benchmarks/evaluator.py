@@ -22,8 +22,8 @@ import torch
 from cpnas.config import SearchConfig
 from cpnas.data import load_data
 from cpnas.genotype import parse_genotype
-from cpnas.randomcells import random_genotypes, uniform_arch
-from cpnas.signal import genotype_arch, tau_with_ci
+from cpnas.randomcells import genotype_arch, random_genotypes, uniform_arch
+from cpnas.signal import tau_with_ci
 from cpnas.train import CPTrainer
 
 TRUTH = Path(__file__).parent / "data" / "groundtruth.json"

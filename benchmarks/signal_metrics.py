@@ -34,10 +34,11 @@ from cpnas import engine
 from cpnas import events as ev
 from cpnas.config import LEGACY, SearchConfig
 from cpnas.genotype import parse_genotype
+from cpnas.randomcells import genotype_arch
+from cpnas.scoring import indicator
 from cpnas.signal import (
     decision_stability,
     early_vs_late,
-    genotype_arch,
     kendall_tau,
     run_metrics,
     survivors_of,
@@ -79,7 +80,7 @@ class _RoundScorer:
             tr = self.run.trainer
             accs = [tr.accuracy(genotype_arch(g, tr.config.space)) for g in self.genotypes]
             self.rounds.append({"round": event.round, "cpu": c0 - self.c0 - self.cpu,
-                                "z": [self.beta * (p - c) + c for c, p in accs]})
+                                "z": [indicator(c, p, self.beta) for c, p in accs]})
             self.seconds += time.time() - t0
             self.cpu += time.process_time() - c0
 
@@ -92,9 +93,9 @@ def one_search(cfg: SearchConfig, genotypes, truth) -> dict:
     # the reference genotypes use ops the search prunes: keep their weights (free_pruned
     # changes no number of the search), or scoring after round 0 finds them freed
     cfg = dataclasses.replace(cfg, free_pruned=False)
-    run = engine._Run(cfg, [], None, None)
+    run = engine.RunContext(cfg, [], None, None)
     scorer = _RoundScorer(run, genotypes, cfg.beta)
-    run.user_subs.append(scorer)
+    run.subscribers.append(scorer)
     t0, c0 = time.time(), time.process_time()
     res = run.execute()
     events = res.events
@@ -124,7 +125,7 @@ def control(cfg: SearchConfig, rounds: int) -> float:
             for s in range(len(space.ops)):
                 arch = {e: perm[e][s] for e in space.edges}
                 o = tr.train_sample(arch)
-                z = cfg.beta * (o.parent_acc - o.child_acc) + o.child_acc
+                z = indicator(o.child_acc, o.parent_acc, cfg.beta)
                 for e, op in arch.items():
                     zs[e][op].append(z)
         zbars.append({e: {o: statistics.fmean(v) for o, v in per.items()} for e, per in zs.items()})

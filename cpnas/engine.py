@@ -176,17 +176,34 @@ def search(config: SearchConfig | dict, subscribers: Iterable[Any] = (),
     subscribers = list(subscribers)
     for sub in subscribers:  # a misspelt hook is refused before anything runs
         check_subscriber(sub)
-    run = _Run(config, subscribers, out, stop)
+    run = RunContext(config, subscribers, out, stop)
     return run.execute()
 
 
-class _Run:
+class RunContext:
+    """One search run: what a strategy (``cpnas.strategies``) and a benchmark drive.
+
+    :func:`search` builds one and calls :meth:`execute`. A strategy's ``run(ctx)`` gets it
+    after the start (or the resume) and uses only these:
+
+    - ``config`` (the :class:`~cpnas.config.SearchConfig`), ``trainer`` (the strategy's),
+      ``loop`` (the strategy's state, checkpointed), ``rng`` (the run's ``random.Random``);
+    - ``emit(EventClass, fields)``: deliver an event to the log and the subscribers;
+    - ``evaluate`` / ``train`` / ``validate(rnd, t, s, arch)``: one sample trained and scored
+      (SampleStarted/Progress/SampleTrained emitted), or its two halves for sweep and round
+      scoring; ``progress(rnd, t, s)`` the trainer's step callback;
+    - ``should_stop()`` (a stop was asked for, agreed across processes), ``stop_within()``;
+    - ``checkpoint(state, rnd, t, s)``: write the checkpoint (and Checkpointed).
+
+    ``subscribers`` (rank 0's live subscribers) may be appended to before :meth:`execute`.
+    """
+
     def __init__(self, config: SearchConfig, subscribers: list, out, stop) -> None:
         self.config, self.stop = config, stop or threading.Event()
         # under torchrun rank 0 alone owns the run directory and the subscribers
         self.dist = distributed.current()
         distributed.check_strategy(config.strategy, self.dist)  # before anything is written
-        self.user_subs = subscribers if self.dist.is_main else []
+        self.subscribers = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.trained_seconds: dict[tuple[int, int, int], float] = {}  # trained ahead, not scored yet
         self.rd: RunDir | None = None
@@ -231,7 +248,7 @@ class _Run:
         self.trainer = self.strategy.trainer(cfg, self.data, self.device, self.dist)
         self.rng = random.Random(cfg.seed)
         self.t0, self.elapsed0 = time.time(), 0.0
-        subs = list(self.user_subs)
+        subs = list(self.subscribers)
         if self.resume is None:
             sinks = []
             if self.rd is not None:

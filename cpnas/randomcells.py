@@ -54,6 +54,17 @@ def random_genotypes(n: int, seed: int, ops: Sequence[str] = PRIMITIVES,
     return out
 
 
+def genotype_arch(genotype: Genotype, space) -> dict[str, str]:
+    """The one-op-per-edge supernet path that runs ``genotype``: its edges, ``none`` elsewhere."""
+    from .space import edge_id
+
+    arch = dict.fromkeys(space.edges, "none")
+    for cell in space.cell_types:
+        for op, src, dst in genotype.edges(cell):
+            arch[edge_id(cell, src, dst)] = op
+    return arch
+
+
 def uniform_arch(space, rng: random.Random) -> dict[str, str]:
     """One single-path architecture of the supernet: an op drawn uniformly on every edge."""
     return {e: rng.choice(space.ops) for e in space.edges}

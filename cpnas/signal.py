@@ -24,9 +24,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .genotype import Genotype
-from .space import SearchSpace, edge_id
-
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
     """Kendall tau-b (ties counted as scipy does); nan when either side is constant."""
@@ -204,12 +201,3 @@ def survivors_of(events: Sequence) -> dict[str, str]:
         if isinstance(p, OpPruned) and len(p.alive) == 1:
             out[p.edge] = p.alive[0]
     return out
-
-
-def genotype_arch(genotype: Genotype, space: SearchSpace) -> dict[str, str]:
-    """The supernet architecture that runs ``genotype``: its edges, ``none`` on the others."""
-    arch = {e: "none" for e in space.edges}
-    for cell in space.cell_types:
-        for op, src, dst in genotype.edges(cell):
-            arch[edge_id(cell, src, dst)] = op
-    return arch

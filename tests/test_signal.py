@@ -4,12 +4,11 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from cpnas.randomcells import random_genotypes
+from cpnas.randomcells import genotype_arch, random_genotypes
 from cpnas.signal import (
     decision_stability,
     early_vs_late,
     elimination_rank,
-    genotype_arch,
     kendall_tau,
     position_bias,
     run_metrics,

@@ -16,11 +16,11 @@ from cpnas.config import LEGACY, SearchConfig, run_id_fields
 from cpnas.engine import run_id_of, search
 from cpnas.errors import ConfigError
 from cpnas.genotype import parse_genotype
+from cpnas.randomcells import genotype_arch
 from cpnas.randomcells import random_genotype as draw
 from cpnas.scoring import softmax
 from cpnas.space import SearchSpace, edge_id
 from cpnas.strategies import NAMED_BETAS, STRATEGIES
-from cpnas.strategies.random import genotype_arch
 
 TINY = {"data": "digits", "ops": ("none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"),
         "nodes": 2, "cells": 2, "channels": 4, "sample_steps": 1, "batch_size": 32, "seed": 3,

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from .. import events
 from ..distributed import SINGLE
 from ..genotype import Genotype, parse_genotype
-from ..randomcells import random_genotype, uniform_arch
+from ..randomcells import genotype_arch, random_genotype, uniform_arch
 from ..scoring import indicator, round_scores
-from ..space import SearchSpace, edge_id
 from ..train import CPTrainer
 
 CANDIDATES = 50  # genotypes scored by the trained supernets (evaluation only: no training)
@@ -121,15 +120,6 @@ class _NoTraining:
 
     def load_state_dict(self, state) -> None:
         pass
-
-
-def genotype_arch(genotype: Genotype, space: SearchSpace) -> dict[str, str]:
-    """The one-op-per-edge supernet path that runs ``genotype``: its edges, ``none`` elsewhere."""
-    arch = dict.fromkeys(space.edges, "none")
-    for cell in space.cell_types:
-        for op, src, dst in genotype.edges(cell):
-            arch[edge_id(cell, src, dst)] = op
-    return arch
 
 
 def _kept(geno: Genotype, survivors: dict[str, str], z: float | None):
