@@ -19,7 +19,7 @@ from typing import Any
 from . import limits
 from .errors import ConfigError
 from .registry import op_facts
-from .scoring import n_samples
+from .shape import n_samples
 from .space import PRIMITIVES, SearchSpace
 from .strategies import STRATEGIES
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from .genotype import Genotype
 from .ops import ConvBN, FactorizedReduce, OpSpec, build_op
-from .scoring import cell_layout
+from .shape import cell_layout, cell_widths
 from .space import SearchSpace, edge_id
 
 
@@ -123,17 +123,6 @@ class _Net(nn.Module):
         return s1.mean(dim=(2, 3))  # the last feature map, pooled (center loss input)
 
 
-def _widths(layout: list[str], channels: int, stem: int, out_nodes: list[int]):
-    """Yield (kind, c_pp, c_p, c, reduction_prev) per cell, DARTS channel bookkeeping."""
-    c_pp = c_p = stem * channels
-    c, reduction_prev = channels, False
-    for kind, n_out in zip(layout, out_nodes):
-        if kind == "reduce":
-            c *= 2
-        yield kind, c_pp, c_p, c, reduction_prev
-        c_pp, c_p, reduction_prev = c_p, n_out * c, kind == "reduce"
-
-
 class SuperNet(_Net):
     """Every candidate op on every edge; ``forward(x, arch)`` runs one op per edge."""
 
@@ -147,7 +136,7 @@ class SuperNet(_Net):
         n = space.nodes
         cand = {(src, dst): space.ops for dst in range(2, n + 2) for src in range(dst)}
         c_last = channels
-        for kind, c_pp, c_p, c, red_prev in _widths(layout, channels, 3, [n] * cells):
+        for kind, c_pp, c_p, c, red_prev in cell_widths(layout, channels, 3 * channels, [n] * cells):
             self._add(Cell(kind, c_pp, c_p, c, red_prev, cand, n, spec, pre_spec))
             c_last = n * c
         self.classifier = nn.Linear(c_last, num_classes)
@@ -178,7 +167,7 @@ class FixedNet(_Net):
         outs = [len(getattr(genotype, f"{k}_concat")) for k in layout]
         c_last = channels
         for (kind, c_pp, c_p, c, red_prev), n_out in zip(
-                _widths(layout, channels, 3, outs), outs):
+                cell_widths(layout, channels, 3 * channels, outs), outs):
             chosen = [(src, dst, op) for op, src, dst in genotype.edges(kind)]
             cand: dict[tuple[int, int], list[str]] = {}
             for src, dst, op in chosen:

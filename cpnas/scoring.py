@@ -13,7 +13,6 @@ keeps its own copy. Plain Python only, so a viewer can import it without torch.
 - :func:`leaders` and :func:`leading_genotype`: the cell a search stopped now would give.
 - :func:`last_round_accuracy`: mean child and parent accuracy of the last round sampled.
 - :func:`n_samples`: how many architectures a whole search samples.
-- :func:`cell_layout`: the cell types of a network of ``cells`` cells, by depth.
 
 Samples are anything with ``arch`` (edge -> op), ``z``, ``round``, ``child_acc`` and
 ``parent_acc``: :class:`cpnas.events.SampleTrained` in practice.
@@ -179,34 +178,13 @@ def last_round_accuracy(samples: Iterable[Any]) -> tuple[float | None, float | N
             sum(s.parent_acc for s in last) / len(last))
 
 
-def n_samples(n_ops: int, repeats: int) -> int:
-    """Sampled architectures in a whole search: T * (K + (K-1) + ... + 2), 0 below 2 ops."""
-    return repeats * sum(range(2, n_ops + 1))
-
-
-def cell_layout(cells: int) -> list[str]:
-    """Cell types by depth: reduction cells at 1/3 and 2/3 of the depth (DARTS).
-
-    Two cells are normal + reduce, so both cell types are always trained from 2 cells up;
-    a single cell is normal only (its reduce edges are scored but never run).
-    """
-    if cells == 1:
-        return ["normal"]
-    if cells == 2:
-        return ["normal", "reduce"]
-    reduce_at = {cells // 3, 2 * cells // 3}
-    return ["reduce" if i in reduce_at else "normal" for i in range(cells)]
-
-
 __all__ = [
-    "cell_layout",
     "darts_genotype",
     "edge_strengths",
     "indicator",
     "last_round_accuracy",
     "leaders",
     "leading_genotype",
-    "n_samples",
     "prune_choice",
     "round_scores",
     "round_zs",

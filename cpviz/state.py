@@ -32,6 +32,7 @@ from cpnas.events import (
 )
 from cpnas.genotype import Genotype
 from cpnas.runs import read_events
+from cpnas.shape import n_samples
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -88,7 +89,7 @@ class SearchState:
     @property
     def total_samples(self) -> int:
         """Sampled architectures in the whole search: T * (K + (K-1) + ... + 2)."""
-        return scoring.n_samples(len(self.ops), self.repeats)
+        return n_samples(len(self.ops), self.repeats)
 
     @property
     def genotype_mode(self) -> str:

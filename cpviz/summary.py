@@ -4,7 +4,7 @@
 reads a model. The network is the DARTS evaluation network with docs/method.md's 1-bit child:
 
 - stem: 3x3 conv, 3 -> stem_multiplier*C channels, full precision (FP);
-- ``cells`` cells laid out as the engine builds them (:func:`cpnas.scoring.cell_layout`:
+- ``cells`` cells laid out as the engine builds them (:func:`cpnas.shape.cell_layout`:
   reduction cells at 1/3 and 2/3 of the depth, and normal + reduce for 2 cells); a
   reduction cell doubles C and halves the resolution (its ops on the two inputs have
   stride 2);
@@ -34,6 +34,7 @@ from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype
 from cpnas.registry import Cost, display_facts
+from cpnas.shape import cell_layout, cell_widths
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
@@ -138,17 +139,16 @@ def model_summary(
     width = 2 * c_stem if distinct_inputs else c_stem
     rows.append(_row("stem", "stem", width, size, Cost(
         fp_params=input_channels * width * 9, fp_macs=size * size * input_channels * width * 9)))
-    c_pp, c_p, c = c_stem, c_stem, channels
-    for i, kind in enumerate(scoring.cell_layout(cells)):  # the engine's layout, not a copy
-        if kind == "reduce":
-            c *= 2
+    layout = cell_layout(cells)  # the engine's layout and widths, not a copy
+    outs = [len(getattr(geno, f"{kind}_concat")) for kind in layout]
+    c_p = c_stem
+    for i, w in enumerate(cell_widths(layout, channels, c_stem, outs)):
         size_in = size
-        cost = _cell_cost(geno, kind, c, size_in, binary_preprocess, c_pp, c_p)
-        if kind == "reduce":
+        cost = _cell_cost(geno, w.kind, w.c, size_in, binary_preprocess, w.c_pp, w.c_p)
+        if w.kind == "reduce":
             size //= 2
-        rows.append(_row(f"cell {i}", kind, c, size, cost))
-        concat = getattr(geno, f"{kind}_concat")
-        c_pp, c_p = c_p, len(concat) * c
+        rows.append(_row(f"cell {i}", w.kind, w.c, size, cost))
+        c_p = outs[i] * w.c
     rows.append(_row("classifier", "linear", classes, 1,
                      Cost(fp_params=c_p * classes + classes, fp_macs=c_p * classes)))
     total = sum((Cost(*(r[f] for f in Cost._fields)) for r in rows), Cost())

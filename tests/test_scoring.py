@@ -78,17 +78,3 @@ def test_last_round_accuracy_means_the_last_round_sampled():
                S(round=1, child_acc=0.5, parent_acc=0.7)]
     assert scoring.last_round_accuracy(samples) == pytest.approx((0.4, 0.6))
     assert scoring.last_round_accuracy([]) == (None, None)
-
-
-@pytest.mark.parametrize(("k", "repeats", "n"), [(8, 1, 35), (3, 2, 10), (2, 3, 6), (1, 1, 0)])
-def test_n_samples_is_t_times_k_down_to_2(k, repeats, n):
-    assert scoring.n_samples(k, repeats) == n
-    if k > 1:
-        assert SearchConfig(ops=SearchConfig().ops[:k], repeats=repeats).n_samples == n
-
-
-def test_cell_layout_puts_reductions_at_thirds_and_two_cells_are_normal_and_reduce():
-    assert scoring.cell_layout(1) == ["normal"]
-    assert scoring.cell_layout(2) == ["normal", "reduce"]
-    assert scoring.cell_layout(8) == ["normal", "normal", "reduce", "normal", "normal",
-                                      "reduce", "normal", "normal"]
