@@ -1,7 +1,8 @@
 """Tidy pandas tables of a run's events, like optuna's ``trials_dataframe``.
 
 One row per observation, one column per variable, so a plot or a groupby needs no
-reshaping. Their columns are a stable interface: ``cpviz`` builds its views on them.
+reshaping. Their columns are a stable interface for notebooks and user code (cpviz's views
+read the same events folded into its ``SearchState``).
 
 - :func:`samples_frame`: one row per ``SampleTrained``.
 - :func:`scores_frame`: one row per (round, edge, op) with ``zbar`` and ``ev``.

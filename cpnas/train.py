@@ -2,8 +2,9 @@
 architecture of the two supernets. The final training of a genotype is :mod:`cpnas.final`.
 
 Nothing here touches global state: models, optimizers, the data-order generator and the
-center-loss buffer live on the trainer, so a data-parallel search (torchrun, one trainer
-per rank, rank 0 alone writing events and checkpoints) can wrap it later.
+center-loss buffer live on the trainer, so a data-parallel search runs one trainer per
+rank (torchrun; cpnas.distributed shards each batch, rank 0 alone writes events and
+checkpoints).
 """
 
 from __future__ import annotations

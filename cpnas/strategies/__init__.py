@@ -29,7 +29,7 @@ STRATEGIES: tuple[str, ...] = ("cpnas", "random", "random-pick", "darts")
 # Names a study may use for a strategy at a fixed beta_P (Eq. 4.15 at its two ends).
 NAMED_BETAS: dict[str, tuple[str, float]] = {"child-only": ("cpnas", 0.0),
                                              "parent-only": ("cpnas", 1.0)}
-_MODULES = {"cpnas": "indicator", "random": "random", "random-pick": "random", "darts": "darts"}
+_MODULES = {"cpnas": "cpnas", "random": "random", "random-pick": "random", "darts": "darts"}
 
 
 def get(name: str) -> Any:
