@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search(sub)
     _add_train(sub)
     _add_study(sub)
+    _add_tune(sub)
     _load_plugins(sub)
     return parser
 
@@ -146,6 +147,38 @@ def _add_study(sub) -> None:
         "(docs/study.md).")
     add_arguments(p)
     p.set_defaults(func=cmd_study)
+
+
+def _add_tune(sub) -> None:
+    from .tune import add_arguments
+
+    p = sub.add_parser(
+        "tune", help="an Optuna study over beta_P, T, sample steps and the learning rate; "
+                     "objective: the found cell's stand-alone test accuracy (needs cpnas[tune])",
+        description="Each trial is a normal run directory under DIR/STUDY; each round's mean "
+        "child accuracy is reported to Optuna's pruner. Several processes on one --storage "
+        "share the study; optuna-dashboard STORAGE shows it (docs/trackers.md).")
+    add_arguments(p)
+    p.set_defaults(func=cmd_tune)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import run_tune, storage_url
+
+    study = run_tune(args, say=lambda text: print(text, file=sys.stderr))
+    states: dict[str, int] = {}
+    for trial in study.trials:
+        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+    print(f"study {study.study_name}: {len(study.trials)} trials "
+          f"({', '.join(f'{n} {k}' for k, n in sorted(states.items()))})")
+    try:
+        best = study.best_trial
+        print(f"best: trial {best.number}, stand-alone test accuracy {best.value:.1%}, "
+              f"{best.params}, {best.user_attrs.get('run_dir')}")
+    except ValueError:  # no trial completed yet
+        pass
+    print(f"optuna-dashboard {storage_url(args)}")
+    return 0
 
 
 # Other packages add outputs of a finished study through this entry-point group: each entry is
