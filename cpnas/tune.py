@@ -259,13 +259,14 @@ def tune_and_plot(out: str | Path, n_trials: int = 4, **flags: Any) -> dict[str,
     parameter-importance and parallel-coordinate plots (plotly figures).
 
     ``flags``: any ``cpnas tune`` flag by its name (``epochs=1``, ``beta="-1:1"``,
-    ``study_name="nb"``). Returns ``{"study", "importance", "parallel", "trials"}`` (trials:
+    ``study_name="nb"``; a list repeats a flag: ``set=["nodes=2", "cells=1"]``). Returns ``{"study", "importance", "parallel", "trials"}`` (trials:
     Optuna's ``trials_dataframe``)."""
     from .cli import build_parser
 
     argv = ["tune", "--quick", "--out", str(out), "--n-trials", str(n_trials)]
     for name, value in flags.items():
-        argv += [f"--{name.replace('_', '-')}", str(value)]
+        for one in value if isinstance(value, (list, tuple)) else [value]:  # set=["a=1", "b=2"]
+            argv += [f"--{name.replace('_', '-')}", str(one)]
     args = build_parser().parse_args(argv)
     study = run_tune(args)
     optuna = require_optuna()
