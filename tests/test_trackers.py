@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -186,33 +185,39 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _checkpoints(run: Path) -> int:
-    try:
-        return (run / "events.jsonl").read_text().count('"type":"Checkpointed"')
-    except OSError:
-        return 0
+# `cpnas search` that SIGKILLs itself at its second checkpoint, once the loggers have seen it:
+# the same kill at the same point on any machine, however fast.
+KILLED_AT_2 = """
+import os, signal, sys
+import cpnas.trackers as trackers
+from cpnas import cli
+
+make, seen = trackers.make_loggers, []
+
+def kill_at_second_checkpoint(event):
+    if event.type == "Checkpointed":
+        seen.append(event)
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+trackers.make_loggers = lambda *a, **k: make(*a, **k) + [kill_at_second_checkpoint]
+sys.exit(cli.main(sys.argv[1:]))
+"""
 
 
 def test_a_killed_and_resumed_search_logs_every_step_once(tmp_path):
     run, uri = tmp_path / "run", f"sqlite:///{tmp_path / 'mlflow.db'}"
-    argv = [sys.executable, "-m", "cpnas.cli", *SEARCH_ARGS, "--out", str(run),
-            "--log-to", "tensorboard,mlflow", "--mlflow-uri", uri]
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while _checkpoints(run) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.communicate()[0].decode()[-2000:]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = _checkpoints(run)
-    assert 2 <= killed_at < 4  # sweep scoring: 4 checkpoints in all
+    argv = [*SEARCH_ARGS, "--out", str(run), "--log-to", "tensorboard,mlflow", "--mlflow-uri", uri]
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_2, *argv], cwd=tmp_path, env=_env(),
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (run / "events.jsonl").read_text().count('"type":"Checkpointed"') == 2
     before = [e.step for e in read_tensorboard(run / "tensorboard").Scalars("sample/z")]
     assert before  # the resume has steps to skip
     before_ml = _client(uri).get_metric_history(read_trackers(run)["mlflow"]["run_id"], "sample/z")
-    assert before_ml
-    done = subprocess.run(argv, cwd=tmp_path, env=_env(), capture_output=True, text=True,
-                          timeout=300)
+    assert len(before_ml) >= len(before)
+    done = subprocess.run([sys.executable, "-m", "cpnas.cli", *argv], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 
     acc = read_tensorboard(run / "tensorboard")
@@ -230,3 +235,35 @@ def test_a_killed_and_resumed_search_logs_every_step_once(tmp_path):
         steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, tag)]
         assert sorted(steps) == list(range(N_SAMPLES)), tag
     assert (run / TRACKERS_FILE).is_file()
+
+
+def test_the_declared_entry_points_load(monkeypatch):
+    """pyproject.toml's cpnas.loggers and cpnas.tracker_views entries resolve, and the
+    loggers find cpviz's pictures through them (as after `pip install -e .`)."""
+    import importlib.metadata as md
+    import tomllib
+
+    import cpnas.trackers as trackers
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert set(declared[trackers.LOGGERS_GROUP]) == {"tensorboard", "mlflow"}
+    assert set(declared[trackers.VIEWS_GROUP]) == {"cells", "report"}
+
+    def fake(group: str):
+        return [md.EntryPoint(name, value, group) for name, value in declared.get(group, {}).items()]
+
+    monkeypatch.setattr(trackers, "entry_points", lambda group: fake(group))
+    views = trackers.tracker_views()
+    from cpviz.trackers import cell_images, report_html
+
+    assert views == {"cells": cell_images, "report": report_html}
+    assert set(logger_factories()) == {"tensorboard", "mlflow"}
+    logger = TensorBoardLogger(run_dir="unused")
+    assert logger.cell_images is cell_images and logger.report is report_html
+
+
+def test_mlflow_goes_where_mlflow_would(monkeypatch, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'env.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert MLflowLogger().uri == uri
+    assert MLflowLogger("sqlite:///other.db").uri == "sqlite:///other.db"
