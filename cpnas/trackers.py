@@ -263,8 +263,8 @@ class TensorBoardLogger(TrackerLogger):
 
     def __init__(self, log_dir: str | os.PathLike | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        require("tensorboard", "TensorBoard")  # first: torch's writer needs it
         self._tb = require("torch.utils.tensorboard", "TensorBoard")
-        require("tensorboard", "TensorBoard")
         if log_dir is None and self.run_dir is None:
             raise ConfigError("TensorBoardLogger: give a log_dir (or the run_dir, for "
                               f"RUN/{TENSORBOARD_DIR})")
@@ -537,8 +537,8 @@ def log_standalone(run_dir: str | os.PathLike, values: dict[str, float]) -> list
     tb = known.get("tensorboard", {})
     if tb.get("log_dir"):
         try:
-            writer_mod = require("torch.utils.tensorboard", "TensorBoard")
             require("tensorboard", "TensorBoard")
+            writer_mod = require("torch.utils.tensorboard", "TensorBoard")
             step = _sample_count(run_dir)
             writer = writer_mod.SummaryWriter(log_dir=tb["log_dir"])
             for key, value in values.items():

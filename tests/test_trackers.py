@@ -172,6 +172,7 @@ def test_bad_log_to_is_one_line(tmp_path, capsys, argv, says):
 @pytest.mark.parametrize("name, module", [("mlflow", "mlflow"), ("tensorboard", "tensorboard")])
 def test_a_missing_tracker_package_names_the_extra(tmp_path, capsys, monkeypatch, name, module):
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    monkeypatch.delitem(sys.modules, "torch.utils.tensorboard", raising=False)  # as in a fresh process
     assert cli.main([*SEARCH_ARGS, "--log-to", name, "--out", str(tmp_path / "r")]) == 2
     line = _one_line(capsys.readouterr().err)
     assert "cpnas[trackers]" in line and f"'{module}'" in line
