@@ -239,6 +239,21 @@ def tune_setup(args: argparse.Namespace) -> tuple[dict[str, Any], list[Knob], An
     return base, knobs, training
 
 
+def check_trial_dirs(root: Path, study: Any) -> None:
+    """Refuse a folder holding trial directories that this study's trials do not name (an
+    older study's, under the same --out and --study-name): a trial would meet another's run."""
+    if not root.is_dir():
+        return
+    present = {p.resolve() for p in root.glob("trial-*")}  # listed before the trials are read:
+    known = {Path(t.user_attrs["run_dir"]) for t in study.trials  # a trial names its folder
+             if "run_dir" in t.user_attrs}                        # before it creates it
+    foreign = sorted(p.name for p in present - known)
+    if foreign:
+        raise ConfigError(f"{root}: holds {', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}"
+                          f" of another study (not in study {study.study_name!r} of this "
+                          "storage); give another --out or --study-name")
+
+
 def run_tune(args: argparse.Namespace, say: Callable[[str], None] = lambda text: None) -> Any:
     """Open (or join) the study and run this process's trials; return the study."""
     optuna = require_optuna()
@@ -246,6 +261,7 @@ def run_tune(args: argparse.Namespace, say: Callable[[str], None] = lambda text:
     url = storage_url(args)
     study = open_study(optuna, url, args.study_name, args.pruner, args.sampler_seed)
     root = Path(args.out) / args.study_name
+    check_trial_dirs(root, study)
     root.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.set_user_attr("cpnas.knobs", [dataclasses.asdict(k) for k in knobs])

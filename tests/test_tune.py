@@ -133,6 +133,13 @@ def test_bad_storage_or_knob_range_is_one_line(tmp_path, capsys, flags, says):
     assert not list((tmp_path / "t").glob("*/trial-*"))  # no trial ran
 
 
+def test_another_study_s_trial_folders_are_refused(tmp_path, capsys):
+    (tmp_path / "t" / "cpnas-tune" / "trial-0000").mkdir(parents=True)
+    assert cli.main(["tune", *TINY, "--out", str(tmp_path / "t")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "trial-0000 of another study" in line
+
+
 def test_a_missing_optuna_names_the_extra(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)
     assert cli.main(["tune", *TINY, "--out", str(tmp_path)]) == 2
