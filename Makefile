@@ -34,7 +34,7 @@ $(STAMP_TORCH): | $(PY)
 	@touch $@
 
 $(STAMP_DEPS): pyproject.toml $(STAMP_TORCH)
-	@bash .ci/pip-install "$(PY)" -e ".[test,dev]"
+	@bash .ci/pip-install "$(PY)" -e ".[test,dev,trackers,tune]"
 	@touch $@
 
 setup: $(STAMP_DEPS)

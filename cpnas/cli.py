@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search(sub)
     _add_train(sub)
     _add_study(sub)
+    _add_tune(sub)
     _load_plugins(sub)
     return parser
 
@@ -69,6 +70,13 @@ def _add_search(sub) -> None:
     _add_data_dir(p)
     p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--log-to", metavar="TRACKERS", default=None,
+                   help="also log to experiment trackers: tensorboard (RUN/tensorboard), mlflow "
+                        "(MLFLOW_TRACKING_URI, else MLflow's default), comma-separated; needs "
+                        "pip install 'cpnas[trackers]' (docs/trackers.md)")
+    p.add_argument("--mlflow-uri", metavar="URI", default=None,
+                   help="MLflow tracking URI for --log-to mlflow (default: MLFLOW_TRACKING_URI, "
+                        "else MLflow's own default, a local store)")
     p.set_defaults(func=cmd_search)
 
 
@@ -110,6 +118,38 @@ def _add_study(sub) -> None:
         "(docs/study.md).")
     add_arguments(p)
     p.set_defaults(func=cmd_study)
+
+
+def _add_tune(sub) -> None:
+    from .tune import add_arguments
+
+    p = sub.add_parser(
+        "tune", help="an Optuna study over beta_P, T, sample steps and the learning rate; "
+                     "objective: the found cell's stand-alone test accuracy (needs cpnas[tune])",
+        description="Each trial is a normal run directory under DIR/STUDY; each round's mean "
+        "child accuracy is reported to Optuna's pruner. Several processes on one --storage "
+        "share the study; optuna-dashboard STORAGE shows it (docs/trackers.md).")
+    add_arguments(p)
+    p.set_defaults(func=cmd_tune)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import run_tune, storage_url
+
+    study = run_tune(args, say=lambda text: print(text, file=sys.stderr))
+    states: dict[str, int] = {}
+    for trial in study.trials:
+        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+    print(f"study {study.study_name}: {len(study.trials)} trials "
+          f"({', '.join(f'{n} {k}' for k, n in sorted(states.items()))})")
+    try:
+        best = study.best_trial
+        print(f"best: trial {best.number}, stand-alone test accuracy {best.value:.1%}, "
+              f"{best.params}, {best.user_attrs.get('run_dir')}")
+    except ValueError:  # no trial completed yet
+        pass
+    print(f"optuna-dashboard {storage_url(args)}")
+    return 0
 
 
 # Other packages add outputs of a finished study through this entry-point group: each entry is
@@ -281,6 +321,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = search_config(args)
     me = distributed.init(config.device)  # torchrun: join its process group; else rank 0 of 1
     subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
+    if args.log_to is not None and me.is_main:  # refused (a missing package) before any search
+        from .trackers import make_loggers
+
+        subs += make_loggers(args.log_to, args.out,
+                             {"mlflow": {"tracking_uri": args.mlflow_uri}} if args.mlflow_uri else {})
     stop = threading.Event()
     try:
         with stop_on_signals(stop) as caught:
@@ -411,6 +456,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "train.json", json.dumps(report, indent=2) + "\n")
         print(f"results: {out / 'train.json'}")
+    if run_dir is not None and me.is_main:  # the run's tracker runs (cpnas.trackers), if any
+        from .trackers import log_standalone
+
+        values = {"test_acc": report["binary"]["test_acc"], "val_acc": report["binary"]["val_acc"]}
+        if "fp_twin" in report:
+            values["fp_twin_test_acc"] = report["fp_twin"]["test_acc"]
+        for tracker in log_standalone(run_dir, values):
+            print(f"logged to {tracker}: standalone/test_acc")
     return 0
 
 

@@ -17,6 +17,9 @@ from cpnas.resolve import ACCEPTS
 
 from .export import FORMATS
 
+# formats `cpnas render` writes beyond export_cell's (not in the default set)
+EXTRA_FORMATS = ("tex", "gif")
+
 
 def add_render_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -29,7 +32,11 @@ def add_render_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("genotype", metavar="GENOTYPE", help=ACCEPTS)
     p.add_argument("--out", default="cells", metavar="DIR", help="output directory (default: cells)")
     p.add_argument("--format", default=",".join(FORMATS), metavar="FMTS",
-                   help=f"comma-separated formats out of {','.join(FORMATS)} (default: all)")
+                   help=f"comma-separated formats out of {','.join(FORMATS + EXTRA_FORMATS)} "
+                        f"(default: {','.join(FORMATS)}); tex: a TikZ picture for \\input in a "
+                        "paper; gif: the cell across the rounds of a run (a run directory)")
+    p.add_argument("--dpi", type=int, default=None,
+                   help="resolution of png (default 96) and gif (default 72); 300 for print")
     p.add_argument("--no-binary", dest="binary", action="store_false",
                    help="do not mark the ops the 1-bit child binarizes")
     p.add_argument("--no-legend", dest="legend", action="store_false", help="no legend line")
@@ -41,7 +48,26 @@ def run_render(args: argparse.Namespace) -> int:
     from .export import export_cell
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    paths = export_cell(args.genotype, args.out, formats, binary=args.binary, legend=args.legend)
+    unknown = [f for f in formats if f not in FORMATS + EXTRA_FORMATS]
+    if unknown or not formats:
+        raise CpnasError(f"unsupported format {unknown[0]!r}; choose from "
+                         f"{', '.join(FORMATS + EXTRA_FORMATS)}" if unknown else
+                         f"no format given; choose from {', '.join(FORMATS + EXTRA_FORMATS)}")
+    if args.dpi is not None and not 10 <= args.dpi <= 1200:
+        raise CpnasError(f"--dpi: must be in 10..1200, got {args.dpi}")
+    plain = [f for f in formats if f in FORMATS]
+    paths = []
+    if "gif" in formats:  # a run's events, checked before anything is written
+        from .gif import run_gifs
+
+        paths += run_gifs(args.genotype, args.out, dpi=args.dpi)
+    if plain:
+        paths += export_cell(args.genotype, args.out, plain, binary=args.binary,
+                             legend=args.legend, dpi=args.dpi)
+    if "tex" in formats:
+        from .tikz import export_tikz
+
+        paths += export_tikz(args.genotype, args.out, binary=args.binary, legend=args.legend)
     for path in paths:
         print(path)
     return 0

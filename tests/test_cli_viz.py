@@ -89,7 +89,9 @@ def test_bad_paths_and_formats(tmp_path):
         (["render", tmp_path / "empty", "--out", tmp_path / "o"], "events"),
         (["render", tmp_path / "missing", "--out", tmp_path / "o"], "no such run directory"),
         (["report", tmp_path / "missing"], "not a run directory"),
-        (["render", str(DARTS_V2), "--out", tmp_path / "o", "--format", "svg,gif"], "unsupported format 'gif'"),
+        (["render", str(DARTS_V2), "--out", tmp_path / "o", "--format", "svg,webp"], "unsupported format 'webp'"),
+        (["render", str(DARTS_V2), "--out", tmp_path / "o", "--format", "svg,gif"], "gif needs a run directory"),
+        (["render", str(DARTS_V2), "--out", tmp_path / "o", "--format", "png", "--dpi", "0"], "--dpi"),
     ]
     for argv, why in cases:
         with pytest.raises(CpnasError, match=why) as info:

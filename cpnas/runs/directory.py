@@ -42,7 +42,10 @@ STANDALONE_NAME = "standalone.json"  # cpnas study's stand-alone training of the
 # else's.
 RUN_FILES = (CONFIG_NAME, LOG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME, LOCK_NAME)
 OURS = {**dict.fromkeys(RUN_FILES, "file"), "train.json": "file", STANDALONE_NAME: "file",
-        "report.html": "file", "cells": "dir"}
+        "report.html": "file", "cells": "dir",
+        # the experiment trackers (cpnas.trackers): which tracker runs hold this run, and
+        # TensorBoard's event files
+        "trackers.json": "file", "tensorboard": "dir"}
 _TEMP = re.compile(r"\.(?P<name>[\w.]+)\.\w+\.tmp")  # an atomic writer's temp file
 
 
