@@ -46,6 +46,18 @@ def main() -> None:
         s = b.stats
         print(f"| {b.beta:g} | {s['test_acc'].n} | {pm(s['test_acc'])} | {pm(s['test_acc_fp'])} "
               f"| {pm(s['conv_ops'], 1.0)} |")
+    sweep = [r for r in d.rows if r["strategy"] == "cpnas" and r["test_acc"] is not None]
+    if len({r["beta"] for r in sweep}) > 2:
+        from scipy import stats
+
+        print()
+        print(f"| against beta_P, over the {len(sweep)} cpnas searches | Spearman rho | p |")
+        print("|---|---|---|")
+        for key, what in (("test_acc", "1-bit test acc"), ("conv_ops", "conv ops kept"),
+                          ("test_acc_fp", "FP twin test acc")):
+            pts = [(r["beta"], r[key]) for r in sweep if r[key] is not None]
+            rho, p = stats.spearmanr(*zip(*pts))
+            print(f"| {what} | {rho:+.2f} | {p:.2g} |")
     trained = [r for r in d.rows if r["test_acc"] is not None and r["conv_ops"] is not None]
     if len(trained) > 2:
         from scipy import stats

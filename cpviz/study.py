@@ -117,28 +117,25 @@ def study_data(source: Any, reference: str = REFERENCE) -> StudyData:
 
 
 def strategy_chart(data: Any, metric: str = "test_acc") -> Any:
-    """Mean ± std over seeds per strategy (bars), with one point per seed."""
+    """The spread over seeds per strategy: a box (quartiles, whiskers, the mean dashed) with
+    one dot per seed beside it. The axis spans the data, not 0-100: a box shows its own scale
+    and does not exaggerate the way a cut-off bar would."""
     go = try_import("plotly.graph_objects", "the study views")
     d = data if isinstance(data, StudyData) else study_data(data)
-    x = [g.label for g in d.groups]
     fig = go.Figure()
-    fig.add_bar(x=x, y=[_pct(g.stats[metric].mean) for g in d.groups], name="mean over seeds",
-                marker_color=OKABE_ITO["sky_blue"], opacity=0.6,
-                error_y={"type": "data", "array": [_pct(g.stats[metric].std) for g in d.groups]},
-                hovertemplate="%{x}: %{y:.1f}% ± %{error_y.array:.1f}<extra></extra>")
-    px, py, text = [], [], []
     for g in d.groups:
         rows = [r for r in d.rows if label(r) == (g.names or (g.label,))[0]
                 and r.get(metric) is not None]
-        px += [g.label] * len(rows)
-        py += [_pct(r[metric]) for r in rows]
-        text += [f"seed {r['seed']}" for r in rows]
-    fig.add_scatter(x=px, y=py, mode="markers", name="one seed", text=text,
-                    marker={"color": OKABE_ITO["vermillion"], "size": 8},
+        fig.add_box(x=[g.label] * len(rows), y=[_pct(r[metric]) for r in rows], name=g.label,
+                    boxpoints="all", jitter=0.5, pointpos=-1.6, boxmean=True,
+                    marker={"color": OKABE_ITO["vermillion"], "size": 5},
+                    line={"color": OKABE_ITO["blue"]}, fillcolor="rgba(86,180,233,0.25)",
+                    text=[f"seed {r['seed']}" for r in rows], showlegend=False,
                     hovertemplate="%{x}, %{text}: %{y:.1f}%<extra></extra>")
-    fig.update_layout(title=f"{METRICS.get(metric, metric)} per strategy (mean ± std over seeds)",
-                      yaxis_title="test accuracy (%)", template="plotly_white",
-                      legend={"orientation": "h", "y": -0.25})
+    n = max((g.stats[metric].n for g in d.groups), default=0)
+    fig.update_layout(title=f"{METRICS.get(metric, metric)} per strategy ({n} seeds: box = "
+                            "quartiles, dashed = mean, a dot per seed)",
+                      yaxis_title="test accuracy (%)", template="plotly_white")
     return fig
 
 
@@ -167,7 +164,8 @@ def beta_chart(data: Any, metric: str = "test_acc") -> Any:
             s = g.stats[key]
             fig.add_hline(y=s.mean * scale, row=1, col=col, line_dash="dash",
                           line_color=OKABE_ITO.get(colour, "#999999"),
-                          annotation_text=name, annotation_position="top left")
+                          annotation_text=name,
+                          annotation_position="top left" if name == "random" else "bottom left")
             if s.n > 1 and name == "random":
                 fig.add_hrect(y0=(s.mean - s.std) * scale, y1=(s.mean + s.std) * scale,
                               row=1, col=col, fillcolor=OKABE_ITO["green"], opacity=0.12,

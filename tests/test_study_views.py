@@ -68,13 +68,12 @@ def test_study_data_groups_by_strategy_and_beta():
 def test_charts_carry_the_numbers():
     d = study_data(ROWS)
     fig = strategy_chart(d)
-    bars, points = fig.data[0], fig.data[1]
-    assert list(bars.x) == [g.label for g in d.groups]
-    assert bars.y[1] == pytest.approx(82.0)
-    assert bars.error_y.array[2] == pytest.approx(100 * statistics.stdev([0.85, 0.87]))
-    assert len(points.x) == 7  # one point per finished seed, child-only's drawn once
+    assert [t.name for t in fig.data] == [g.label for g in d.groups]  # one box per group
+    assert list(fig.data[1].y) == pytest.approx([80.0, 84.0])  # cpnas β=1, its seeds
+    assert sum(len(t.y) for t in fig.data) == 7  # one dot per finished seed, child-only's once
+    assert all(t.boxpoints == "all" and t.boxmean is True for t in fig.data)
     fp = strategy_chart(d, "test_acc_fp")
-    assert fp.data[0].y[0] == pytest.approx(95.5)
+    assert sum(fp.data[0].y) / 2 == pytest.approx(95.5)
     beta = beta_chart(d)
     acc, conv = beta.data[0], beta.data[2]
     assert list(acc.x) == [0.0, 1.0] and acc.y[0] == pytest.approx(91.0)
