@@ -59,6 +59,10 @@ def main() -> None:
           f"{100 * q[0]:.1f}-{100 * q[-1]:.1f}% |")
     print(f"| std of the cells' means (between architectures) | {100 * statistics.stdev(means):.2f} points |")
     print(f"| seed std within a cell (pooled) | {100 * within:.2f} points |")
+    bulk = [t for t, m in zip(table, means) if q[0] <= m <= q[-1]]
+    print(f"| ICC(1) of the cells between the 10th and 90th percentile ({len(bulk)} cells) | "
+          f"{icc_oneway(bulk):.2f} |")
+    print(f"| seed-to-seed Kendall tau of those cells | {statistics.fmean(kendall_pairs(bulk)):.2f} |")
     if args.signal:
         signal = json.loads(Path(args.signal).read_text())
         print()
