@@ -158,17 +158,6 @@ def shutdown() -> None:
         tdist.destroy_process_group()
 
 
-def check_strategy(strategy: str, me: Dist) -> None:
-    """Under torchrun, a strategy that cannot share a search across processes is refused on
-    every rank (``data_parallel`` of cpnas.strategies: darts)."""
-    from .errors import ConfigError
-    from .strategies import get
-
-    if me.active and not get(strategy).data_parallel:
-        raise ConfigError(f"strategy: {strategy} runs in one process only, got {me.world_size} "
-                          "processes (run it without torchrun)")
-
-
 def sync_batchnorm(net: nn.Module, device: torch.device, me: Dist, on: bool = True) -> nn.Module:
     """Batch norm over the global batch when data parallel and ``on``: torch's
     ``SyncBatchNorm`` on CUDA, :class:`CpuSyncBatchNorm` on CPU; ``net`` unchanged otherwise

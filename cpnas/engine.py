@@ -49,6 +49,7 @@ from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
 from .scoring import last_round_accuracy
+from .strategies import check_strategy
 from .strategies import get as get_strategy
 from .train import Stopped
 
@@ -202,7 +203,7 @@ class RunContext:
         self.config, self.stop = config, stop or threading.Event()
         # under torchrun rank 0 alone owns the run directory and the subscribers
         self.dist = distributed.current()
-        distributed.check_strategy(config.strategy, self.dist)  # before anything is written
+        check_strategy(config.strategy, self.dist)  # before anything is written
         self.subscribers = subscribers if self.dist.is_main else []
         self.emit: _Emitter | None = None  # set once the search has started (emits events)
         self.trained_seconds: dict[tuple[int, int, int], float] = {}  # trained ahead, not scored yet

@@ -211,7 +211,7 @@ def make_objective(base: dict[str, Any], knobs: list[Knob], root: Path, training
 def tune_setup(args: argparse.Namespace) -> tuple[dict[str, Any], list[Knob], Any]:
     """The fixed search keys, the knobs and the training; every range checked against the
     config's own bounds (both ends) before a study is opened."""
-    from .cli import parse_set
+    from .flags import parse_set
     from .config import SearchConfig, read_config_source
     from .study import QUICK_SEARCH, QUICK_TRAINING, Training
 
@@ -277,13 +277,19 @@ def tune_and_plot(out: str | Path, n_trials: int = 4, **flags: Any) -> dict[str,
     ``flags``: any ``cpnas tune`` flag by its name (``epochs=1``, ``beta="-1:1"``,
     ``study_name="nb"``; a list repeats a flag: ``set=["nodes=2", "cells=1"]``). Returns ``{"study", "importance", "parallel", "trials"}`` (trials:
     Optuna's ``trials_dataframe``)."""
-    from .cli import build_parser
+    import argparse
 
-    argv = ["tune", "--quick", "--out", str(out), "--n-trials", str(n_trials)]
+    class Parser(argparse.ArgumentParser):  # a bad flag is a ConfigError, not an exit
+        def error(self, message: str):  # type: ignore[override]
+            raise ConfigError(message)
+
+    parser = Parser(prog="cpnas tune")
+    add_arguments(parser)
+    argv = ["--quick", "--out", str(out), "--n-trials", str(n_trials)]
     for name, value in flags.items():
         for one in value if isinstance(value, (list, tuple)) else [value]:  # set=["a=1", "b=2"]
-            argv += [f"--{name.replace('_', '-')}", str(one)]
-    args = build_parser().parse_args(argv)
+            argv += [f"--{name.replace('_', '-')}={one}"]
+    args = parser.parse_args(argv)
     study = run_tune(args)
     optuna = require_optuna()
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from cpnas.distributed import SINGLE, Dist, check_strategy
+from cpnas.distributed import SINGLE, Dist
 from cpnas.errors import ConfigError
-from cpnas.strategies import STRATEGIES
+from cpnas.strategies import STRATEGIES, check_strategy
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

@@ -32,10 +32,21 @@ NAMED_BETAS: dict[str, tuple[str, float]] = {"child-only": ("cpnas", 0.0),
 _MODULES = {"cpnas": "cpnas", "random": "random", "random-pick": "random", "darts": "darts"}
 
 
+def check_strategy(strategy: str, me: Any) -> None:
+    """Under torchrun (``me``, a :class:`cpnas.distributed.Dist`, is active), a strategy that
+    cannot share a search across processes is refused on every rank (``data_parallel``:
+    darts), before anything is written."""
+    from ..errors import ConfigError
+
+    if me.active and not get(strategy).data_parallel:
+        raise ConfigError(f"strategy: {strategy} runs in one process only, got {me.world_size} "
+                          "processes (run it without torchrun)")
+
+
 def get(name: str) -> Any:
     """The strategy object for a config's ``strategy`` value (imports torch)."""
     module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
     return module.STRATEGY[name] if isinstance(module.STRATEGY, dict) else module.STRATEGY
 
 
-__all__ = ["NAMED_BETAS", "STRATEGIES", "get"]
+__all__ = ["NAMED_BETAS", "STRATEGIES", "check_strategy", "get"]
