@@ -1,5 +1,7 @@
 """Faults during a search: each ends it with one line (or a stop), loses nothing, and a later
-resume gives exactly the uninterrupted run (``tests/fixtures/run_v1``, same config).
+resume gives exactly the uninterrupted run: ``tests/fixtures/run_v1``'s config, run here
+(the ``reference_run`` fixture, tests/conftest.py; the fixture's own floats came from
+another CPU).
 
 In-process where an injected error does the job; real processes for the file-size limit
 (RLIMIT_FSIZE: as root, chmod does not stop writes) and for signals.
@@ -36,10 +38,10 @@ FINISHED = Path(__file__).parent / "fixtures" / "run_v1"
 SEARCH = ["search", "--config", str(FINISHED / "config.json"), "--quiet"]
 
 
-def assert_resumes_to_the_reference(run: Path, capsys) -> None:
+def assert_resumes_to_the_reference(run: Path, capsys, ref) -> None:
     capsys.readouterr()
     assert main([*SEARCH, "--out", str(run)]) == 0, capsys.readouterr().err
-    got, ref = cpnas.load_run(run), cpnas.load_run(FINISHED)
+    got = cpnas.load_run(run)
     assert str(got.genotype) == str(ref.genotype)
     assert comparable(got.events) == comparable(ref.events)
 
@@ -73,7 +75,7 @@ class _FullDisk:
 
 
 def test_a_failed_log_write_ends_the_search_in_one_line_and_resumes_exactly(
-        tmp_path, monkeypatch, capsys) -> None:
+        tmp_path, monkeypatch, capsys, reference_run) -> None:
     real = Recorder.on_event
 
     def on_event(self, event):
@@ -89,10 +91,11 @@ def test_a_failed_log_write_ends_the_search_in_one_line_and_resumes_exactly(
     assert [e.seq for e in read_events(run)] == list(range(14))  # the log stops, whole
     assert RunDir(run).load_checkpoint()["seq"] <= 14  # never ahead of the log
     monkeypatch.undo()
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
-def test_a_failed_genotype_write_ends_failed_and_resumes_exactly(tmp_path, monkeypatch, capsys):
+def test_a_failed_genotype_write_ends_failed_and_resumes_exactly(tmp_path, monkeypatch, capsys,
+                                                                 reference_run) -> None:
     real = os.replace
 
     def replace(src, dst, *args, **kwargs):
@@ -108,7 +111,7 @@ def test_a_failed_genotype_write_ends_failed_and_resumes_exactly(tmp_path, monke
     assert isinstance(last, ev.SearchFinished) and last.status == "failed"
     assert not (run / "genotype.json").exists()
     monkeypatch.undo()
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
 def test_a_run_directory_deleted_mid_run_ends_in_one_line(tmp_path, capsys) -> None:
@@ -159,6 +162,11 @@ def test_search_started_records_its_provenance(tmp_path) -> None:
     assert prov["cpnas"] == cpnas.__version__ and prov["world_size"] == 1
     assert prov["device"] == started.device and prov["threads"] >= 1
     assert isinstance(prov["command"], list) and "torch" in prov and "git_commit" in prov
+    # the machine, which says why two runs' floats may differ (docs/runs.md)
+    import torch
+    assert prov["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert isinstance(prov["cpu"], str) and prov["cpu"] and prov["machine"]
+    assert prov["gpu"] is None  # a CPU run names no GPU
     assert read_events(tmp_path / "run")[0].provenance == prov
 
 
@@ -187,7 +195,8 @@ def _file_size_limit() -> None:
 
 
 @pytest.mark.slow
-def test_a_file_size_limit_at_the_checkpoint_ends_failed_in_one_line(tmp_path, capsys) -> None:
+def test_a_file_size_limit_at_the_checkpoint_ends_failed_in_one_line(tmp_path, capsys,
+                                                                    reference_run) -> None:
     run = tmp_path / "run"
     proc = _cli(run, preexec=_file_size_limit)
     _, err = proc.communicate(timeout=300)
@@ -196,12 +205,13 @@ def test_a_file_size_limit_at_the_checkpoint_ends_failed_in_one_line(tmp_path, c
     assert not (run / "checkpoint.pt").exists() and not list(run.glob(".checkpoint.pt.*"))
     last = read_events(run)[-1]
     assert isinstance(last, ev.SearchFinished) and last.status == "failed"
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_at_a_step_boundary_and_resumes_exactly(signum, tmp_path, capsys) -> None:
+def test_a_signal_stops_at_a_step_boundary_and_resumes_exactly(signum, tmp_path, capsys,
+                                                               reference_run) -> None:
     run = tmp_path / "run"
     proc = _cli(run)
     _wait_for_line(run / "events.jsonl", "Checkpointed", 2, proc)
@@ -211,11 +221,12 @@ def test_a_signal_stops_at_a_step_boundary_and_resumes_exactly(signum, tmp_path,
     assert "Traceback" not in err
     last = read_events(run)[-1]
     assert isinstance(last, ev.SearchFinished) and last.status == "stopped"
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
 @pytest.mark.slow
-def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsys) -> None:
+def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsys,
+                                                                 reference_run) -> None:
     run = tmp_path / "run"
     proc = _cli(run)
     _wait_for_line(run / "events.jsonl", "Checkpointed", 2, proc)
@@ -223,4 +234,4 @@ def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsy
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=240)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
