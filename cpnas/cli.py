@@ -222,6 +222,32 @@ def _negatives_joined(argv: Sequence[str]) -> list[str]:
     return out
 
 
+# Arguments that name a path on disk, in every subcommand that has them (search, train, study,
+# and cpviz's render and report); checked before any command runs.
+PATH_ARGS = {"out": "--out", "config": "--config", "data_dir": "--data-dir", "run_dir": "RUN_DIR"}
+
+
+def check_path_args(args: argparse.Namespace) -> None:
+    """Refuse an empty path (``Path("")`` is the current folder: ``--out ""`` would write the
+    run there) and one longer than the system takes (ENAMETOOLONG from deep inside a command
+    otherwise), in one line naming the argument."""
+    from . import limits
+
+    for attr, flag in PATH_ARGS.items():
+        value = getattr(args, attr, None)
+        if not isinstance(value, str):
+            continue
+        if not value.strip():
+            raise ConfigError(f"{flag}: an empty path; give a file or directory name")
+        longest = max((len(os.fsencode(part)) for part in value.split("/")), default=0)
+        if longest > limits.MAX_NAME_BYTES:
+            raise ConfigError(f"{flag}: a name in the path is {longest} bytes long; the system "
+                              f"takes {limits.MAX_NAME_BYTES} (limits.MAX_NAME_BYTES)")
+        if len(os.fsencode(value)) > limits.MAX_PATH_BYTES:
+            raise ConfigError(f"{flag}: the path is {len(os.fsencode(value))} bytes long; the "
+                              f"system takes {limits.MAX_PATH_BYTES} (limits.MAX_PATH_BYTES)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
@@ -230,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 2
+        check_path_args(args)
         if getattr(args, "data_dir", None):
             from .download import CACHE_ENV
 

@@ -145,6 +145,29 @@ def write(tmp: Path, name: str, text: str) -> Path:
     return path
 
 
+def linked_log(tmp: Path) -> list[str]:
+    """A run with its config and no checkpoint whose events.jsonl links to a user's file: a
+    fresh start would truncate the log, that is the user's file."""
+    run = tmp / "run"
+    run.mkdir()
+    shutil.copy(FIXTURE / "config.json", run / "config.json")
+    (run / "events.jsonl").symlink_to(write(tmp, "mine.txt", "the user's own notes\n"))
+    return resume(tmp, run)
+
+
+def user_study(tmp: Path, *names: str) -> list[str]:
+    """A folder of the user's own files under the names a study writes."""
+    folder = tmp / "mine"
+    folder.mkdir()
+    for name in names:
+        write(folder, name, "the user's own\n")
+    return ["study", "--quick", "--out", str(folder)]
+
+
+LONG_NAME = "x" * 300  # over NAME_MAX (255)
+LONG_PATH = "/".join(["d" * 50] * 100)  # 5,099 bytes, over PATH_MAX
+
+
 def locked(tmp: Path) -> list[str]:
     run = run_copy(tmp)
     locked.held = RunLock(run)  # another writer, as far as flock can tell
@@ -276,6 +299,37 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
      "cannot write"),
     ("report-log-schema-2", lambda t: ["report", str(on_run(
         lambda r: edit_log(r, 0, lambda e: e.update(schema=2)))(t)[-1])], "schema version 2"),
+    # issue 20: no command writes over a run's own files, or through a link out of a run
+    *[(f"report-out-its-{name}", (lambda n: lambda t: (lambda r: [
+        "report", str(r), "--out", str(r / n)])(run_copy(t)))(name), f"the run's own {name}")
+      for name in ("events.jsonl", "checkpoint.pt", "config.json", "genotype.json")],
+    ("out-log-a-symlink", linked_log, "events.jsonl is a symbolic link"),
+    ("study-out-users-results", lambda t: user_study(t, "results.csv", "study.html"),
+     "but no searches/"),
+    ("study-out-users-log", lambda t: user_study(t, "study.jsonl"), "but no searches/"),
+    ("study-out-foreign-files", lambda t: user_study(t, "notes.txt"),
+     "did not write (notes.txt)"),
+    ("study-out-a-link", lambda t: (lambda d: (d.mkdir(), (d / "searches").mkdir(),
+                                                (d / "results.csv").symlink_to(write(t, "m", "x")),
+                                                ["study", "--quick", "--out", str(d)])[-1])(
+        t / "s"), "results.csv is a symbolic link"),
+    # ENAMETOOLONG as one line, for every command's paths
+    ("search-out-name-too-long", lambda t: new_out(t)[:-1] + [str(t / LONG_NAME)],
+     "300 bytes long; the system takes 255"),
+    ("search-out-path-too-long", lambda t: new_out(t)[:-1] + [str(t / LONG_PATH)],
+     "the system takes 4095"),
+    ("search-config-name-too-long", lambda t: ["search", "--config", str(t / LONG_NAME)],
+     "--config: a name in the path is 300 bytes"),
+    ("search-config-path-too-long", lambda t: ["search", "--config", str(t / LONG_PATH)],
+     "--config: the path is"),
+    ("render-out-too-long", lambda t: ["render", "DARTS_V2", "--out", str(t / LONG_NAME)],
+     "--out: a name in the path"),
+    ("train-out-too-long", lambda t: ["train", "DARTS_V2", "--out", str(t / LONG_PATH)],
+     "--out: the path is"),
+    ("study-out-too-long", lambda t: ["study", "--quick", "--out", str(t / LONG_NAME)],
+     "--out: a name in the path"),
+    ("report-out-too-long", lambda t: ["report", str(run_copy(t)), "--out", str(t / LONG_NAME)],
+     "--out: a name in the path"),
 ]
 
 
@@ -322,6 +376,32 @@ def test_bad_input_to_the_api_is_one_line_and_changes_nothing(setup, fragment, t
         call()
     assert fragment in str(info.value) and "\n" not in str(info.value)
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv", [
+    [*SEARCH, "--out", ""], ["render", "DARTS_V2", "--out", ""], ["train", "DARTS_V2", "--out", ""],
+    ["study", "--quick", "--out", ""], ["report", str(FIXTURE), "--out", ""],
+    ["search", "--config", "", "--out", "new"],
+], ids=["search", "render", "train", "study", "report", "config"])
+def test_an_empty_path_is_refused(argv, tmp_path, monkeypatch, capsys) -> None:
+    """``--out ""`` is not the current folder (``Path("")`` is ``.``): refused, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "an empty path" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(CpnasError, match="empty path"):
+        cpnas.RunDir("")
+
+
+def test_render_into_a_run_is_recognised_and_the_run_still_resumes(tmp_path, capsys) -> None:
+    """``render RUN --out RUN`` draws the cells beside the log; the run knows those files
+    (as it knows report.html), so the same search still resumes there."""
+    run = run_copy(tmp_path)
+    assert main(["render", str(run), "--out", str(run), "--format", "dot"]) == 0
+    assert main(["report", str(run)]) == 0
+    assert {p.name for p in run.iterdir()} >= {"normal.dot", "reduce.dot", "report.html"}
+    assert main(resume(tmp_path, run)) == 0, capsys.readouterr().err
 
 
 def test_the_table_covers_at_least_60_kinds() -> None:

@@ -76,7 +76,7 @@ def save_checkpoint_file(path: Path, state: dict, run_id: str = "") -> None:
             "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8)}
     buffer = io.BytesIO()  # serialized first: a full disk is then an OSError of one write
     torch.save(data, buffer)
-    with atomic_file(path) as f:
+    with atomic_file(path, own=True) as f:  # the checkpoint's one writer
         f.write(buffer.getbuffer())
 
 

@@ -39,9 +39,20 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike):
-    """Yield a binary temp file next to ``path``; on success it replaces ``path``."""
+def atomic_file(path: str | os.PathLike, *, own: bool = False):
+    """Yield a binary temp file next to ``path``; on success it replaces ``path``.
+
+    Unless ``own`` (the run directory writing its own config, checkpoint or genotype), a
+    path that is one of a run's own files is refused before anything is written: a report or
+    a drawing sent there by mistake (``cpnas report RUN --out RUN/events.jsonl``) would
+    replace the run's log or checkpoint, and the run could be neither read nor resumed
+    (:func:`cpnas.runs.directory.check_write_target`).
+    """
     path = Path(path)
+    if not own:
+        from .directory import check_write_target
+
+        check_write_target(path)
     _remove_stale_temps(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
@@ -66,14 +77,15 @@ def atomic_file(path: str | os.PathLike):
     fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once: temp file in the same dir, fsync, rename."""
-    with atomic_file(path) as f:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, own: bool = False) -> None:
+    """Write ``data`` to ``path`` all at once: temp file in the same dir, fsync, rename
+    (``own``: see :func:`atomic_file`)."""
+    with atomic_file(path, own=own) as f:
         f.write(data)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, *, own: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), own=own)
 
 
 def dump_json(obj: Any) -> str:

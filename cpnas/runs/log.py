@@ -42,8 +42,12 @@ class Recorder(ev.Callback):
     def __init__(self, path: str | os.PathLike, keep_before_seq: int | None = None,
                  run_id: str | None = None) -> None:
         self.path = Path(path)
+        if self.path.is_symlink():  # the cut and the appends would go to the link's target
+            raise RunDirError(f"{self.path}: the log is a symbolic link; cpnas never writes "
+                              "through a link out of a run directory")
         self.last_seq, open_end = _cut_log(self.path, keep_before_seq, run_id)
-        self._file: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        self._file: IO[str] | None = open(fd, "a", encoding="utf-8")  # noqa: SIM115
         if open_end:
             self._file.write("\n")
 
