@@ -86,7 +86,14 @@ def check_spec(spec: str) -> None:
     if kind == "digits" and arg:
         raise DataError(f"data: 'digits' takes no argument, got {spec!r}")
     if kind == "synthetic" and arg is not None:
-        if not (arg.isdigit() and len(arg) < 12 and MIN_SYNTHETIC <= int(arg)):
+        if arg.isdigit() and len(arg) >= 12:  # a size, too large (not a malformed one)
+            raise DataError(f"data: synthetic size {arg[:20]}{'...' if len(arg) > 20 else ''} "
+                            f"is over the limit of {MAX_DATASET_SIZE} images (cpnas.limits)")
+        if any(op in arg for op in ("**", "*", "e", "+", "^", "_")) and any(c.isdigit() for c in arg):
+            raise DataError(f"data: synthetic size {arg[:20]!r} is an expression, and cpnas never "
+                            f"evaluates one: give the number in digits ({MIN_SYNTHETIC} to "
+                            f"{MAX_DATASET_SIZE}, cpnas.limits)")
+        if not (arg.isdigit() and MIN_SYNTHETIC <= int(arg)):
             raise DataError(f"data: synthetic size must be an integer >= {MIN_SYNTHETIC}, "
                             f"got {arg[:20]!r}")
         if int(arg) > MAX_DATASET_SIZE:

@@ -164,6 +164,34 @@ def user_study(tmp: Path, *names: str) -> list[str]:
     return ["study", "--quick", "--out", str(folder)]
 
 
+def fifo(tmp: Path, name: str = "pipe") -> Path:
+    """A FIFO with no writer: opening it for reading would block forever."""
+    import os
+
+    path = tmp / name
+    os.mkfifo(path)
+    return path
+
+
+def deep_json(depth: int = 40_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+def replace_with_fifo(run: Path, name: str) -> None:
+    (run / name).unlink()
+    fifo(run, name)
+
+
+def deep_log_line(run: Path) -> None:
+    lines = (run / "events.jsonl").read_text().splitlines()
+    lines[5] = '{"type": "Progress", "x": ' + deep_json() + '}'
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+
+
+LONG_OP = ("Genotype(normal=[('%s', 0), ('skip_connect', 1)], normal_concat=[2], "
+           "reduce=[('sep_conv_3x3', 0), ('skip_connect', 1)], reduce_concat=[2])" % ("x" * 30_000))
+NEGATIVE_INPUT = ("Genotype(normal=[('sep_conv_3x3', -1), ('skip_connect', 0)], normal_concat=[2], "
+                  "reduce=[('sep_conv_3x3', 0), ('skip_connect', 1)], reduce_concat=[2])")
 LONG_NAME = "x" * 300  # over NAME_MAX (255)
 LONG_PATH = "/".join(["d" * 50] * 100)  # 5,099 bytes, over PATH_MAX
 
@@ -313,6 +341,42 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
                                                 (d / "results.csv").symlink_to(write(t, "m", "x")),
                                                 ["study", "--quick", "--out", str(d)])[-1])(
         t / "s"), "results.csv is a symbolic link"),
+    # issue 20: reads. Devices, FIFOs and sockets are refused before a byte is read
+    ("config-dev-zero", lambda t: ["search", "--config", "/dev/zero", "--out", str(t / "new")],
+     "a character device, not a file"),
+    ("config-dev-urandom", lambda t: ["search", "--config", "/dev/urandom", "--out",
+                                      str(t / "new")], "a character device, not a file"),
+    ("config-a-fifo", lambda t: ["search", "--config", str(fifo(t)), "--out", str(t / "new")],
+     "a FIFO (named pipe), not a file"),
+    ("render-dev-zero", lambda t: ["render", "/dev/zero", "--out", str(t / "cells")],
+     "a character device, not a file"),
+    ("train-genotype-a-fifo", lambda t: ["train", str(fifo(t))], "a FIFO (named pipe)"),
+    ("checkpoint-a-fifo", on_run(lambda r: replace_with_fifo(r, "checkpoint.pt")),
+     "checkpoint.pt is a device, FIFO or socket"),
+    ("report-log-a-fifo", lambda t: ["report", str(on_run(
+        lambda r: replace_with_fifo(r, "events.jsonl"))(t)[-1])], "a FIFO (named pipe)"),
+    # ... and JSON nested too deeply, inside a wrapper too
+    ("genotype-json-wrapper-deep", lambda t: ["render", str(write(
+        t, "g.json", '{"genotype": ' + deep_json() + '}')), "--out", str(t / "cells")],
+     "nested too deeply"),
+    ("train-genotype-json-deep", lambda t: ["train", str(write(
+        t, "g.json", '{"genotype": "x", "edges": ' + deep_json() + '}'))], "nested too deeply"),
+    ("config.json-nested-deep", on_run(lambda r: edit_config(r, '{"a": ' + deep_json() + '}')),
+     "nested too deeply"),
+    ("log-line-nested-deep", on_run(deep_log_line), "line 6 is not a JSON event (nested too deeply"),
+    ("report-log-line-nested-deep", lambda t: ["report", str(on_run(deep_log_line)(t)[-1])],
+     "nested too deeply"),
+    ("run-genotype-nested-deep", lambda t: ["train", str(on_run(lambda r: write(
+        r, "genotype.json", '{"genotype": ' + deep_json() + '}'))(t)[-1])], "nested too deeply"),
+    # ... op names by a length limit, indices and sizes with the right reason
+    ("render-op-name-30000", lambda t: ["render", str(write(t, "g.txt", LONG_OP)), "--out",
+                                        str(t / "cells")], "over the limit of 100"),
+    ("train-genotype-index-negative", lambda t: ["train", NEGATIVE_INPUT],
+     "-1 is negative; node indices count from 0"),
+    ("data-synthetic-expression", lambda t: new_out(t, "--data", "synthetic:10**15"),
+     "is an expression, and cpnas never evaluates one"),
+    ("data-synthetic-15-digits", lambda t: new_out(t, "--data", "synthetic:" + "9" * 15),
+     "over the limit of 10000000"),
     # ENAMETOOLONG as one line, for every command's paths
     ("search-out-name-too-long", lambda t: new_out(t)[:-1] + [str(t / LONG_NAME)],
      "300 bytes long; the system takes 255"),

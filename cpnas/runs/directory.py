@@ -267,6 +267,14 @@ def check_write_target(path: Path) -> None:
                           "does not write through links out of a run: give the real folder")
 
 
+def _entry_kind(entry: Path) -> str:
+    if entry.is_dir():
+        return "a directory"
+    if entry.is_file():
+        return "a file"
+    return "a device, FIFO or socket, not a file"  # /dev/zero would read forever
+
+
 def _check_contents(path: Path) -> None:
     """Refuse a directory holding what the toolkit did not write, or a run without its config.
 
@@ -280,8 +288,8 @@ def _check_contents(path: Path) -> None:
             links.append(entry.name)
         elif kind is None and not (temp and temp["name"] in OURS):
             foreign.append(entry.name)
-        elif kind is not None and (entry.is_dir() if kind == "file" else not entry.is_dir()):
-            wrong_kind.append(f"{entry.name} is a {'directory' if entry.is_dir() else 'file'}")
+        elif kind is not None and (not entry.is_file() if kind == "file" else not entry.is_dir()):
+            wrong_kind.append(f"{entry.name} is {_entry_kind(entry)}")
     if links:
         raise RunDirError(f"{path}: {', '.join(links[:3])} is a symbolic link; cpnas never "
                           "writes through a link out of a run directory: replace it with the "

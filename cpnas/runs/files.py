@@ -98,18 +98,25 @@ def dump_json(obj: Any) -> str:
 
 def read_json(path: Path, what: str) -> Any:
     """The JSON in ``path``; a RunDirError naming ``what`` when it is missing or not JSON."""
+    from ..limits import MAX_FILE_BYTES
+    from ..reading import NotReadable, loads, read_regular_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path, MAX_FILE_BYTES)  # no device, FIFO or socket
     except FileNotFoundError:
         raise RunDirError(f"{path}: no {what} here") from None
+    except NotReadable as exc:
+        raise RunDirError(f"{path}: the {what} is {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RunDirError(f"{path}: cannot read the {what} ({exc})") from None
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise RunDirError(
             f"{path}: the {what} is not JSON ({exc.msg} at line {exc.lineno})"
         ) from None
+    except ValueError as exc:  # nested too deeply, or an integer of 5000 digits
+        raise RunDirError(f"{path}: the {what} cannot be read: {exc}") from None
 
 
 def check_dir_target(path: Path, what: str) -> None:

@@ -76,7 +76,7 @@ def _holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
         return f"pid {int(info['pid'])} on {info['host']}, started {info['started']}"
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         return "holder unknown: it is still starting"
 
 

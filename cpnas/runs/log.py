@@ -153,8 +153,12 @@ class _Line:
 
 def _scan_log(path: Path) -> tuple[list[_Line], str | None]:
     """Every whole event of a log, and a note when its last line was cut short."""
+    from ..reading import NotReadable, read_regular
+
     try:
-        data = path.read_bytes()
+        data = read_regular(path, None)  # a log may be long, but never a device or a FIFO
+    except NotReadable as exc:
+        raise RunDirError(f"{path}: the event log is {exc}") from None
     except FileNotFoundError:
         raise RunDirError(f"{path}: no event log here") from None
     except OSError as exc:
@@ -201,13 +205,17 @@ def read_events(path: str | os.PathLike) -> list[ev.Event]:
 
 def _parse_line(raw: bytes, path: Path, lineno: int, last: bool) -> ev.Event | None:
     """The event on one line; None for a last line that is not whole JSON."""
+    from ..reading import loads
+
     try:
         text = raw.decode("utf-8")
-        json.loads(text)
+        loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError):
         if last:
             return None
         raise RunDirError(f"{path}: line {lineno} is not a JSON event") from None
+    except ValueError as exc:  # whole, but nested too deeply (or digits past Python's limit)
+        raise RunDirError(f"{path}: line {lineno} is not a JSON event ({exc})") from None
     try:
         return ev.event_from_json(text)
     except (RunDirError, TypeError) as exc:
