@@ -348,6 +348,26 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
+def _stop_with_launcher(stop: threading.Event, me) -> threading.Event:
+    """Under torchrun: when the launcher goes away by any signal (kill -9 included, which it
+    cannot pass on), this rank stops at the next step boundary as a stop does: the log ends
+    ``stopped`` and the run's lock is released, so the same command resumes it
+    (:mod:`cpnas.parent`)."""
+    from .parent import watch_parent
+
+    orphaned = threading.Event()
+
+    def gone(pid: int) -> None:
+        orphaned.set()
+        stop.set()
+        with contextlib.suppress(OSError):  # the launcher's terminal or pipe may be gone too
+            print(f"rank {me.rank}: the launcher (pid {pid}) is gone; stopping after the "
+                  "current step", file=sys.stderr, flush=True)
+
+    watch_parent(gone)
+    return orphaned
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from . import distributed
     from .engine import search
@@ -356,11 +376,30 @@ def cmd_search(args: argparse.Namespace) -> int:
     me = distributed.init(config.device)  # torchrun: join its process group; else rank 0 of 1
     subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
     stop = threading.Event()
+    orphaned = _stop_with_launcher(stop, me) if me.active else threading.Event()
     try:
         with stop_on_signals(stop) as caught:
             result = search(config, subscribers=subs, out=args.out, stop=stop)
+    except RuntimeError as exc:  # a collective outside the search's own handling
+        lost = distributed.peer_lost(exc, me)
+        if lost is None:
+            raise
+        raise lost from None
     finally:
         distributed.shutdown()
+    code = _search_exit(result, me, caught, args)
+    if orphaned.is_set():
+        # The launcher is gone: nobody waits for this rank's exit code, and torch's teardown
+        # of a process group whose store lived in the launcher takes seconds. The log, the
+        # checkpoint and the lock are already closed, so exit now.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _search_exit(result, me, caught: list[int], args: argparse.Namespace) -> int:
     if not me.is_main:
         return 0 if result.status == "completed" else 1
     print(summary_table(result))

@@ -291,7 +291,11 @@ class _Run:
                 raise
             status, genotype = "stopped", None
         except BaseException as exc:
-            self._finish("failed", " ".join(str(exc).split()) or type(exc).__name__)
+            lost = distributed.peer_lost(exc, self.dist)  # a rank died: one line, no traceback
+            shown = lost if lost is not None else exc
+            self._finish("failed", " ".join(str(shown).split()) or type(exc).__name__)
+            if lost is not None:
+                raise lost from None
             raise
         self._finish(status, error)
         return self._result(status, genotype, survivors)

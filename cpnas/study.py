@@ -290,8 +290,13 @@ def run_study(spec: StudySpec, out: str | os.PathLike, jobs: int | None = None,
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from .parent import exit_with_parent
+
         ctx = multiprocessing.get_context("spawn")  # no forked torch threads
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        # each worker dies with this process (kill -9 included), and with the workers gone
+        # the resource tracker, whose pipe they held, ends too (cpnas.parent)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_point, *item): item[1] for item in work}
             for i, fut in enumerate(as_completed(futures)):
                 fut.result()  # a failed point raises here, after the others have run

@@ -170,6 +170,23 @@ def test_search_started_records_its_provenance(tmp_path) -> None:
     assert read_events(tmp_path / "run")[0].provenance == prov
 
 
+def test_a_lost_rank_is_one_line_naming_it() -> None:
+    """What gloo raises in the survivor when its peer died (kill -9 of one rank) becomes one
+    line naming the lost rank; any other error stays itself (a bug is still a traceback)."""
+    from cpnas.distributed import Dist, peer_lost
+    from cpnas.errors import PeerLostError
+
+    gloo = RuntimeError("[../third_party/gloo/gloo/transport/tcp/pair.cc:534] Connection closed "
+                        "by peer [127.0.0.1]:41327")
+    lost = peer_lost(gloo, Dist(rank=0, world_size=2))
+    assert isinstance(lost, PeerLostError) and "\n" not in str(lost)
+    assert str(lost).startswith("rank 1 was lost (Connection closed by peer")
+    assert "rank 0 stops too" in str(lost) and "run the same command to resume" in str(lost)
+    assert "one of ranks 0, 2, 3" in str(peer_lost(gloo, Dist(rank=1, world_size=4)))
+    assert peer_lost(RuntimeError("shape mismatch"), Dist(rank=0, world_size=2)) is None
+    assert peer_lost(gloo, Dist()) is None  # one process has no peers
+
+
 # -- real processes ---------------------------------------------------------------------------
 
 
@@ -235,3 +252,59 @@ def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsy
     proc.communicate(timeout=240)
     assert proc.returncode == 128 + signal.SIGTERM
     assert_resumes_to_the_reference(run, capsys, reference_run)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":  # a zombie has ended; only its parent has not read its status yet
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_study_killed_with_sigkill_leaves_no_worker_running(tmp_path) -> None:
+    """``cpnas study --jobs 2`` killed -9: its two workers and the resource tracker end too
+    (within seconds: each worker polls its parent, cpnas.parent), instead of running their
+    searches to the end."""
+    study = tmp_path / "study"
+    code = ("import sys; from cpnas.study import run_study; from tests.test_study import TINY; "
+            "run_study(TINY, sys.argv[1], jobs=2)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(study)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:  # both workers are searching
+        if len(list(study.glob("searches/*/events.jsonl"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    children = _children(proc.pid)
+    assert len(children) >= 3, children  # 2 workers and the resource tracker
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 30
+    while _alive(children) and time.time() < deadline:
+        time.sleep(0.2)
+    left = _alive(children)
+    for pid in left:  # never leave them behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "still running 30 s after the study was killed"
