@@ -44,6 +44,7 @@ from .events import (
 )
 from .genotype import Genotype
 from .loop import SampleResult
+from .memory import check_fits
 from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
@@ -189,6 +190,8 @@ class _Run:
         self.resume: dict | None = None
         refused: BaseException | None = None
         try:
+            if self.dist.is_main:  # before the run directory or a tensor: refuse what cannot fit
+                check_fits(config, self.dist.world_size)
             if out is not None and self.dist.is_main:
                 self._open_run_dir(out)
         except BaseException as exc:

@@ -377,6 +377,9 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
      "is an expression, and cpnas never evaluates one"),
     ("data-synthetic-15-digits", lambda t: new_out(t, "--data", "synthetic:" + "9" * 15),
      "over the limit of 10000000"),
+    # issue 20: every limit at once is refused by the memory estimate, before anything exists
+    ("every-limit-at-once", lambda t: new_out(t, "--nodes", "16", "--cells", "64", "--channels",
+                                              "4096"), "this search needs at least 57.5 TB of memory"),
     # ENAMETOOLONG as one line, for every command's paths
     ("search-out-name-too-long", lambda t: new_out(t)[:-1] + [str(t / LONG_NAME)],
      "300 bytes long; the system takes 255"),
@@ -466,6 +469,36 @@ def test_render_into_a_run_is_recognised_and_the_run_still_resumes(tmp_path, cap
     assert main(["report", str(run)]) == 0
     assert {p.name for p in run.iterdir()} >= {"normal.dot", "reduce.dot", "report.html"}
     assert main(resume(tmp_path, run)) == 0, capsys.readouterr().err
+
+
+def test_a_search_that_cannot_fit_is_refused_with_the_estimate_and_the_memory(
+        tmp_path, monkeypatch, capsys) -> None:
+    """The estimate and the memory available (RAM, or the cgroup's limit) are both in the one
+    line, and the run directory is never created."""
+    from cpnas import memory
+
+    monkeypatch.setattr(memory, "available", lambda device="cpu": (10**6, "RAM available"))
+    assert main(new_out(tmp_path)) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: this search needs at least ") and "\n" not in line
+    assert "and 1.0 MB is RAM available" in line and "2 supernets of" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_memory_estimate_counts_the_supernets_parameters() -> None:
+    """Each op counted once per width and stride on the meta device, times its edges: the
+    parameters of a real supernet, up to its stem and classifier."""
+    import torch
+
+    from cpnas.memory import supernet_params
+    from cpnas.model import SuperNet
+    from cpnas.ops import OpSpec
+
+    cfg = cpnas.SearchConfig(nodes=3, cells=3, channels=8)
+    with torch.device("meta"):
+        net = SuperNet(cfg.space, 3, 10, cfg.channels, cfg.cells, OpSpec(binary=True))
+    real = sum(p.numel() for p in net.parameters())
+    assert 0.98 * real <= supernet_params(cfg, 3, 10, binary=True) <= 1.05 * real
 
 
 def test_the_table_covers_at_least_60_kinds() -> None:
