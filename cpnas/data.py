@@ -215,6 +215,13 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int,
     except ValueError as exc:  # too few images of a class for a stratified split
         raise DataError(f"data: {name} has too few images per class to split it into "
                         f"train, validation and test ({len(y)} images; {exc})") from None
+    for split, labels in (("training", y_tr), ("validation", y_val)):
+        # One class teaches nothing: every net scores 100% and the genotype comes from noise.
+        classes = np.unique(labels)
+        if len(classes) < 2:
+            held = f"only class {int(classes[0])}" if len(classes) else "no images"
+            raise DataError(f"data: the {split} split of {name} holds {held}; a search needs "
+                            "images of at least 2 classes in its training and validation splits")
     mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)
     std = x_tr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
 

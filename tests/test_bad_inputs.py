@@ -258,6 +258,8 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ("config-newer-version", lambda t: config_file(t, '{"config_version": 99}'), "newer cpnas"),
     ("config-not-utf8", lambda t: config_file(t, b"\xff\xfe{"), "cannot read"),
     ("cifar-3-images", lambda t: cifar(t, {"data_batch_1": batch(3)}), "too few images"),
+    ("cifar-one-class", lambda t: cifar(t, {"data_batch_1": batch(300, [3] * 300)}),
+     "holds only class 3; a search needs images of at least 2 classes"),
     ("cifar-negative-labels", lambda t: cifar(t, {"data_batch_1": batch(60, [-1] * 60)}),
      "labels outside"),
     ("cifar-batch-a-dir", lambda t: cifar(t, {"data_batch_1": batch(60), "data_batch_2": "dir"}),
