@@ -503,6 +503,19 @@ def test_the_memory_estimate_counts_the_supernets_parameters() -> None:
     assert 0.98 * real <= supernet_params(cfg, 3, 10, binary=True) <= 1.05 * real
 
 
+def test_a_study_whose_search_holds_a_deeply_nested_genotype_reads_it_as_not_done(tmp_path):
+    """The study reads its searches through the one genotype reader: a ``genotype.json``
+    nested 40,000 deep is a refused run (its row stays empty), not a RecursionError."""
+    from cpnas.study import StudySpec, collect, expand
+
+    spec = StudySpec(strategies=("cpnas",), seeds=(0,))
+    run = tmp_path / "searches" / expand(spec)[0].run_id
+    shutil.copytree(FIXTURE, run)
+    (run / "genotype.json").write_text('{"genotype": ' + deep_json() + '}')
+    (row,) = collect(spec, tmp_path)
+    assert row["genotype"] == "" and row["run_dir"] == f"searches/{run.name}"
+
+
 def test_the_table_covers_at_least_60_kinds() -> None:
     assert len(CLI_CASES) + len(API_CASES) >= 60
     assert len({c[0] for c in CLI_CASES + API_CASES}) == len(CLI_CASES) + len(API_CASES)
