@@ -215,6 +215,32 @@ def _negatives_joined(argv: Sequence[str]) -> list[str]:
     return out
 
 
+# Arguments that name a path on disk, in every subcommand that has them (search, train, study,
+# and cpviz's render and report); checked before any command runs.
+PATH_ARGS = {"out": "--out", "config": "--config", "data_dir": "--data-dir", "run_dir": "RUN_DIR"}
+
+
+def check_path_args(args: argparse.Namespace) -> None:
+    """Refuse an empty path (``Path("")`` is the current folder: ``--out ""`` would write the
+    run there) and one longer than the system takes (ENAMETOOLONG from deep inside a command
+    otherwise), in one line naming the argument."""
+    from . import limits
+
+    for attr, flag in PATH_ARGS.items():
+        value = getattr(args, attr, None)
+        if not isinstance(value, str):
+            continue
+        if not value.strip():
+            raise ConfigError(f"{flag}: an empty path; give a file or directory name")
+        longest = max((len(os.fsencode(part)) for part in value.split("/")), default=0)
+        if longest > limits.MAX_NAME_BYTES:
+            raise ConfigError(f"{flag}: a name in the path is {longest} bytes long; the system "
+                              f"takes {limits.MAX_NAME_BYTES} (limits.MAX_NAME_BYTES)")
+        if len(os.fsencode(value)) > limits.MAX_PATH_BYTES:
+            raise ConfigError(f"{flag}: the path is {len(os.fsencode(value))} bytes long; the "
+                              f"system takes {limits.MAX_PATH_BYTES} (limits.MAX_PATH_BYTES)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
@@ -223,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 2
+        check_path_args(args)
         if getattr(args, "data_dir", None):
             from .download import CACHE_ENV
 
@@ -314,6 +341,26 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
+def _stop_with_launcher(stop: threading.Event, me) -> threading.Event:
+    """Under torchrun: when the launcher goes away by any signal (kill -9 included, which it
+    cannot pass on), this rank stops at the next step boundary as a stop does: the log ends
+    ``stopped`` and the run's lock is released, so the same command resumes it
+    (:mod:`cpnas.parent`)."""
+    from .parent import watch_parent
+
+    orphaned = threading.Event()
+
+    def gone(pid: int) -> None:
+        orphaned.set()
+        stop.set()
+        with contextlib.suppress(OSError):  # the launcher's terminal or pipe may be gone too
+            print(f"rank {me.rank}: the launcher (pid {pid}) is gone; stopping after the "
+                  "current step", file=sys.stderr, flush=True)
+
+    watch_parent(gone)
+    return orphaned
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from . import distributed
     from .engine import search
@@ -327,11 +374,30 @@ def cmd_search(args: argparse.Namespace) -> int:
         subs += make_loggers(args.log_to, args.out,
                              {"mlflow": {"tracking_uri": args.mlflow_uri}} if args.mlflow_uri else {})
     stop = threading.Event()
+    orphaned = _stop_with_launcher(stop, me) if me.active else threading.Event()
     try:
         with stop_on_signals(stop) as caught:
             result = search(config, subscribers=subs, out=args.out, stop=stop)
+    except RuntimeError as exc:  # a collective outside the search's own handling
+        lost = distributed.peer_lost(exc, me)
+        if lost is None:
+            raise
+        raise lost from None
     finally:
         distributed.shutdown()
+    code = _search_exit(result, me, caught, args)
+    if orphaned.is_set():
+        # The launcher is gone: nobody waits for this rank's exit code, and torch's teardown
+        # of a process group whose store lived in the launcher takes seconds. The log, the
+        # checkpoint and the lock are already closed, so exit now.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _search_exit(result, me, caught: list[int], args: argparse.Namespace) -> int:
     if not me.is_main:
         return 0 if result.status == "completed" else 1
     print(summary_table(result))

@@ -323,12 +323,14 @@ def _check_version(version: Any) -> None:
 
 
 def read_json(path: str | Path) -> Any:
+    from .reading import NotReadable, read_regular_text
+
     p = Path(path)
     try:
-        if p.stat().st_size > limits.MAX_FILE_BYTES:
-            raise ConfigError(f"config: {str(p)!r} is over {limits.MAX_FILE_BYTES} bytes "
-                              "(MAX_FILE_BYTES); a config is a few hundred")
-        return json.loads(p.read_text(encoding="utf-8"))
+        return json.loads(read_regular_text(p, limits.MAX_FILE_BYTES))  # no device or FIFO
+    except NotReadable as exc:
+        raise ConfigError(f"config: {str(p)!r}: {exc}; a config is a JSON file of a few "
+                          "hundred bytes") from None
     except FileNotFoundError:
         raise ConfigError(f"config: file {str(p)!r} not found") from None
     except (OSError, UnicodeDecodeError) as exc:

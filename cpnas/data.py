@@ -86,7 +86,14 @@ def check_spec(spec: str) -> None:
     if kind == "digits" and arg:
         raise DataError(f"data: 'digits' takes no argument, got {spec!r}")
     if kind == "synthetic" and arg is not None:
-        if not (arg.isdigit() and len(arg) < 12 and MIN_SYNTHETIC <= int(arg)):
+        if arg.isdigit() and len(arg) >= 12:  # a size, too large (not a malformed one)
+            raise DataError(f"data: synthetic size {arg[:20]}{'...' if len(arg) > 20 else ''} "
+                            f"is over the limit of {MAX_DATASET_SIZE} images (cpnas.limits)")
+        if any(op in arg for op in ("**", "*", "e", "+", "^", "_")) and any(c.isdigit() for c in arg):
+            raise DataError(f"data: synthetic size {arg[:20]!r} is an expression, and cpnas never "
+                            f"evaluates one: give the number in digits ({MIN_SYNTHETIC} to "
+                            f"{MAX_DATASET_SIZE}, cpnas.limits)")
+        if not (arg.isdigit() and MIN_SYNTHETIC <= int(arg)):
             raise DataError(f"data: synthetic size must be an integer >= {MIN_SYNTHETIC}, "
                             f"got {arg[:20]!r}")
         if int(arg) > MAX_DATASET_SIZE:
@@ -208,6 +215,13 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, x_test, y_test, seed: int,
     except ValueError as exc:  # too few images of a class for a stratified split
         raise DataError(f"data: {name} has too few images per class to split it into "
                         f"train, validation and test ({len(y)} images; {exc})") from None
+    for split, labels in (("training", y_tr), ("validation", y_val)):
+        # One class teaches nothing: every net scores 100% and the genotype comes from noise.
+        classes = np.unique(labels)
+        if len(classes) < 2:
+            held = f"only class {int(classes[0])}" if len(classes) else "no images"
+            raise DataError(f"data: the {split} split of {name} holds {held}; a search needs "
+                            "images of at least 2 classes in its training and validation splits")
     mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)
     std = x_tr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
 

@@ -154,8 +154,35 @@ def init(device: str) -> Dist:
 
 
 def shutdown() -> None:
+    """Leave the process group; a group whose peers or launcher are gone is left anyway."""
     if tdist.is_available() and tdist.is_initialized():
-        tdist.destroy_process_group()
+        try:
+            tdist.destroy_process_group()
+        except (RuntimeError, OSError):  # the store lived in the launcher, now gone
+            pass
+
+
+# what gloo (and NCCL) say when the process at the other end of a connection has died
+_LOST = ("Connection closed by peer", "Connection reset by peer", "Broken pipe",
+         "connection closed", "Connection refused", "NCCL communicator was aborted")
+
+
+def peer_lost(exc: BaseException, me: Dist):
+    """A collective that failed because another rank died, as one line naming the lost rank
+    (:class:`~cpnas.errors.PeerLostError`); None for any other error (a bug stays one)."""
+    from .errors import PeerLostError
+
+    if not me.active or not isinstance(exc, RuntimeError):
+        return None
+    text = " ".join(str(exc).split())
+    if not any(s in text for s in _LOST):
+        return None
+    reason = next(s for s in _LOST if s in text)
+    others = [r for r in range(me.world_size) if r != me.rank]
+    who = (f"rank {others[0]}" if len(others) == 1
+           else f"one of ranks {', '.join(map(str, others))}")
+    return PeerLostError(f"{who} was lost ({reason}: its process ended); rank {me.rank} stops "
+                         "too: run the same command to resume")
 
 
 def sync_batchnorm(net: nn.Module, device: torch.device, me: Dist, on: bool = True) -> nn.Module:

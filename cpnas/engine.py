@@ -45,6 +45,7 @@ from .events import (
 )
 from .genotype import Genotype
 from .loop import SampleResult
+from .memory import check_fits
 from .provenance import provenance
 from .runs import RunDir, read_events
 from .runs.directory import check_same_config
@@ -211,6 +212,8 @@ class RunContext:
         self.resume: dict | None = None
         refused: BaseException | None = None
         try:
+            if self.dist.is_main:  # before the run directory or a tensor: refuse what cannot fit
+                check_fits(config, self.dist.world_size)
             if out is not None and self.dist.is_main:
                 self._open_run_dir(out)
         except BaseException as exc:
@@ -313,7 +316,11 @@ class RunContext:
                 raise
             status, genotype = "stopped", None
         except BaseException as exc:
-            self._finish("failed", " ".join(str(exc).split()) or type(exc).__name__)
+            lost = distributed.peer_lost(exc, self.dist)  # a rank died: one line, no traceback
+            shown = lost if lost is not None else exc
+            self._finish("failed", " ".join(str(shown).split()) or type(exc).__name__)
+            if lost is not None:
+                raise lost from None
             raise
         self._finish(status, error)
         return self._result(status, genotype, survivors)

@@ -33,5 +33,9 @@ class DataError(CpnasError):
     """A dataset that cannot be found or read."""
 
 
+class PeerLostError(CpnasError):
+    """Under torchrun, another rank died: this one cannot go on alone (resume: the same command)."""
+
+
 class NonFiniteError(CpnasError):
     """A loss or score that is NaN or infinite (a learning rate too high, NaN in the data)."""

@@ -283,10 +283,14 @@ def _kind(value: Any) -> str:
 
 def event_from_json(line: str) -> Event:
     """Parse one line of ``events.jsonl``."""
+    from .reading import loads
+
     try:
-        data = json.loads(line)
+        data = loads(line)
     except json.JSONDecodeError as exc:
         raise RunDirError(f"not a JSON event ({exc.msg} at column {exc.colno})") from None
+    except ValueError as exc:  # nested too deeply, or an integer of 5000 digits
+        raise RunDirError(f"not a JSON event ({exc})") from None
     return event_from_dict(data)
 
 

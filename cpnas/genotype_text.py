@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from .errors import GenotypeError
-from .limits import MAX_FILE_BYTES, MAX_GENOTYPE_CHARS, MAX_NODES
+from .limits import MAX_FILE_BYTES, MAX_GENOTYPE_CHARS, MAX_NODES, MAX_OP_NAME_CHARS
 
 MAX_DEPTH = 16  # brackets: a per-node cell needs 4 ( Genotype( [ ( ( )
 FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
@@ -194,6 +194,10 @@ def _triples(cell: str, entries: list[ast.expr], concat_max: int):
 
 def _op(cell: str, i: int, node: ast.AST) -> str:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if len(node.value) > MAX_OP_NAME_CHARS:  # drawn and stored whole: Graphviz chokes
+            raise GenotypeError(f"{cell}: entry {i} has an op name of {len(node.value)} "
+                                f"characters, over the limit of {MAX_OP_NAME_CHARS} "
+                                "(cpnas.limits)")
         return node.value
     raise GenotypeError(f"{cell}: entry {i} has {describe(node)} as its op; op names must be quoted strings")
 
@@ -215,6 +219,10 @@ def _int_list(name: str, node: ast.AST) -> list[int]:
 def _int(name: str, node: ast.AST) -> int:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int):
+        raise GenotypeError(f"{name}: -{node.operand.value} is negative; node indices count "
+                            "from 0 (0 and 1 are the cell's inputs)")
     raise GenotypeError(f"{name}: expected an integer, got {describe(node)}")
 
 

@@ -15,4 +15,7 @@ MAX_BATCH_SIZE = 65536
 MAX_STEPS = 10**7  # training steps per sample, and epochs of a final training
 MAX_DATASET_SIZE = 10**7  # images in a dataset
 MAX_GENOTYPE_CHARS = 100_000  # a genotype text of MAX_NODES nodes is ~2 KB
+MAX_OP_NAME_CHARS = 100  # an op name ("sep_conv_3x3"; published ones are under 20)
 MAX_FILE_BYTES = 64 * 2**20  # a config, genotype or JSON file read whole
+MAX_NAME_BYTES = 255  # one name in a path (NAME_MAX on Linux and macOS)
+MAX_PATH_BYTES = 4095  # a whole path (PATH_MAX on Linux, less its terminating NUL)

@@ -27,6 +27,7 @@ from .errors import GenotypeError
 from .genotype import PUBLISHED, Genotype, parse_genotype
 from .genotype_text import call_fields, genotype_assignments, name_list
 from .limits import MAX_FILE_BYTES
+from .reading import NotReadable, loads, read_regular_text
 
 ACCEPTS = ("a run directory, a genotype.json or text file, FILE.py:NAME (a repository's genotypes "
            "file, read without running it), a published name (" + ", ".join(PUBLISHED) + ") or a "
@@ -123,9 +124,11 @@ def read_genotype_file(path: Path, name: str | None = None) -> Genotype:
         return _with_path(path, lambda: Genotype(**call_fields(found[name])))
     if text.lstrip().startswith("{"):
         try:
-            data = json.loads(text)
+            data = loads(text)
         except json.JSONDecodeError as exc:
             raise GenotypeError(f"{path}: not a genotype file (not JSON: {exc.msg} at line {exc.lineno})") from None
+        except ValueError as exc:  # {"genotype": [[[...]]]} 40,000 deep
+            raise GenotypeError(f"{path}: not a genotype file (JSON {exc})") from None
         if not isinstance(data, dict) or not isinstance(data.get("genotype"), str):
             raise GenotypeError(f'{path}: not a genotype file (expected {{"genotype": "Genotype(...)"}})')
         text = data["genotype"]
@@ -134,10 +137,9 @@ def read_genotype_file(path: Path, name: str | None = None) -> Genotype:
 
 def _read_text(path: Path) -> str:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise GenotypeError(f"{path}: {path.stat().st_size} bytes, over the limit of "
-                                f"{MAX_FILE_BYTES} (cpnas.limits)")
-        return path.read_text(encoding="utf-8")
+        return read_regular_text(path, MAX_FILE_BYTES)  # no device, FIFO or socket
+    except NotReadable as exc:
+        raise GenotypeError(f"{path}: {exc}") from None
     except FileNotFoundError:
         raise GenotypeError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import time
 from collections.abc import Callable, Sequence
@@ -179,11 +180,29 @@ def expand(spec: StudySpec) -> list[Point]:
     return points
 
 
+# What `cpnas study` writes into its folder (study.html through cpviz); anything else there
+# is someone else's, and the study refuses the folder as `cpnas search` refuses a run
+# directory holding foreign files.
+STUDY_FILES = {"searches": "dir", "results.csv": "file", "study.jsonl": "file",
+               "study.html": "file"}
+_STUDY_TEMP = re.compile(r"\.(?P<name>[\w.]+)\.\w+\.tmp")  # an atomic writer's temp file
+
+
 def study_dir(out: str | os.PathLike) -> Path:
-    """``out`` made ready for a study (created if absent); RunDirError if it cannot be used."""
+    """``out`` made ready for a study (created if absent); RunDirError if it cannot be used.
+
+    The folder is claimed as a search claims its run directory: it must be new, empty or a
+    study's (``searches/`` beside the study's files). A folder holding other files, or a
+    ``results.csv``/``study.html``/``study.jsonl`` without ``searches/`` (a user's own), is
+    refused before anything is written, and so is a symbolic link among the study's files
+    (a write through it would land outside the folder)."""
+    if not os.fspath(out):
+        raise RunDirError("the study folder is an empty path; give a directory")
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: the study folder is a file; give a directory")
+    if path.is_dir():
+        _check_study_contents(path)
     try:
         (path / "searches").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -191,6 +210,35 @@ def study_dir(out: str | os.PathLike) -> Path:
     if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
         raise RunDirError(f"{path}: the study folder cannot be read and written")
     return path
+
+
+def _check_study_contents(path: Path) -> None:
+    entries = sorted(path.iterdir())
+    links = [e.name for e in entries if e.is_symlink()]
+    foreign = [e.name for e in entries if not e.is_symlink() and e.name not in STUDY_FILES
+               and not ((m := _STUDY_TEMP.fullmatch(e.name)) and m["name"] in STUDY_FILES)]
+    if links:
+        raise RunDirError(f"{path}: {', '.join(links[:3])} is a symbolic link; cpnas study never "
+                          "writes through a link out of its folder: give another --out")
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise RunDirError(f"{path}: holds files cpnas study did not write ({shown}); refusing "
+                          "to write there: give a new or empty folder, or a study's folder")
+    wrong = [e.name for e in entries if e.name in STUDY_FILES
+             and e.is_dir() != (STUDY_FILES[e.name] == "dir")]
+    if wrong:
+        raise RunDirError(f"{path}: not a usable study folder ({', '.join(wrong)} of the wrong "
+                          "kind)")
+    searches = path / "searches"
+    if entries and not searches.is_dir():
+        shown = ", ".join(e.name for e in entries[:3])
+        raise RunDirError(f"{path}: holds {shown} but no searches/; cpnas study did not write "
+                          "them, so they are left alone: give another --out")
+    if searches.is_dir():
+        inside = [e.name for e in searches.iterdir() if e.is_symlink() or not e.is_dir()]
+        if inside:
+            raise RunDirError(f"{searches}: {', '.join(sorted(inside)[:3])} is not a search's "
+                              "folder (a file or a link); refusing to write there")
 
 
 def command_lines(spec: StudySpec, out: str | os.PathLike) -> list[str]:
@@ -243,8 +291,13 @@ def run_study(spec: StudySpec, out: str | os.PathLike, jobs: int | None = None,
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from .parent import exit_with_parent
+
         ctx = multiprocessing.get_context("spawn")  # no forked torch threads
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        # each worker dies with this process (kill -9 included), and with the workers gone
+        # the resource tracker, whose pipe they held, ends too (cpnas.parent)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(_point, *item): item[1] for item in work}
             for i, fut in enumerate(as_completed(futures)):
                 fut.result()  # a failed point raises here, after the others have run
@@ -297,7 +350,8 @@ def _train(run_dir: Path, config: dict, protocol) -> None:
 def _record(root: Path, record: dict) -> None:
     """Append one line to ``study.jsonl`` (one short write: lines of parallel workers stay whole)."""
     line = json.dumps({"time": time.time(), **record}) + "\n"
-    fd = os.open(root / "study.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(root / "study.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                 0o644)
     try:
         os.write(fd, line.encode())
     finally:

@@ -211,8 +211,8 @@ def make_objective(base: dict[str, Any], knobs: list[Knob], root: Path, training
 def tune_setup(args: argparse.Namespace) -> tuple[dict[str, Any], list[Knob], Any]:
     """The fixed search keys, the knobs and the training; every range checked against the
     config's own bounds (both ends) before a study is opened."""
-    from .flags import parse_set
     from .config import SearchConfig, read_config_source
+    from .flags import parse_set
     from .study import QUICK_SEARCH, QUICK_TRAINING, Training
 
     base: dict[str, Any] = read_config_source(args.config) if args.config else {}

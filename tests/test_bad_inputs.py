@@ -145,6 +145,57 @@ def write(tmp: Path, name: str, text: str) -> Path:
     return path
 
 
+def linked_log(tmp: Path) -> list[str]:
+    """A run with its config and no checkpoint whose events.jsonl links to a user's file: a
+    fresh start would truncate the log, that is the user's file."""
+    run = tmp / "run"
+    run.mkdir()
+    shutil.copy(FIXTURE / "config.json", run / "config.json")
+    (run / "events.jsonl").symlink_to(write(tmp, "mine.txt", "the user's own notes\n"))
+    return resume(tmp, run)
+
+
+def user_study(tmp: Path, *names: str) -> list[str]:
+    """A folder of the user's own files under the names a study writes."""
+    folder = tmp / "mine"
+    folder.mkdir()
+    for name in names:
+        write(folder, name, "the user's own\n")
+    return ["study", "--quick", "--out", str(folder)]
+
+
+def fifo(tmp: Path, name: str = "pipe") -> Path:
+    """A FIFO with no writer: opening it for reading would block forever."""
+    import os
+
+    path = tmp / name
+    os.mkfifo(path)
+    return path
+
+
+def deep_json(depth: int = 40_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+def replace_with_fifo(run: Path, name: str) -> None:
+    (run / name).unlink()
+    fifo(run, name)
+
+
+def deep_log_line(run: Path) -> None:
+    lines = (run / "events.jsonl").read_text().splitlines()
+    lines[5] = '{"type": "Progress", "x": ' + deep_json() + '}'
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+
+
+LONG_OP = ("Genotype(normal=[('%s', 0), ('skip_connect', 1)], normal_concat=[2], "
+           "reduce=[('sep_conv_3x3', 0), ('skip_connect', 1)], reduce_concat=[2])" % ("x" * 30_000))
+NEGATIVE_INPUT = ("Genotype(normal=[('sep_conv_3x3', -1), ('skip_connect', 0)], normal_concat=[2], "
+                  "reduce=[('sep_conv_3x3', 0), ('skip_connect', 1)], reduce_concat=[2])")
+LONG_NAME = "x" * 300  # over NAME_MAX (255)
+LONG_PATH = "/".join(["d" * 50] * 100)  # 5,099 bytes, over PATH_MAX
+
+
 def locked(tmp: Path) -> list[str]:
     run = run_copy(tmp)
     locked.held = RunLock(run)  # another writer, as far as flock can tell
@@ -207,6 +258,8 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ("config-newer-version", lambda t: config_file(t, '{"config_version": 99}'), "newer cpnas"),
     ("config-not-utf8", lambda t: config_file(t, b"\xff\xfe{"), "cannot read"),
     ("cifar-3-images", lambda t: cifar(t, {"data_batch_1": batch(3)}), "too few images"),
+    ("cifar-one-class", lambda t: cifar(t, {"data_batch_1": batch(300, [3] * 300)}),
+     "holds only class 3; a search needs images of at least 2 classes"),
     ("cifar-negative-labels", lambda t: cifar(t, {"data_batch_1": batch(60, [-1] * 60)}),
      "labels outside"),
     ("cifar-batch-a-dir", lambda t: cifar(t, {"data_batch_1": batch(60), "data_batch_2": "dir"}),
@@ -276,6 +329,76 @@ CLI_CASES: list[tuple[str, Callable[[Path], list[str]], str]] = [
      "cannot write"),
     ("report-log-schema-2", lambda t: ["report", str(on_run(
         lambda r: edit_log(r, 0, lambda e: e.update(schema=2)))(t)[-1])], "schema version 2"),
+    # issue 20: no command writes over a run's own files, or through a link out of a run
+    *[(f"report-out-its-{name}", (lambda n: lambda t: (lambda r: [
+        "report", str(r), "--out", str(r / n)])(run_copy(t)))(name), f"the run's own {name}")
+      for name in ("events.jsonl", "checkpoint.pt", "config.json", "genotype.json")],
+    ("out-log-a-symlink", linked_log, "events.jsonl is a symbolic link"),
+    ("study-out-users-results", lambda t: user_study(t, "results.csv", "study.html"),
+     "but no searches/"),
+    ("study-out-users-log", lambda t: user_study(t, "study.jsonl"), "but no searches/"),
+    ("study-out-foreign-files", lambda t: user_study(t, "notes.txt"),
+     "did not write (notes.txt)"),
+    ("study-out-a-link", lambda t: (lambda d: (d.mkdir(), (d / "searches").mkdir(),
+                                                (d / "results.csv").symlink_to(write(t, "m", "x")),
+                                                ["study", "--quick", "--out", str(d)])[-1])(
+        t / "s"), "results.csv is a symbolic link"),
+    # issue 20: reads. Devices, FIFOs and sockets are refused before a byte is read
+    ("config-dev-zero", lambda t: ["search", "--config", "/dev/zero", "--out", str(t / "new")],
+     "a character device, not a file"),
+    ("config-dev-urandom", lambda t: ["search", "--config", "/dev/urandom", "--out",
+                                      str(t / "new")], "a character device, not a file"),
+    ("config-a-fifo", lambda t: ["search", "--config", str(fifo(t)), "--out", str(t / "new")],
+     "a FIFO (named pipe), not a file"),
+    ("render-dev-zero", lambda t: ["render", "/dev/zero", "--out", str(t / "cells")],
+     "a character device, not a file"),
+    ("train-genotype-a-fifo", lambda t: ["train", str(fifo(t))], "a FIFO (named pipe)"),
+    ("checkpoint-a-fifo", on_run(lambda r: replace_with_fifo(r, "checkpoint.pt")),
+     "checkpoint.pt is a device, FIFO or socket"),
+    ("report-log-a-fifo", lambda t: ["report", str(on_run(
+        lambda r: replace_with_fifo(r, "events.jsonl"))(t)[-1])], "a FIFO (named pipe)"),
+    # ... and JSON nested too deeply, inside a wrapper too
+    ("genotype-json-wrapper-deep", lambda t: ["render", str(write(
+        t, "g.json", '{"genotype": ' + deep_json() + '}')), "--out", str(t / "cells")],
+     "nested too deeply"),
+    ("train-genotype-json-deep", lambda t: ["train", str(write(
+        t, "g.json", '{"genotype": "x", "edges": ' + deep_json() + '}'))], "nested too deeply"),
+    ("config.json-nested-deep", on_run(lambda r: edit_config(r, '{"a": ' + deep_json() + '}')),
+     "nested too deeply"),
+    ("log-line-nested-deep", on_run(deep_log_line), "line 6 is not a JSON event (nested too deeply"),
+    ("report-log-line-nested-deep", lambda t: ["report", str(on_run(deep_log_line)(t)[-1])],
+     "nested too deeply"),
+    ("run-genotype-nested-deep", lambda t: ["train", str(on_run(lambda r: write(
+        r, "genotype.json", '{"genotype": ' + deep_json() + '}'))(t)[-1])], "nested too deeply"),
+    # ... op names by a length limit, indices and sizes with the right reason
+    ("render-op-name-30000", lambda t: ["render", str(write(t, "g.txt", LONG_OP)), "--out",
+                                        str(t / "cells")], "over the limit of 100"),
+    ("train-genotype-index-negative", lambda t: ["train", NEGATIVE_INPUT],
+     "-1 is negative; node indices count from 0"),
+    ("data-synthetic-expression", lambda t: new_out(t, "--data", "synthetic:10**15"),
+     "is an expression, and cpnas never evaluates one"),
+    ("data-synthetic-15-digits", lambda t: new_out(t, "--data", "synthetic:" + "9" * 15),
+     "over the limit of 10000000"),
+    # issue 20: every limit at once is refused by the memory estimate, before anything exists
+    ("every-limit-at-once", lambda t: new_out(t, "--nodes", "16", "--cells", "64", "--channels",
+                                              "4096"), "this search needs at least 57.5 TB of memory"),
+    # ENAMETOOLONG as one line, for every command's paths
+    ("search-out-name-too-long", lambda t: new_out(t)[:-1] + [str(t / LONG_NAME)],
+     "300 bytes long; the system takes 255"),
+    ("search-out-path-too-long", lambda t: new_out(t)[:-1] + [str(t / LONG_PATH)],
+     "the system takes 4095"),
+    ("search-config-name-too-long", lambda t: ["search", "--config", str(t / LONG_NAME)],
+     "--config: a name in the path is 300 bytes"),
+    ("search-config-path-too-long", lambda t: ["search", "--config", str(t / LONG_PATH)],
+     "--config: the path is"),
+    ("render-out-too-long", lambda t: ["render", "DARTS_V2", "--out", str(t / LONG_NAME)],
+     "--out: a name in the path"),
+    ("train-out-too-long", lambda t: ["train", "DARTS_V2", "--out", str(t / LONG_PATH)],
+     "--out: the path is"),
+    ("study-out-too-long", lambda t: ["study", "--quick", "--out", str(t / LONG_NAME)],
+     "--out: a name in the path"),
+    ("report-out-too-long", lambda t: ["report", str(run_copy(t)), "--out", str(t / LONG_NAME)],
+     "--out: a name in the path"),
 ]
 
 
@@ -322,6 +445,75 @@ def test_bad_input_to_the_api_is_one_line_and_changes_nothing(setup, fragment, t
         call()
     assert fragment in str(info.value) and "\n" not in str(info.value)
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv", [
+    [*SEARCH, "--out", ""], ["render", "DARTS_V2", "--out", ""], ["train", "DARTS_V2", "--out", ""],
+    ["study", "--quick", "--out", ""], ["report", str(FIXTURE), "--out", ""],
+    ["search", "--config", "", "--out", "new"],
+], ids=["search", "render", "train", "study", "report", "config"])
+def test_an_empty_path_is_refused(argv, tmp_path, monkeypatch, capsys) -> None:
+    """``--out ""`` is not the current folder (``Path("")`` is ``.``): refused, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "an empty path" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(CpnasError, match="empty path"):
+        cpnas.RunDir("")
+
+
+def test_render_into_a_run_is_recognised_and_the_run_still_resumes(tmp_path, capsys) -> None:
+    """``render RUN --out RUN`` draws the cells beside the log; the run knows those files
+    (as it knows report.html), so the same search still resumes there."""
+    run = run_copy(tmp_path)
+    assert main(["render", str(run), "--out", str(run), "--format", "dot"]) == 0
+    assert main(["report", str(run)]) == 0
+    assert {p.name for p in run.iterdir()} >= {"normal.dot", "reduce.dot", "report.html"}
+    assert main(resume(tmp_path, run)) == 0, capsys.readouterr().err
+
+
+def test_a_search_that_cannot_fit_is_refused_with_the_estimate_and_the_memory(
+        tmp_path, monkeypatch, capsys) -> None:
+    """The estimate and the memory available (RAM, or the cgroup's limit) are both in the one
+    line, and the run directory is never created."""
+    from cpnas import memory
+
+    monkeypatch.setattr(memory, "available", lambda device="cpu": (10**6, "RAM available"))
+    assert main(new_out(tmp_path)) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: this search needs at least ") and "\n" not in line
+    assert "and 1.0 MB is RAM available" in line and "2 supernets of" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_memory_estimate_counts_the_supernets_parameters() -> None:
+    """Each op counted once per width and stride on the meta device, times its edges: the
+    parameters of a real supernet, up to its stem and classifier."""
+    import torch
+
+    from cpnas.memory import supernet_params
+    from cpnas.model import SuperNet
+    from cpnas.ops import OpSpec
+
+    cfg = cpnas.SearchConfig(nodes=3, cells=3, channels=8)
+    with torch.device("meta"):
+        net = SuperNet(cfg.space, 3, 10, cfg.channels, cfg.cells, OpSpec(binary=True))
+    real = sum(p.numel() for p in net.parameters())
+    assert 0.98 * real <= supernet_params(cfg, 3, 10, binary=True) <= 1.05 * real
+
+
+def test_a_study_whose_search_holds_a_deeply_nested_genotype_reads_it_as_not_done(tmp_path):
+    """The study reads its searches through the one genotype reader: a ``genotype.json``
+    nested 40,000 deep is a refused run (its row stays empty), not a RecursionError."""
+    from cpnas.study import StudySpec, collect, expand
+
+    spec = StudySpec(strategies=("cpnas",), seeds=(0,))
+    run = tmp_path / "searches" / expand(spec)[0].run_id
+    shutil.copytree(FIXTURE, run)
+    (run / "genotype.json").write_text('{"genotype": ' + deep_json() + '}')
+    (row,) = collect(spec, tmp_path)
+    assert row["genotype"] == "" and row["run_dir"] == f"searches/{run.name}"
 
 
 def test_the_table_covers_at_least_60_kinds() -> None:

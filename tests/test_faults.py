@@ -1,5 +1,7 @@
 """Faults during a search: each ends it with one line (or a stop), loses nothing, and a later
-resume gives exactly the uninterrupted run (``tests/fixtures/run_v1``, same config).
+resume gives exactly the uninterrupted run: ``tests/fixtures/run_v1``'s config, run here
+(the ``reference_run`` fixture, tests/conftest.py; the fixture's own floats came from
+another CPU).
 
 In-process where an injected error does the job; real processes for the file-size limit
 (RLIMIT_FSIZE: as root, chmod does not stop writes) and for signals.
@@ -36,10 +38,10 @@ FINISHED = Path(__file__).parent / "fixtures" / "run_v1"
 SEARCH = ["search", "--config", str(FINISHED / "config.json"), "--quiet"]
 
 
-def assert_resumes_to_the_reference(run: Path, capsys) -> None:
+def assert_resumes_to_the_reference(run: Path, capsys, ref) -> None:
     capsys.readouterr()
     assert main([*SEARCH, "--out", str(run)]) == 0, capsys.readouterr().err
-    got, ref = cpnas.load_run(run), cpnas.load_run(FINISHED)
+    got = cpnas.load_run(run)
     assert str(got.genotype) == str(ref.genotype)
     assert comparable(got.events) == comparable(ref.events)
 
@@ -73,7 +75,7 @@ class _FullDisk:
 
 
 def test_a_failed_log_write_ends_the_search_in_one_line_and_resumes_exactly(
-        tmp_path, monkeypatch, capsys) -> None:
+        tmp_path, monkeypatch, capsys, reference_run) -> None:
     real = Recorder.on_event
 
     def on_event(self, event):
@@ -89,10 +91,11 @@ def test_a_failed_log_write_ends_the_search_in_one_line_and_resumes_exactly(
     assert [e.seq for e in read_events(run)] == list(range(14))  # the log stops, whole
     assert RunDir(run).load_checkpoint()["seq"] <= 14  # never ahead of the log
     monkeypatch.undo()
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
-def test_a_failed_genotype_write_ends_failed_and_resumes_exactly(tmp_path, monkeypatch, capsys):
+def test_a_failed_genotype_write_ends_failed_and_resumes_exactly(tmp_path, monkeypatch, capsys,
+                                                                 reference_run) -> None:
     real = os.replace
 
     def replace(src, dst, *args, **kwargs):
@@ -108,7 +111,7 @@ def test_a_failed_genotype_write_ends_failed_and_resumes_exactly(tmp_path, monke
     assert isinstance(last, ev.SearchFinished) and last.status == "failed"
     assert not (run / "genotype.json").exists()
     monkeypatch.undo()
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
 def test_a_run_directory_deleted_mid_run_ends_in_one_line(tmp_path, capsys) -> None:
@@ -159,7 +162,29 @@ def test_search_started_records_its_provenance(tmp_path) -> None:
     assert prov["cpnas"] == cpnas.__version__ and prov["world_size"] == 1
     assert prov["device"] == started.device and prov["threads"] >= 1
     assert isinstance(prov["command"], list) and "torch" in prov and "git_commit" in prov
+    # the machine, which says why two runs' floats may differ (docs/runs.md)
+    import torch
+    assert prov["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert isinstance(prov["cpu"], str) and prov["cpu"] and prov["machine"]
+    assert prov["gpu"] is None  # a CPU run names no GPU
     assert read_events(tmp_path / "run")[0].provenance == prov
+
+
+def test_a_lost_rank_is_one_line_naming_it() -> None:
+    """What gloo raises in the survivor when its peer died (kill -9 of one rank) becomes one
+    line naming the lost rank; any other error stays itself (a bug is still a traceback)."""
+    from cpnas.distributed import Dist, peer_lost
+    from cpnas.errors import PeerLostError
+
+    gloo = RuntimeError("[../third_party/gloo/gloo/transport/tcp/pair.cc:534] Connection closed "
+                        "by peer [127.0.0.1]:41327")
+    lost = peer_lost(gloo, Dist(rank=0, world_size=2))
+    assert isinstance(lost, PeerLostError) and "\n" not in str(lost)
+    assert str(lost).startswith("rank 1 was lost (Connection closed by peer")
+    assert "rank 0 stops too" in str(lost) and "run the same command to resume" in str(lost)
+    assert "one of ranks 0, 2, 3" in str(peer_lost(gloo, Dist(rank=1, world_size=4)))
+    assert peer_lost(RuntimeError("shape mismatch"), Dist(rank=0, world_size=2)) is None
+    assert peer_lost(gloo, Dist()) is None  # one process has no peers
 
 
 # -- real processes ---------------------------------------------------------------------------
@@ -187,7 +212,8 @@ def _file_size_limit() -> None:
 
 
 @pytest.mark.slow
-def test_a_file_size_limit_at_the_checkpoint_ends_failed_in_one_line(tmp_path, capsys) -> None:
+def test_a_file_size_limit_at_the_checkpoint_ends_failed_in_one_line(tmp_path, capsys,
+                                                                    reference_run) -> None:
     run = tmp_path / "run"
     proc = _cli(run, preexec=_file_size_limit)
     _, err = proc.communicate(timeout=300)
@@ -196,12 +222,13 @@ def test_a_file_size_limit_at_the_checkpoint_ends_failed_in_one_line(tmp_path, c
     assert not (run / "checkpoint.pt").exists() and not list(run.glob(".checkpoint.pt.*"))
     last = read_events(run)[-1]
     assert isinstance(last, ev.SearchFinished) and last.status == "failed"
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_at_a_step_boundary_and_resumes_exactly(signum, tmp_path, capsys) -> None:
+def test_a_signal_stops_at_a_step_boundary_and_resumes_exactly(signum, tmp_path, capsys,
+                                                               reference_run) -> None:
     run = tmp_path / "run"
     proc = _cli(run)
     _wait_for_line(run / "events.jsonl", "Checkpointed", 2, proc)
@@ -211,11 +238,12 @@ def test_a_signal_stops_at_a_step_boundary_and_resumes_exactly(signum, tmp_path,
     assert "Traceback" not in err
     last = read_events(run)[-1]
     assert isinstance(last, ev.SearchFinished) and last.status == "stopped"
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
 @pytest.mark.slow
-def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsys) -> None:
+def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsys,
+                                                                 reference_run) -> None:
     run = tmp_path / "run"
     proc = _cli(run)
     _wait_for_line(run / "events.jsonl", "Checkpointed", 2, proc)
@@ -223,4 +251,60 @@ def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsy
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=240)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert_resumes_to_the_reference(run, capsys)
+    assert_resumes_to_the_reference(run, capsys, reference_run)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":  # a zombie has ended; only its parent has not read its status yet
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_study_killed_with_sigkill_leaves_no_worker_running(tmp_path) -> None:
+    """``cpnas study --jobs 2`` killed -9: its two workers and the resource tracker end too
+    (within seconds: each worker polls its parent, cpnas.parent), instead of running their
+    searches to the end."""
+    study = tmp_path / "study"
+    code = ("import sys; from cpnas.study import run_study; from tests.test_study import TINY; "
+            "run_study(TINY, sys.argv[1], jobs=2)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(study)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:  # both workers are searching
+        if len(list(study.glob("searches/*/events.jsonl"))) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()
+    children = _children(proc.pid)
+    assert len(children) >= 3, children  # 2 workers and the resource tracker
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 30
+    while _alive(children) and time.time() < deadline:
+        time.sleep(0.2)
+    left = _alive(children)
+    for pid in left:  # never leave them behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "still running 30 s after the study was killed"

@@ -76,7 +76,8 @@ def test_readers_read_a_locked_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_searches_started_together_one_runs_and_equals_a_solo_run(tmp_path: Path) -> None:
+def test_two_searches_started_together_one_runs_and_equals_a_solo_run(tmp_path: Path,
+                                                                       reference_run) -> None:
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-m", "cpnas.cli", *SEARCH, "--out", str(out)],
@@ -88,7 +89,7 @@ def test_two_searches_started_together_one_runs_and_equals_a_solo_run(tmp_path: 
     refused = next(err for code, err in results if code == 2)
     assert refused.strip().splitlines() == [refused.strip()]
     assert "another search is writing this run (pid " in refused
-    solo = cpnas.load_run(FIXTURES / "run_v1")
+    solo = reference_run  # the same search, run alone on this machine
     both = cpnas.load_run(out)
     assert str(both.genotype) == str(solo.genotype)
     assert comparable(both.events) == comparable(solo.events)
@@ -119,7 +120,8 @@ def new_key(monkeypatch):
     return config_mod.LEGACY
 
 
-def test_an_old_run_keeps_its_id_and_resumes_after_a_new_key(new_key, tmp_path: Path) -> None:
+def test_an_old_run_keeps_its_id_and_resumes_after_a_new_key(new_key, tmp_path: Path,
+                                                              resumed_mid_run) -> None:
     new_key["made_up"] = 0  # the new key's default is the old behaviour
     run = copy_run("run_v1_mid", tmp_path)
     stored = RunDir(run).read_config()
@@ -128,7 +130,8 @@ def test_an_old_run_keeps_its_id_and_resumes_after_a_new_key(new_key, tmp_path: 
     assert main([*SEARCH, "--out", str(run)]) == 0
     resumed = cpnas.load_run(run)
     assert {e.run_id for e in resumed.events} == {RUN_ID}
-    assert comparable(resumed.events) == comparable(cpnas.load_run(FIXTURES / "run_v1").events)
+    # exactly the same fixture resumed on this machine before the key existed
+    assert comparable(resumed.events) == comparable(resumed_mid_run.events)
 
 
 def test_an_old_run_is_refused_when_the_new_key_would_change_it(new_key, tmp_path, capsys):
@@ -182,7 +185,8 @@ def test_events_are_immutable_all_the_way_down() -> None:
     assert pickle.loads(pickle.dumps(g)) == g and copy.deepcopy(e) == e
 
 
-def test_a_subscriber_that_mutates_events_cannot_change_the_result(tmp_path: Path) -> None:
+def test_a_subscriber_that_mutates_events_cannot_change_the_result(tmp_path: Path,
+                                                                  reference_run) -> None:
     def vandal(event: ev.Event) -> None:
         if isinstance(event, ev.OpPruned):
             event.alive.clear()
@@ -190,7 +194,7 @@ def test_a_subscriber_that_mutates_events_cannot_change_the_result(tmp_path: Pat
     cfg = cpnas.SearchConfig.from_dict(cpnas.load_run(FIXTURES / "run_v1").config)
     with pytest.warns(RuntimeWarning, match="immutable"):
         result = cpnas.search(cfg, subscribers=[vandal], out=tmp_path / "r")
-    assert str(result.genotype) == str(cpnas.load_run(FIXTURES / "run_v1").genotype)
+    assert str(result.genotype) == str(reference_run.genotype)
 
 
 def test_a_log_is_read_whole_or_refused(tmp_path: Path) -> None:

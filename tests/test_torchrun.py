@@ -134,6 +134,67 @@ def test_a_killed_process_group_resumes_exactly(runs):
     assert genotype(runs["killed"]) == genotype(runs["ref"])
 
 
+def _ranks(launcher: int) -> list[int]:
+    """The launcher's children: torchrun's ranks (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == launcher:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _running(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_ranks_stop_when_their_launcher_is_killed_and_the_run_resumes(runs, tmp_path):
+    """kill -9 of torchrun itself (it cannot pass the signal on; each rank has a process group
+    of its own): every rank sees its parent gone and stops at the next sample boundary as a
+    stop does, the log ends ``stopped``, the lock is free, and the same command resumes it to
+    the uninterrupted result."""
+    from cpnas.runs.lock import RunLock
+
+    out, log = tmp_path / "orphaned", tmp_path / "orphaned.0.log"
+    config = runs["base"] / "no-warmup.json"
+    proc = _torchrun(out, log, config)
+    start = time.monotonic()
+    while _types(out).count("Checkpointed") < 1:  # mid-search, round 0
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() - start < TIMEOUT, "the search never checkpointed"
+        time.sleep(0.01)
+    ranks = _ranks(proc.pid)
+    assert len(ranks) == 2, ranks
+    os.kill(proc.pid, signal.SIGKILL)  # the launcher alone
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while _running(ranks) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _running(ranks)
+    for pid in left:  # never leave them behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"ranks still running 30 s after the launcher died:\n{log.read_text()[-3000:]}"
+    events = read_events(out / "events.jsonl")
+    assert events[-1].type == "SearchFinished" and events[-1].status == "stopped"
+    assert "the launcher (pid " in log.read_text() and "Traceback" not in log.read_text()
+    RunLock(out).release()  # free: the same command can take it
+    resumed = _torchrun(out, tmp_path / "orphaned.1.log", config)
+    assert _wait(resumed, tmp_path / "orphaned.1.log") == 0
+    assert _comparable(out) == _comparable(runs["ref"])
+
+
 def _numbers_close(a, b, path: str = "") -> None:
     """Equal, floats up to ``TOLERANCE`` (a few of the 360 validation images, rounding of
     the losses), everything else exactly."""

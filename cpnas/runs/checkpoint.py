@@ -18,6 +18,7 @@ import hashlib
 import io
 import math
 import re
+import stat
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -76,7 +77,7 @@ def save_checkpoint_file(path: Path, state: dict, run_id: str = "") -> None:
             "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8)}
     buffer = io.BytesIO()  # serialized first: a full disk is then an OSError of one write
     torch.save(data, buffer)
-    with atomic_file(path) as f:
+    with atomic_file(path, own=True) as f:  # the checkpoint's one writer
         f.write(buffer.getbuffer())
 
 
@@ -114,9 +115,12 @@ def load_checkpoint_file(path: Path, run_id: str | None = None) -> dict:
     """The state of a checkpoint file (of run ``run_id`` when given); RunDirError (one line)
     for anything else."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         raise RunDirError(f"{path}: no checkpoint here") from None
+    if not stat.S_ISREG(st.st_mode):  # /dev/zero reads forever; a FIFO blocks
+        raise RunDirError(f"{path}: the checkpoint is not a file; delete it to start afresh")
+    size = st.st_size
     if size == 0:
         raise RunDirError(
             f"{path}: the checkpoint is empty (0 bytes); delete it to start the search afresh"

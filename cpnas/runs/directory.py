@@ -41,8 +41,12 @@ STANDALONE_NAME = "standalone.json"  # cpnas study's stand-alone training of the
 # and `cpnas study`'s results and cpviz's report and cell drawings. Anything else is someone
 # else's.
 RUN_FILES = (CONFIG_NAME, LOG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME, LOCK_NAME)
+# `cpnas render RUN --out RUN` (and cpviz.animate_cells into the run) draw the cells beside
+# the log: the run recognises those files as it does report.html, so the run still resumes.
+CELL_DRAWINGS = tuple(f"{cell}.{fmt}" for cell in ("normal", "reduce")
+                      for fmt in ("svg", "pdf", "png", "dot", "gif"))
 OURS = {**dict.fromkeys(RUN_FILES, "file"), "train.json": "file", STANDALONE_NAME: "file",
-        "report.html": "file", "cells": "dir",
+        "report.html": "file", **dict.fromkeys(CELL_DRAWINGS, "file"), "cells": "dir",
         # the experiment trackers (cpnas.trackers): which tracker runs hold this run, and
         # TensorBoard's event files
         "trackers.json": "file", "tensorboard": "dir"}
@@ -128,6 +132,8 @@ class RunDir:
     """
 
     def __init__(self, path: str | os.PathLike, create: bool = True) -> None:
+        if not os.fspath(path):  # Path("") is ".": the run would land in the current folder
+            raise RunDirError("the run directory is an empty path; give a directory")
         self.path = Path(path)
         self.events_path = self.path / LOG_NAME
         self.config_path = self.path / CONFIG_NAME
@@ -195,7 +201,7 @@ class RunDir:
             check_same_config(read_json(self.config_path, "config"), cfg, str(self.path))
 
     def write_config(self, cfg: dict) -> None:
-        atomic_write_text(self.config_path, dump_json(to_stored(cfg)))
+        atomic_write_text(self.config_path, dump_json(to_stored(cfg)), own=True)
         self._wrote = True
 
     # -- checkpoint ----------------------------------------------------------------------
@@ -218,7 +224,8 @@ class RunDir:
         if "genotype" in extra:
             raise ValueError("extra must not contain the key 'genotype'")
         self._wrote = True
-        atomic_write_text(self.genotype_path, dump_json({"genotype": str(genotype), **extra}))
+        atomic_write_text(self.genotype_path, dump_json({"genotype": str(genotype), **extra}),
+                          own=True)
 
     def read_genotype(self) -> Genotype:
         return _genotype_from_file(self.genotype_path)
@@ -239,16 +246,57 @@ class RunDir:
         return self._recorder
 
 
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run: its log, checkpoint or genotype (a config alone may be
+    anyone's ``config.json``)."""
+    try:
+        return any((path / name).exists() or (path / name).is_symlink()
+                   for name in (LOG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME))
+    except OSError:
+        return False
+
+
+def check_write_target(path: Path) -> None:
+    """Refuse a write by any command but the search over a run's own file (its log,
+    checkpoint, config, genotype or lock), and a write through a symbolic link inside a run
+    (``RUN/cells`` linking out of it): either would lose or scatter what the run holds."""
+    parent = path.parent
+    if path.name in RUN_FILES and is_run_dir(parent):
+        raise RunDirError(f"{path}: that is the run's own {path.name}; writing there would "
+                          "replace it and the run could not be read or resumed: give another "
+                          "--out (the report's default is RUN/report.html)")
+    if parent.is_symlink() and is_run_dir(parent.parent):
+        raise RunDirError(f"{parent}: a symbolic link inside the run {parent.parent}; cpnas "
+                          "does not write through links out of a run: give the real folder")
+
+
+def _entry_kind(entry: Path) -> str:
+    if entry.is_dir():
+        return "a directory"
+    if entry.is_file():
+        return "a file"
+    return "a device, FIFO or socket, not a file"  # /dev/zero would read forever
+
+
 def _check_contents(path: Path) -> None:
-    """Refuse a directory holding what the toolkit did not write, or a run without its config."""
-    foreign, wrong_kind = [], []
+    """Refuse a directory holding what the toolkit did not write, or a run without its config.
+
+    A symbolic link is never ours: writing the log through one (``events.jsonl`` linking
+    to a user's file) would truncate that file and write the log into it."""
+    foreign, wrong_kind, links = [], [], []
     for entry in sorted(path.iterdir()):
         kind = OURS.get(entry.name)
         temp = _TEMP.fullmatch(entry.name)
-        if kind is None and not (temp and temp["name"] in OURS):
+        if entry.is_symlink():
+            links.append(entry.name)
+        elif kind is None and not (temp and temp["name"] in OURS):
             foreign.append(entry.name)
-        elif kind is not None and (entry.is_dir() if kind == "file" else not entry.is_dir()):
-            wrong_kind.append(f"{entry.name} is a {'directory' if entry.is_dir() else 'file'}")
+        elif kind is not None and (not entry.is_file() if kind == "file" else not entry.is_dir()):
+            wrong_kind.append(f"{entry.name} is {_entry_kind(entry)}")
+    if links:
+        raise RunDirError(f"{path}: {', '.join(links[:3])} is a symbolic link; cpnas never "
+                          "writes through a link out of a run directory: replace it with the "
+                          "file itself, or use another --out")
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise RunDirError(f"{path}: holds files cpnas did not write ({shown}); refusing to "
@@ -329,4 +377,5 @@ def _run_genotype(path: Path, events: list[ev.Event]) -> Genotype | None:
         raise RunDirError(f"{path}: the GenotypeDerived event holds no genotype: {exc}") from None
 
 
-__all__ = ["OURS", "RUN_FILES", "Run", "RunDir", "check_same_config", "load_run"]
+__all__ = ["OURS", "RUN_FILES", "Run", "RunDir", "check_same_config", "check_write_target",
+           "is_run_dir", "load_run"]

@@ -39,9 +39,20 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike):
-    """Yield a binary temp file next to ``path``; on success it replaces ``path``."""
+def atomic_file(path: str | os.PathLike, *, own: bool = False):
+    """Yield a binary temp file next to ``path``; on success it replaces ``path``.
+
+    Unless ``own`` (the run directory writing its own config, checkpoint or genotype), a
+    path that is one of a run's own files is refused before anything is written: a report or
+    a drawing sent there by mistake (``cpnas report RUN --out RUN/events.jsonl``) would
+    replace the run's log or checkpoint, and the run could be neither read nor resumed
+    (:func:`cpnas.runs.directory.check_write_target`).
+    """
     path = Path(path)
+    if not own:
+        from .directory import check_write_target
+
+        check_write_target(path)
     _remove_stale_temps(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
@@ -66,14 +77,15 @@ def atomic_file(path: str | os.PathLike):
     fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once: temp file in the same dir, fsync, rename."""
-    with atomic_file(path) as f:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, own: bool = False) -> None:
+    """Write ``data`` to ``path`` all at once: temp file in the same dir, fsync, rename
+    (``own``: see :func:`atomic_file`)."""
+    with atomic_file(path, own=own) as f:
         f.write(data)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, *, own: bool = False) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), own=own)
 
 
 def dump_json(obj: Any) -> str:
@@ -86,18 +98,25 @@ def dump_json(obj: Any) -> str:
 
 def read_json(path: Path, what: str) -> Any:
     """The JSON in ``path``; a RunDirError naming ``what`` when it is missing or not JSON."""
+    from ..limits import MAX_FILE_BYTES
+    from ..reading import NotReadable, loads, read_regular_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path, MAX_FILE_BYTES)  # no device, FIFO or socket
     except FileNotFoundError:
         raise RunDirError(f"{path}: no {what} here") from None
+    except NotReadable as exc:
+        raise RunDirError(f"{path}: the {what} is {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RunDirError(f"{path}: cannot read the {what} ({exc})") from None
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise RunDirError(
             f"{path}: the {what} is not JSON ({exc.msg} at line {exc.lineno})"
         ) from None
+    except ValueError as exc:  # nested too deeply, or an integer of 5000 digits
+        raise RunDirError(f"{path}: the {what} cannot be read: {exc}") from None
 
 
 def check_dir_target(path: Path, what: str) -> None:

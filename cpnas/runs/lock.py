@@ -29,7 +29,9 @@ class RunLock:
         self.path = directory / LOCK_NAME
         self.created = not self.path.exists()
         try:
-            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            # O_NOFOLLOW: a run.lock that links elsewhere is refused, never written through
+            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                                           0o644)
         except OSError as exc:
             raise RunDirError(f"{self.path}: cannot open the run's lock file ({exc.strerror})") from None
         try:
@@ -74,7 +76,7 @@ def _holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
         return f"pid {int(info['pid'])} on {info['host']}, started {info['started']}"
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         return "holder unknown: it is still starting"
 
 

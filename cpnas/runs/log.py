@@ -42,8 +42,12 @@ class Recorder(ev.Callback):
     def __init__(self, path: str | os.PathLike, keep_before_seq: int | None = None,
                  run_id: str | None = None) -> None:
         self.path = Path(path)
+        if self.path.is_symlink():  # the cut and the appends would go to the link's target
+            raise RunDirError(f"{self.path}: the log is a symbolic link; cpnas never writes "
+                              "through a link out of a run directory")
         self.last_seq, open_end = _cut_log(self.path, keep_before_seq, run_id)
-        self._file: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        self._file: IO[str] | None = open(fd, "a", encoding="utf-8")  # noqa: SIM115
         if open_end:
             self._file.write("\n")
 
@@ -149,8 +153,12 @@ class _Line:
 
 def _scan_log(path: Path) -> tuple[list[_Line], str | None]:
     """Every whole event of a log, and a note when its last line was cut short."""
+    from ..reading import NotReadable, read_regular
+
     try:
-        data = path.read_bytes()
+        data = read_regular(path, None)  # a log may be long, but never a device or a FIFO
+    except NotReadable as exc:
+        raise RunDirError(f"{path}: the event log is {exc}") from None
     except FileNotFoundError:
         raise RunDirError(f"{path}: no event log here") from None
     except OSError as exc:
@@ -197,13 +205,17 @@ def read_events(path: str | os.PathLike) -> list[ev.Event]:
 
 def _parse_line(raw: bytes, path: Path, lineno: int, last: bool) -> ev.Event | None:
     """The event on one line; None for a last line that is not whole JSON."""
+    from ..reading import loads
+
     try:
         text = raw.decode("utf-8")
-        json.loads(text)
+        loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError):
         if last:
             return None
         raise RunDirError(f"{path}: line {lineno} is not a JSON event") from None
+    except ValueError as exc:  # whole, but nested too deeply (or digits past Python's limit)
+        raise RunDirError(f"{path}: line {lineno} is not a JSON event ({exc})") from None
     try:
         return ev.event_from_json(text)
     except (RunDirError, TypeError) as exc:
