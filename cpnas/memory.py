@@ -64,14 +64,13 @@ def _pre_params(c_in: int, c: int, reduce: bool) -> int:
 
 def supernet_params(config, in_channels: int, num_classes: int, binary: bool) -> int:
     """The parameters of one supernet of ``config`` (the child when ``binary``)."""
-    from .model import _widths
-    from .scoring import cell_layout
+    from .shape import cell_layout, cell_widths
 
     n, ops = config.nodes, config.space.ops
     stem = 3 * config.channels * (2 if config.distinct_inputs else 1)
     total = in_channels * stem * 9 + 2 * stem
     c_last = config.channels
-    for kind, c_pp, c_p, c, red_prev in _widths(cell_layout(config.cells), config.channels, 3,
+    for kind, c_pp, c_p, c, red_prev in cell_widths(cell_layout(config.cells), config.channels, 3 * config.channels,
                                                [n] * config.cells):
         total += _pre_params(c_pp, c, red_prev) + _pre_params(c_p, c, False)
         for dst in range(2, n + 2):
@@ -85,13 +84,12 @@ def supernet_params(config, in_channels: int, num_classes: int, binary: bool) ->
 
 def step_activations(config, shape: tuple[int, int, int]) -> int:
     """Floats one training step keeps for its backward, along the sampled path of one net."""
-    from .model import _widths
-    from .scoring import cell_layout
+    from .shape import cell_layout, cell_widths
 
     _, h, w = shape
     n, batch = config.nodes, config.batch_size
     total = batch * 3 * config.channels * h * w * 2  # the stem
-    for kind, _, _, c, _ in _widths(cell_layout(config.cells), config.channels, 3,
+    for kind, _, _, c, _ in cell_widths(cell_layout(config.cells), config.channels, 3 * config.channels,
                                      [n] * config.cells):
         if kind == "reduce":
             h, w = (h + 1) // 2, (w + 1) // 2

@@ -12,7 +12,6 @@ from types import SimpleNamespace as S
 import pytest
 
 from cpnas import scoring
-from cpnas.config import SearchConfig
 from cpnas.errors import GenotypeError
 
 
