@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def search_config(args: argparse.Namespace):
     from .config import SearchConfig, read_config_source, stored_config
-    from .runs.directory import LOG_NAME
+    from .runs.layout import LOG_NAME
 
     values: dict[str, Any] = read_config_source(args.config) if args.config else {}
     if args.config and (Path(args.config).parent / LOG_NAME).is_file():

@@ -31,7 +31,7 @@ from typing import Any
 from . import limits
 from .config import SearchConfig
 from .errors import ConfigError, RunDirError
-from .runs.directory import STANDALONE_NAME as STANDALONE
+from .runs.layout import STANDALONE_NAME as STANDALONE
 from .strategies import NAMED_BETAS, STRATEGIES
 
 log = logging.getLogger("cpnas")

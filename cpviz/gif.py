@@ -20,7 +20,7 @@ GIF_DPI = 72  # animate_cells' default
 def run_gifs(source: Any, out_dir: str | os.PathLike, *, dpi: int | None = None,
              cells: tuple[str, ...] = ("normal", "reduce")) -> list[Path]:
     """Write ``normal.gif`` and ``reduce.gif`` for a run; return the paths."""
-    from cpnas.runs.log import LOG_NAME
+    from cpnas.runs.layout import LOG_NAME
 
     from .animate import animate_cells
     from .export import _ensure_dir

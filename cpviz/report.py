@@ -53,7 +53,7 @@ def _genotype(state: SearchState, source: Any) -> Genotype | None:
     if state.genotype:
         return parse_genotype(state.genotype)
     if isinstance(source, (str, os.PathLike)) and (Path(source) / "genotype.json").is_file():
-        from cpnas.resolve import read_genotype_file
+        from cpnas.runs.genotype_file import read_genotype_file
 
         return read_genotype_file(Path(source) / "genotype.json")
     return None

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,32 +28,26 @@ from .. import events as ev
 from ..config import stored_config, to_stored
 from ..errors import ConfigError, GenotypeError, RunDirError
 from ..genotype import Genotype, parse_genotype
-from ..resolve import read_genotype_file
 from .checkpoint import load_checkpoint_file, save_checkpoint_file
 from .files import atomic_write_text, check_dir_target, dump_json, read_json
-from .lock import LOCK_NAME, RunLock
-from .log import LOG_NAME, Recorder, read_events
-
-CONFIG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME = "config.json", "checkpoint.pt", "genotype.json"
-STANDALONE_NAME = "standalone.json"  # cpnas study's stand-alone training of the found cell
-# What the toolkit writes into a run directory: the search's files, then `cpnas train`'s
-# and `cpnas study`'s results and cpviz's report and cell drawings. Anything else is someone
-# else's.
-RUN_FILES = (CONFIG_NAME, LOG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME, LOCK_NAME)
-# `cpnas render RUN --out RUN` (and cpviz.animate_cells into the run) draw the cells beside
-# the log: the run recognises those files as it does report.html, so the run still resumes.
-CELL_DRAWINGS = tuple(f"{cell}.{fmt}" for cell in ("normal", "reduce")
-                      for fmt in ("svg", "pdf", "png", "dot", "gif"))
-OURS = {**dict.fromkeys(RUN_FILES, "file"), "train.json": "file", STANDALONE_NAME: "file",
-        "report.html": "file", **dict.fromkeys(CELL_DRAWINGS, "file"), "cells": "dir",
-        # the experiment trackers (cpnas.trackers): which tracker runs hold this run, and
-        # TensorBoard's event files
-        "trackers.json": "file", "tensorboard": "dir"}
-_TEMP = re.compile(r"\.(?P<name>[\w.]+)\.\w+\.tmp")  # an atomic writer's temp file
+from .genotype_file import read_genotype_file
+from .layout import (
+    CHECKPOINT_NAME,
+    CONFIG_NAME,
+    GENOTYPE_NAME,
+    LOG_NAME,
+    OURS,
+    RUN_FILES,
+    TEMP,
+    check_write_target,
+    is_run_dir,
+)
+from .lock import RunLock
+from .log import Recorder, read_events
 
 
 def _genotype_from_file(path: Path) -> Genotype:
-    """The run's genotype.json, through the one genotype-file reader (cpnas.resolve)."""
+    """The run's genotype.json, through the one genotype-file reader (runs/genotype_file.py)."""
     try:
         return read_genotype_file(path)
     except GenotypeError as exc:
@@ -246,30 +239,6 @@ class RunDir:
         return self._recorder
 
 
-def is_run_dir(path: Path) -> bool:
-    """Whether ``path`` holds a run: its log, checkpoint or genotype (a config alone may be
-    anyone's ``config.json``)."""
-    try:
-        return any((path / name).exists() or (path / name).is_symlink()
-                   for name in (LOG_NAME, CHECKPOINT_NAME, GENOTYPE_NAME))
-    except OSError:
-        return False
-
-
-def check_write_target(path: Path) -> None:
-    """Refuse a write by any command but the search over a run's own file (its log,
-    checkpoint, config, genotype or lock), and a write through a symbolic link inside a run
-    (``RUN/cells`` linking out of it): either would lose or scatter what the run holds."""
-    parent = path.parent
-    if path.name in RUN_FILES and is_run_dir(parent):
-        raise RunDirError(f"{path}: that is the run's own {path.name}; writing there would "
-                          "replace it and the run could not be read or resumed: give another "
-                          "--out (the report's default is RUN/report.html)")
-    if parent.is_symlink() and is_run_dir(parent.parent):
-        raise RunDirError(f"{parent}: a symbolic link inside the run {parent.parent}; cpnas "
-                          "does not write through links out of a run: give the real folder")
-
-
 def _entry_kind(entry: Path) -> str:
     if entry.is_dir():
         return "a directory"
@@ -286,7 +255,7 @@ def _check_contents(path: Path) -> None:
     foreign, wrong_kind, links = [], [], []
     for entry in sorted(path.iterdir()):
         kind = OURS.get(entry.name)
-        temp = _TEMP.fullmatch(entry.name)
+        temp = TEMP.fullmatch(entry.name)
         if entry.is_symlink():
             links.append(entry.name)
         elif kind is None and not (temp and temp["name"] in OURS):

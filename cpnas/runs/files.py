@@ -46,11 +46,11 @@ def atomic_file(path: str | os.PathLike, *, own: bool = False):
     path that is one of a run's own files is refused before anything is written: a report or
     a drawing sent there by mistake (``cpnas report RUN --out RUN/events.jsonl``) would
     replace the run's log or checkpoint, and the run could be neither read nor resumed
-    (:func:`cpnas.runs.directory.check_write_target`).
+    (:func:`cpnas.runs.layout.check_write_target`).
     """
     path = Path(path)
     if not own:
-        from .directory import check_write_target
+        from .layout import check_write_target
 
         check_write_target(path)
     _remove_stale_temps(path)

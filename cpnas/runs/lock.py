@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import RunDirError
-
-LOCK_NAME = "run.lock"
+from .layout import LOCK_NAME
 
 
 class RunLock:

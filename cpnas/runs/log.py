@@ -20,8 +20,7 @@ from typing import IO
 
 from .. import events as ev
 from ..errors import RunDirError
-
-LOG_NAME = "events.jsonl"
+from .layout import LOG_NAME
 
 
 class TruncatedLogWarning(UserWarning):
