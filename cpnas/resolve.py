@@ -76,11 +76,6 @@ def resolve(source: Any) -> Resolved:
     return Resolved(parse_genotype(text))
 
 
-def resolve_genotype(source: Any) -> Genotype:
-    """:func:`resolve`, for callers that need a genotype (a run must have finished)."""
-    return resolve(source).require()
-
-
 def existing_path(text: str) -> Path | None:
     """``Path(text)`` if it names something on disk; text that cannot be a path is not one."""
     if not text or len(text) > _MAX_PATH or "\0" in text:

@@ -18,11 +18,16 @@ import cpnas.resolve
 from cpnas import cli
 from cpnas.errors import GenotypeError
 from cpnas.genotype import DARTS_V2, PC_DARTS, PUBLISHED, parse_genotype
-from cpnas.resolve import resolve, resolve_genotype
+from cpnas.resolve import resolve
 from cpviz import cell_graph, cell_pair, export_cell, model_summary
 
 CORPUS = Path(__file__).parent / "data" / "published_genotypes.py"
-LONG = str(resolve_genotype(f"{CORPUS}:DCO_EDGE_BS_64"))  # ~900 characters: too long for a file name
+
+def _genotype(source):
+    return resolve(source).require()
+
+
+LONG = str(_genotype(f"{CORPUS}:DCO_EDGE_BS_64"))  # ~900 characters: too long for a file name
 
 
 class DataLoaded(Exception):
@@ -69,7 +74,7 @@ INPUTS = {
 
 
 def _named(name: str):
-    return PUBLISHED[name] if name in PUBLISHED else resolve_genotype(f"{CORPUS}:{name}")
+    return PUBLISHED[name] if name in PUBLISHED else _genotype(f"{CORPUS}:{name}")
 
 
 @pytest.fixture
@@ -95,7 +100,7 @@ def test_render_and_train_resolve_the_same_inputs(case, tmp_path, stop_at_data, 
     make, name = INPUTS[case]
     arg = str(make(_files(tmp_path)))
     want = _named(name)
-    assert resolve_genotype(arg) == want
+    assert _genotype(arg) == want
     # render
     assert cli.main(["render", arg, "--out", str(tmp_path / "cells"), "--format", "dot"]) == 0
     drawn = (tmp_path / "cells" / "reduce.dot").read_text(encoding="utf-8")
@@ -197,7 +202,7 @@ def test_darts_namedtuples_are_accepted_everywhere(tmp_path):
                             reduce=[tuple(n) for n in DARTS_V2.nodes("reduce")], reduce_concat=[2, 3, 4, 5],
                             connectN=None, connects=None)
     for obj in (darts, nested):
-        assert resolve_genotype(obj) == DARTS_V2
+        assert _genotype(obj) == DARTS_V2
         assert cell_graph(obj, "reduce").source == cell_graph(DARTS_V2, "reduce").source
         assert cell_pair(obj).source == cell_pair(DARTS_V2).source
         assert model_summary(obj).equals(model_summary(DARTS_V2))
@@ -210,9 +215,9 @@ def test_darts_namedtuples_are_accepted_everywhere(tmp_path):
 
 def test_shapes_give_the_same_genotype_and_round_trip():
     flat = parse_genotype(str(DARTS_V2))
-    nested = resolve_genotype(f"{CORPUS}:AutoDL_DARTS_V2")
+    nested = _genotype(f"{CORPUS}:AutoDL_DARTS_V2")
     assert flat == nested == DARTS_V2
-    triples = resolve_genotype(f"{CORPUS}:FairDARTS_a")
+    triples = _genotype(f"{CORPUS}:FairDARTS_a")
     assert triples.arity("normal") == (2, 0, 1, 1)
     assert parse_genotype(str(triples)) == triples
     assert len(LONG) > 255 and parse_genotype(LONG).arity("reduce") == (4, 6, 8, 10)
