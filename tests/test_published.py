@@ -16,7 +16,7 @@ import pytest
 from dotread import edge_attrs, node_names, positions, visible_edges
 
 from cpnas.genotype import DARTS_V2, PC_DARTS
-from cpnas.resolve import resolve_genotype
+from cpnas.resolve import resolve
 from cpviz import cell_graph, cell_pair
 from cpviz.contrast import contrast
 
@@ -161,9 +161,9 @@ def test_every_published_cell_renders_exactly_its_edges(name, cell):
 def test_the_corpus_covers_every_shape():
     for shape, name in SHAPES.items():
         assert name in EXPECTED, shape
-    assert resolve_genotype(f"{CORPUS}:PCDARTS") == resolve_genotype(f"{CORPUS}:PC_DARTS_cifar")
-    assert resolve_genotype(f"{CORPUS}:AutoDL_DARTS_V2") == DARTS_V2  # nested tuples, same cells
-    assert resolve_genotype(f"{CORPUS}:PC_DARTS_cifar") == PC_DARTS
+    assert resolve(f"{CORPUS}:PCDARTS").require() == resolve(f"{CORPUS}:PC_DARTS_cifar").require()
+    assert resolve(f"{CORPUS}:AutoDL_DARTS_V2").require() == DARTS_V2  # nested tuples, same cells
+    assert resolve(f"{CORPUS}:PC_DARTS_cifar").require() == PC_DARTS
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
