@@ -12,6 +12,7 @@ keeps its own copy. Plain Python only, so a viewer can import it without torch.
   keeps its two strongest edges, each with its best op other than ``none``).
 - :func:`leaders` and :func:`leading_genotype`: the cell a search stopped now would give.
 - :func:`last_round_accuracy`: mean child and parent accuracy of the last round sampled.
+- :func:`prune_line` and :func:`prune_lines`: what a round pruned, in words (every view's).
 - :func:`n_samples`: how many architectures a whole search samples.
 - :func:`cell_layout`: the cell types of a network of ``cells`` cells, by depth.
 
@@ -179,6 +180,32 @@ def last_round_accuracy(samples: Iterable[Any]) -> tuple[float | None, float | N
             sum(s.parent_acc for s in last) / len(last))
 
 
+def prune_line(round: int, prunes: Iterable[Any]) -> str:
+    """One round's prunes in words, rounds counted from 1 as on screen: ``"Round 3:
+    avg_pool_3x3 pruned on 9 edges, max_pool_3x3 on 5, none on 1 (each edge drops its alive
+    op with the lowest ev)"``. ``prunes`` are that round's OpPruned events (``op``); the ops
+    most often pruned come first (ties in name order)."""
+    counts: dict[str, int] = {}
+    for p in prunes:
+        counts[p.op] = counts.get(p.op, 0) + 1
+    if not counts:
+        return f"Round {round + 1}: nothing pruned"
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{op} on {n}" for op, n in ranked]
+    first = ranked[0][1]
+    parts[0] = f"{ranked[0][0]} pruned on {first} edge{'s' if first != 1 else ''}"
+    return f"Round {round + 1}: " + ", ".join(parts) + " (each edge drops its alive op with the lowest ev)"
+
+
+def prune_lines(pruned: Iterable[Any]) -> list[str]:
+    """:func:`prune_line` for every round in ``pruned`` (OpPruned events: ``round``, ``op``),
+    in round order."""
+    by_round: dict[int, list[Any]] = {}
+    for p in pruned:
+        by_round.setdefault(p.round, []).append(p)
+    return [prune_line(r, by_round[r]) for r in sorted(by_round)]
+
+
 def n_samples(n_ops: int, repeats: int) -> int:
     """Sampled architectures in a whole search: T * (K + (K-1) + ... + 2), 0 below 2 ops."""
     return repeats * sum(range(2, n_ops + 1))
@@ -208,6 +235,8 @@ __all__ = [
     "leading_genotype",
     "n_samples",
     "prune_choice",
+    "prune_line",
+    "prune_lines",
     "round_scores",
     "round_zs",
     "softmax",

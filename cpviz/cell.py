@@ -77,6 +77,29 @@ def node_name(index: int) -> str:
 OUTPUT = "c_{k}"
 
 
+def edge_label(edge: str) -> str:
+    """An edge id as every view shows it: ``'normal:0->2'`` -> ``'normal c_{k-2}→0'``, in the
+    diagrams' node names (0 and 1 are the inputs c_{k-2} and c_{k-1}; the intermediate nodes
+    count from 0). The events keep the ids; only the screen uses this."""
+    cell, src, dst = parse_edge_id(edge)
+    return f"{cell} {node_name(src)}→{node_name(dst)}"
+
+
+_SHORT_FAMILY = {"max_pool": "max", "avg_pool": "avg", "sep_conv": "sep", "dil_conv": "dil",
+                 "conv": "conv", "pool": "pool"}
+
+
+def short_op(op: str) -> str:
+    """A short name that fits a narrow segment: ``sep_conv_3x3`` -> ``sep3``,
+    ``skip_connect`` -> ``skip``, ``max_pool_3x3`` -> ``max3``; other ops keep their name."""
+    facts = display_facts(op)
+    if facts.family == "skip":
+        return "skip"
+    if facts.family in _SHORT_FAMILY and facts.kernel:
+        return f"{_SHORT_FAMILY[facts.family]}{facts.kernel}"
+    return op
+
+
 # -- data steps ------------------------------------------------------------------------------
 
 
@@ -414,10 +437,12 @@ __all__ = [
     "StateEdge",
     "cell_graph",
     "cell_pair",
+    "edge_label",
     "genotype_cell_data",
     "is_binarized",
     "node_name",
     "op_colour",
     "resolve_source",
+    "short_op",
     "state_cell_data",
 ]
