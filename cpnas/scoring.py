@@ -96,6 +96,18 @@ def survivor_scores(samples: Iterable[SampleTrained], survivors: Mapping[str, st
     return {e: (total / n if n else math.nan) for e, (total, n) in sums.items()}
 
 
+# How each genotype rule (config ``genotype_mode``) turns the survivors into a genotype, in
+# words: the views say it under the final cell (docs/method.md, "The genotype").
+GENOTYPE_RULES = {
+    "top2": "each node keeps its 2 input edges whose survivors scored highest over the whole "
+            "search (mean z); an edge whose survivor is none is left out",
+    "darts": "every edge offers its best op other than none (its survivor, or where none "
+             "survived, the op pruned last); each node keeps its 2 strongest edges (latest to "
+             "leave the race, then highest mean z)",
+    "all": "every edge keeps its survivor; an edge whose survivor is none is left out",
+}
+
+
 def edge_strengths(samples: Iterable[Any], pruned: Iterable[Any],
                    survivors: Mapping[str, str]) -> dict[str, tuple[str, tuple[int, float]]]:
     """Each edge's best op other than ``none`` and its strength, for the DARTS genotype rule.
@@ -226,6 +238,7 @@ def cell_layout(cells: int) -> list[str]:
 
 
 __all__ = [
+    "GENOTYPE_RULES",
     "cell_layout",
     "darts_genotype",
     "edge_strengths",

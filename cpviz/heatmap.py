@@ -127,9 +127,9 @@ CARRIED_OPACITY = 0.45  # last round's score on a cell not sampled yet in this r
 HIDDEN = {"visible": False, "x": 0, "y": 0, "xref": "paper", "yref": "paper", "yshift": 0,
           "xanchor": "center", "yanchor": "middle", "showarrow": False, "align": "center"}
 HOVER_ZS = 8  # the z values a cell's hover lists (its latest); the count is always given
-KEY = ("□ in training now · ★ survivor · ✕ pruned at the end of this round<br>"
-       "dark grey rN: pruned in round N · faded: last round's score, not sampled yet in this "
-       "round · light grey: no score yet")
+KEY = ("□ in training now · ★ survivor · ✕ pruned at this round's end<br>"
+       "dark grey rN: pruned in round N · light grey: no score yet<br>"
+       "faded: last round's score (not sampled yet in this round)")
 
 
 def colour_range(d: HeatmapData, k: int) -> tuple[float, float, float]:
@@ -183,7 +183,7 @@ def heatmap_spec(
         "yaxis": {"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True),
                   "tickmode": "array", "tickvals": list(shown.edges),
                   "ticktext": [edge_label(e) for e in shown.edges]},
-        "margin": {"l": 130, "r": 10, "t": 110, "b": 75},
+        "margin": {"l": 130, "r": 10, "t": 110, "b": 90},
     }
     spec: dict[str, Any] = {"data": _traces(shown, k), "layout": layout}
     if slider:  # every frame has every trace: a frame without one would leave it as it was

@@ -225,3 +225,26 @@ def test_a_wide_genotype_is_scaled_to_a_notebooks_width():
     for graph in (cell_pair(wide), cell_graph(wide, "normal")):
         assert _svg_size(graph)[0] <= 72 * FIT_WIDTH_IN + 1
     assert _svg_size(cell_graph(DARTS_V2, "normal"))[0] < 72 * FIT_WIDTH_IN  # a small one keeps its size
+
+
+def test_the_final_compact_diagram_marks_the_genotype_and_says_how_it_was_derived():
+    from cpnas import scoring
+    from cpnas.genotype import Genotype
+    from cpnas.simulate import simulate
+    from cpviz.cell import short_op
+    from cpviz.state import replay
+
+    state = replay(simulate(seed=5))
+    geno = Genotype.parse(state.genotype)
+    for cell in ("normal", "reduce"):
+        src = cell_graph(state, cell, compact=True).source
+        caption = src[src.rindex("label="):]
+        assert "in training now" not in caption and "▶" not in src  # the search has ended
+        assert "the search has completed" in caption and "solid edges: the genotype's" in caption
+        assert scoring.GENOTYPE_RULES["top2"].split()[0] in caption
+        # every genotype edge drawn solid and thick in its op's colour, the others dashed
+        solid = [line for line in src.splitlines() if "penwidth=3" in line and "style=solid" in line]
+        assert len(solid) == len(geno.edges(cell))
+        for op, _, _ in geno.edges(cell):
+            assert f"<B>{short_op(op)}</B>" in src
+        assert src.count("style=dashed") == 14 - len(geno.edges(cell))
