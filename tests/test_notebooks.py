@@ -94,7 +94,7 @@ def _claims_01(nb) -> None:
     assert f"until step {step}," in fig["layout"]["title"]["text"]
     titles = [fig["layout"][k]["title"]["text"] for k in ("yaxis", "yaxis2", "xaxis2")]
     assert all(titles)  # every axis says what it shows
-    assert "climbs back" in _markdown(nb) and "straight-through" in _markdown(nb)
+    assert "climb back" in _markdown(nb) and "straight-through" in _markdown(nb)
 
 
 def _claims_02(nb) -> None:
@@ -125,5 +125,25 @@ def _claims_05(nb) -> None:
     assert "dpi=72" in _cell(nb, "gif = cpviz.animate_cells").source and "At 72 dpi" in md
 
 
+def _claims_04(nb) -> None:
+    """Every point is a mean over seeds with its error bar; the axes start at 0 and end at
+    the largest possible value; the axis labels are typeset."""
+    import re
+
+    grid = _cell(nb, "from cpnas.data import load_data")
+    seeds = len(re.findall(r"^\d+ ", _text(grid), flags=re.M))  # one table row per search
+    (fig,) = _figures(_cell(nb, "from plotly.subplots import make_subplots"))
+    points = [t for t in fig["data"] if t.get("error_y")]
+    assert points and len(points) == len(fig["data"])  # every line has error bars
+    assert all(len(t["error_y"]["array"]) == len(t["x"]) for t in points)
+    assert seeds >= 2 * max(len(t["x"]) for t in points)  # at least 2 seeds per point
+    lay = fig["layout"]
+    assert lay["yaxis"]["range"] == [0, 1] and lay["yaxis2"]["range"][0] == 0
+    assert lay["xaxis"]["title"]["text"] == "β<sub>P</sub>"
+    assert "_" not in lay["yaxis"]["title"]["text"] + lay["yaxis2"]["title"]["text"]
+    (gap,) = _figures(_cell(nb, "last = list(results.values())[-1]"))
+    assert "<sub>P</sub>" in gap["layout"]["yaxis"]["title"]["text"]  # not raw "A_P - A_C"
+
+
 CLAIMS = {"01_binarization.ipynb": _claims_01, "02_search_space.ipynb": _claims_02,
-          "05_exporting_cells.ipynb": _claims_05}
+          "04_exploring_beta.ipynb": _claims_04, "05_exporting_cells.ipynb": _claims_05}
