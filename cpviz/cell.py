@@ -245,10 +245,12 @@ _NODE_ATTR = {
 }
 _EDGE_ATTR = {"fontname": "Helvetica", "fontsize": "14", "arrowsize": "0.8"}
 LEGEND_1BIT = "bold edges: 1-bit ops (binarized weights and activations)"
-# A genotype's diagram is scaled down to at most this many inches wide (828 pt, 1104 px): it
-# then fits a notebook 1280-1440 px wide, text at 10 pt or more. A search state's diagram,
-# with a table of ops per edge, is scaled by its container instead (the dashboard).
-FIT_WIDTH_IN = 11.5
+# A genotype's diagram is scaled down to at most this many inches wide (630 pt, 840 px): it
+# then fits a notebook's output in JupyterLab as it opens (file browser shown: ~850 px at
+# 1280 x 800), its edge labels at 11 px or more for the teaching space's widest cells. A
+# search state's diagram is scaled by its container instead (the dashboard). The files that
+# export_cell writes are the same drawing: vectors (SVG, PDF) scale back up losslessly.
+FIT_WIDTH_IN = 8.75
 
 
 def cell_graph(
