@@ -189,6 +189,6 @@ def op_gap_chart(state: Any, *, cell: str | None = None, height: int = 380) -> A
 
 
 # the gap's axis title, typeset (plotly's sub tags render everywhere; LaTeX needs MathJax)
-GAP_TITLE = "gap A<sub>P</sub> − A<sub>C</sub> (parent − child accuracy)"
+GAP_TITLE = "A<sub>P</sub> − A<sub>C</sub>"  # short: it runs along the chart's height
 
 __all__ = ["GAP_TITLE", "CurvesData", "OpGap", "SamplePoint", "accuracy_curves", "curves_data", "curves_spec", "op_gap_chart", "op_gap_data"]
