@@ -249,16 +249,14 @@ def _check_layout(page, notebook: str) -> None:
     no text under 9 px. The figures follow the width (plotly's responsive resize)."""
     for viewport in VIEWPORTS:
         page.set_viewport_size(viewport)
-        _settle(page)
-        page.wait_for_timeout(400)  # plotly's responsive resize is debounced
-        _settle(page)
+        _after_resize(page)
         found = page.evaluate(_LAYOUT, MIN_TEXT_PX)
         size = f"{viewport['width']}x{viewport['height']}"
         page.screenshot(path=str(ARTIFACTS / f"lab-{notebook[:2]}-{size}.png"), full_page=False)
         assert found["bad"] == [], f"{notebook} at {size}: outputs wider than the notebook: {found['bad']}"
         assert found["small"] == [], f"{notebook} at {size}: text below {MIN_TEXT_PX} px: {found['small']}"
     page.set_viewport_size(VIEWPORT)
-    _settle(page)
+    _after_resize(page)
 
 
 def _settle(page) -> None:
@@ -267,14 +265,28 @@ def _settle(page) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
+# every plotly figure of the page redrawn at its output's width (after a resize, plotly's
+# responsive redraw comes a moment later; a picture taken before it shows blank panels)
+_PLOTS_FIT = """() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')].every(g => {
+  const svg = g.querySelector('.main-svg');
+  return !!svg && Math.abs(svg.getBoundingClientRect().width - g.getBoundingClientRect().width) < 2; })"""
+
+
+def _after_resize(page) -> None:
+    _settle(page)
+    page.wait_for_function(_PLOTS_FIT, polling=100, timeout=HANG_MS)
+    page.wait_for_timeout(300)  # the redraw's own frames
+    _settle(page)
+
+
 def _shoot_dashboard(page, path: Path) -> None:
     """A picture of the whole dashboard: in a viewport tall enough for all of it."""
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 2400})
     page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
-    _settle(page)
+    _after_resize(page)
     page.locator(".cpnas-dashboard").first.screenshot(path=str(path))
     page.set_viewport_size(VIEWPORT)
-    _settle(page)
+    _after_resize(page)
 
 
 # mid-search (rounds 2 to 5): the heatmap holding values for at least two ops per edge (a
