@@ -291,6 +291,7 @@ class ProgressBar(Callback):
     def __init__(self, total: int) -> None:
         self.total = total
         self.bar = None
+        self.pruned: list = []  # the OpPruned of the round ending now, said in words when it ends
 
     def on_event(self, event) -> None:
         if self.bar is None:
@@ -304,7 +305,25 @@ class ProgressBar(Callback):
         self.bar.set_postfix(round=e.round, child=f"{e.child_acc:.2f}", parent=f"{e.parent_acc:.2f}",
                              z=f"{e.z:.3f}")
 
+    def on_op_pruned(self, e) -> None:
+        self.pruned.append(e)
+
+    def on_round_started(self, e) -> None:
+        self.say_prunes()
+
+    def on_genotype_derived(self, e) -> None:
+        self.say_prunes()
+
+    def say_prunes(self) -> None:
+        """The round just ended, in words (:func:`cpnas.scoring.prune_line`), above the bar."""
+        from .scoring import prune_line
+
+        if self.pruned and self.bar is not None:
+            self.bar.write(prune_line(self.pruned[0].round, self.pruned), file=sys.stderr)
+        self.pruned = []
+
     def on_search_finished(self, e) -> None:
+        self.say_prunes()
         self.close()
 
     def close(self) -> None:
@@ -413,12 +432,13 @@ def _search_exit(result, me, caught: list[int], args: argparse.Namespace) -> int
 def summary_table(result) -> str:
     """Per edge: the survivor, its final ev, its search-wide zbar (what the genotype ranks
     by), kept in the genotype, the ops in pruning order."""
+    from . import scoring
     from .events import GenotypeDerived, OpPruned
 
     prunes: dict[str, list[str]] = {}
     for e in result.events:
         if isinstance(e, OpPruned):
-            prunes.setdefault(e.edge, []).append(f"{e.op}@{e.round}")
+            prunes.setdefault(e.edge, []).append(f"{e.op}@{e.round + 1}")  # rounds from 1
     derived = [e for e in result.events if isinstance(e, GenotypeDerived)]
     edges = derived[-1].edges if derived else {}
     lines = [f"{'edge':<14} {'survivor':<14} {'ev':>6} {'zbar':>6} {'kept':<4} {'rounds':>6}  "
@@ -427,6 +447,8 @@ def summary_table(result) -> str:
         pr = prunes.get(edge, [])
         lines.append(f"{edge:<14} {info['op']:<14} {info['ev']:>6.3f} {info.get('zbar', float('nan')):>6.3f} "
                      f"{'yes' if info['selected'] else '':<4} {len(pr):>6}  {', '.join(pr)}")
+    lines += ["", "what each round pruned:"] + scoring.prune_lines(
+        e for e in result.events if isinstance(e, OpPruned)) + [""]
     if result.child_acc is not None:
         lines.append(f"last-round mean val accuracy: child {result.child_acc:.1%}, "
                      f"parent {result.parent_acc:.1%}   ({result.status}, {result.seconds:.1f} s)")

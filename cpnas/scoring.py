@@ -12,6 +12,7 @@ keeps its own copy. Plain Python only, so a viewer can import it without torch.
   keeps its two strongest edges, each with its best op other than ``none``).
 - :func:`leaders` and :func:`leading_genotype`: the cell a search stopped now would give.
 - :func:`last_round_accuracy`: mean child and parent accuracy of the last round sampled.
+- :func:`prune_line` and :func:`prune_lines`: what a round pruned, in words (every view's).
 - :func:`n_samples`: how many architectures a whole search samples.
 
 Samples are anything with ``arch`` (edge -> op), ``z``, ``round``, ``child_acc`` and
@@ -92,6 +93,18 @@ def survivor_scores(samples: Iterable[SampleTrained], survivors: Mapping[str, st
                 sums[e][0] += sample.z
                 sums[e][1] += 1
     return {e: (total / n if n else math.nan) for e, (total, n) in sums.items()}
+
+
+# How each genotype rule (config ``genotype_mode``) turns the survivors into a genotype, in
+# words: the views say it under the final cell (docs/method.md, "The genotype").
+GENOTYPE_RULES = {
+    "top2": "each node keeps its 2 input edges whose survivors scored highest over the whole "
+            "search (mean z); an edge whose survivor is none is left out",
+    "darts": "every edge offers its best op other than none (its survivor, or where none "
+             "survived, the op pruned last); each node keeps its 2 strongest edges (latest to "
+             "leave the race, then highest mean z)",
+    "all": "every edge keeps its survivor; an edge whose survivor is none is left out",
+}
 
 
 def edge_strengths(samples: Iterable[Any], pruned: Iterable[Any],
@@ -178,7 +191,34 @@ def last_round_accuracy(samples: Iterable[Any]) -> tuple[float | None, float | N
             sum(s.parent_acc for s in last) / len(last))
 
 
+def prune_line(round: int, prunes: Iterable[Any]) -> str:
+    """One round's prunes in words, rounds counted from 1 as on screen: ``"Round 3:
+    avg_pool_3x3 pruned on 9 edges, max_pool_3x3 on 5, none on 1 (each edge drops its alive
+    op with the lowest ev)"``. ``prunes`` are that round's OpPruned events (``op``); the ops
+    most often pruned come first (ties in name order)."""
+    counts: dict[str, int] = {}
+    for p in prunes:
+        counts[p.op] = counts.get(p.op, 0) + 1
+    if not counts:
+        return f"Round {round + 1}: nothing pruned"
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{op} on {n}" for op, n in ranked]
+    first = ranked[0][1]
+    parts[0] = f"{ranked[0][0]} pruned on {first} edge{'s' if first != 1 else ''}"
+    return f"Round {round + 1}: " + ", ".join(parts) + " (each edge drops its alive op with the lowest ev)"
+
+
+def prune_lines(pruned: Iterable[Any]) -> list[str]:
+    """:func:`prune_line` for every round in ``pruned`` (OpPruned events: ``round``, ``op``),
+    in round order."""
+    by_round: dict[int, list[Any]] = {}
+    for p in pruned:
+        by_round.setdefault(p.round, []).append(p)
+    return [prune_line(r, by_round[r]) for r in sorted(by_round)]
+
+
 __all__ = [
+    "GENOTYPE_RULES",
     "darts_genotype",
     "edge_strengths",
     "indicator",
@@ -186,6 +226,8 @@ __all__ = [
     "leaders",
     "leading_genotype",
     "prune_choice",
+    "prune_line",
+    "prune_lines",
     "round_scores",
     "round_zs",
     "softmax",

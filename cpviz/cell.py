@@ -26,6 +26,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.events import Event
 from cpnas.genotype import Genotype
@@ -75,6 +76,29 @@ def node_name(index: int) -> str:
 
 
 OUTPUT = "c_{k}"
+
+
+def edge_label(edge: str) -> str:
+    """An edge id as every view shows it: ``'normal:0->2'`` -> ``'normal c_{k-2}→0'``, in the
+    diagrams' node names (0 and 1 are the inputs c_{k-2} and c_{k-1}; the intermediate nodes
+    count from 0). The events keep the ids; only the screen uses this."""
+    cell, src, dst = parse_edge_id(edge)
+    return f"{cell} {node_name(src)}→{node_name(dst)}"
+
+
+_SHORT_FAMILY = {"max_pool": "max", "avg_pool": "avg", "sep_conv": "sep", "dil_conv": "dil",
+                 "conv": "conv", "pool": "pool"}
+
+
+def short_op(op: str) -> str:
+    """A short name that fits a narrow segment: ``sep_conv_3x3`` -> ``sep3``,
+    ``skip_connect`` -> ``skip``, ``max_pool_3x3`` -> ``max3``; other ops keep their name."""
+    facts = display_facts(op)
+    if facts.family == "skip":
+        return "skip"
+    if facts.family in _SHORT_FAMILY and facts.kernel:
+        return f"{_SHORT_FAMILY[facts.family]}{facts.kernel}"
+    return op
 
 
 # -- data steps ------------------------------------------------------------------------------
@@ -221,10 +245,12 @@ _NODE_ATTR = {
 }
 _EDGE_ATTR = {"fontname": "Helvetica", "fontsize": "14", "arrowsize": "0.8"}
 LEGEND_1BIT = "bold edges: 1-bit ops (binarized weights and activations)"
-# A genotype's diagram is scaled down to at most this many inches wide (828 pt, 1104 px): it
-# then fits a notebook 1280-1440 px wide, text at 10 pt or more. A search state's diagram,
-# with a table of ops per edge, is scaled by its container instead (the dashboard).
-FIT_WIDTH_IN = 11.5
+# A genotype's diagram is scaled down to at most this many inches wide (630 pt, 840 px): it
+# then fits a notebook's output in JupyterLab as it opens (file browser shown: ~850 px at
+# 1280 x 800), its edge labels at 11 px or more for the teaching space's widest cells. A
+# search state's diagram is scaled by its container instead (the dashboard). The files that
+# export_cell writes are the same drawing: vectors (SVG, PDF) scale back up losslessly.
+FIT_WIDTH_IN = 8.75
 
 
 def cell_graph(
@@ -249,6 +275,8 @@ def cell_graph(
     graphviz = try_import("graphviz", "cell diagrams")
     g = graphviz.Digraph(name=cell, graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
     resolved = resolve_source(source)
+    if compact and isinstance(resolved, SearchState):  # narrow: text >= 9 px at 848 px wide
+        g.attr(ranksep="0.25")
     caption = _draw_cell(g, resolved, cell, prefix="", binary=binary, compact=compact)
     _fit(g, resolved)
     label = [title] if title else []
@@ -339,44 +367,83 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     edges = state_cell_data(state, cell)
     nodes = [node_name(i) for i in range(state.nodes + 2)] + [OUTPUT]
     _add_nodes(g, nodes, prefix)
+    # the compact (dashboard) diagram, once the genotype is derived: (src, dst) -> its op
+    chosen = _genotype_ops(state, cell) if compact else {}
     for e in edges:
-        label = _now_and_lead(e, binary) if compact else _ops_table(e.ops, binary)
+        label = _now_and_lead(e, binary, chosen.get((e.src, e.dst))) if compact else _ops_table(e.ops, binary)
         attrs = {"label": label, "color": FADED, "penwidth": "1", "fontsize": "10"}
-        if compact and e.survivor is None and e.training is not None:
+        if compact and e.survivor is None and e.training is not None and not state.done:
             attrs.update(color=op_colour(e.training), penwidth="2.5")  # the sampled cell, drawn
         if e.survivor is not None:
             attrs.update(color=op_colour(e.survivor), penwidth="3")
             if e.survivor == "none" or e.selected is False:
                 attrs["style"] = "dashed"  # the edge is absent from the derived genotype
+        if chosen:  # the genotype's edges solid in their op's colour; the rest dashed and faded
+            op = chosen.get((e.src, e.dst))
+            attrs.update({"color": op_colour(op), "penwidth": "3", "style": "solid"} if op else
+                         {"color": FADED, "penwidth": "1", "style": "dashed"})
         g.edge(prefix + e.src, prefix + e.dst, **attrs)
     for j in range(state.nodes):
         g.edge(prefix + node_name(j + 2), prefix + OUTPUT, color=CONCAT_EDGE)
     drawn = {(e.src, e.dst) for e in edges} | {(node_name(j + 2), OUTPUT) for j in range(state.nodes)}
     _pin(g, nodes, drawn, prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
-    if compact and state.round >= 0 and edges:
+    if compact and state.round >= 0 and edges and not state.done:
         alive = sum(m.status != "pruned" for m in edges[0].ops)
         tail += f", {alive} op{'s' if alive > 1 else ''} alive per edge"
-    lines = ([f"{tail}; ▶ the op each edge runs in the sample in training now (its colour)",
-              "lead: the alive op with the highest ev so far"] if compact
-             else [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"])
+    if compact and state.done:
+        lines = [f"the search has {state.status}: each edge names its survivor"
+                 + (" (its current favourite: the search stopped early)" if state.status != "completed" else "")]
+        if chosen:
+            lines += ["solid edges: the genotype's; dashed: left out",
+                      *_wrap(f"the genotype: {scoring.GENOTYPE_RULES[state.genotype_mode]}", 95)]
+    elif compact:
+        lines = [f"{tail}; ▶ the op each edge runs in the sample in training now (its colour)",
+                 "lead: the alive op with the highest ev so far"]
+    else:
+        lines = [f"{tail}; struck ops were pruned in the round shown (r1 = the first)"]
+    if compact:
+        lines += _wrap(" · ".join(f"{short_op(op)} = {op}" for op in state.ops if short_op(op) != op), 95)
     if binary:
-        lines.append("1b: op binarized in the 1-bit child; thick edges: the op that survived")
+        lines.append("1b: op binarized in the 1-bit child" + ("" if chosen else "; thick edges: the op that survived"))
     return "\\n".join(lines)
 
 
-def _now_and_lead(e: StateEdge, binary: bool) -> str:
-    """A compact HTML-like label: the op in training now, the op leading (or the survivor)."""
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces (a caption line as
+    wide as the diagram would widen it)."""
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+def _genotype_ops(state: SearchState, cell: str) -> dict[tuple[str, str], str]:
+    """(src node, dst node) -> op of each edge the derived genotype keeps in ``cell``; empty
+    before there is one."""
+    if not state.genotype:
+        return {}
+    geno = Genotype.parse(state.genotype)
+    return {(node_name(src), node_name(dst)): op for op, src, dst in geno.edges(cell)}
+
+
+def _now_and_lead(e: StateEdge, binary: bool, chosen: str | None = None) -> str:
+    """A compact HTML-like label: the op in training now, the op leading (or the survivor),
+    by their short names (``sep3``; the caption pairs them with the full ones), so the
+    diagram is narrow enough to keep its text at 9 px or more in a notebook's width."""
     tag = lambda op: " 1b" if binary and is_binarized(op) else ""  # noqa: E731
     coloured = lambda op, text: f'<FONT COLOR="{label_colour(op_colour(op))}">{text}</FONT>'  # noqa: E731
     lead = e.leader()
-    if e.survivor is not None:
+    if chosen is not None and chosen != e.survivor:  # the genotype took another op here
+        rows = [coloured(chosen, f"<B>{html.escape(short_op(chosen))}</B>") + tag(chosen),
+                f'<FONT COLOR="{CONCAT_EDGE}">survivor {html.escape(short_op(e.survivor or "-"))}</FONT>']
+    elif e.survivor is not None:
         value = "" if lead is None else f" {lead.ev:.3f}"
-        rows = [coloured(e.survivor, f"<B>{html.escape(e.survivor)}</B>") + tag(e.survivor) + value]
+        rows = [coloured(e.survivor, f"<B>{html.escape(short_op(e.survivor))}</B>") + tag(e.survivor) + value]
     else:
-        rows = [f"▶ {coloured(e.training, html.escape(e.training))}{tag(e.training)}"] if e.training else []
+        rows = ([f"▶ {coloured(e.training, html.escape(short_op(e.training)))}{tag(e.training)}"]
+                if e.training else [])
         if lead is not None:
-            rows.append(f'<FONT COLOR="{CONCAT_EDGE}">lead {html.escape(lead.op)} {lead.ev:.3f}</FONT>')
+            rows.append(f'<FONT COLOR="{CONCAT_EDGE}">lead {html.escape(short_op(lead.op))} {lead.ev:.3f}</FONT>')
         rows = rows or ["&#8203;"]  # nothing sampled yet: an empty label, kept one line high
     table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
     cells = "".join(f'<TR><TD ALIGN="LEFT">{r}</TD></TR>' for r in rows)
@@ -414,10 +481,12 @@ __all__ = [
     "StateEdge",
     "cell_graph",
     "cell_pair",
+    "edge_label",
     "genotype_cell_data",
     "is_binarized",
     "node_name",
     "op_colour",
     "resolve_source",
+    "short_op",
     "state_cell_data",
 ]

@@ -40,18 +40,21 @@ PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 # Panel heights (px): a long view scrolls vertically inside its panel, never sideways.
 # Tall enough for the teaching space (28 edges) whole: heatmap 610 px, timeline 618 px, the
 # compact cell diagram ~450 px below its tabs.
-PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 530, "curves": 400}
+PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 530, "curves": 400, "inspector": 420}
 
-# Figure widths (px), so that every figure fits its panel in a notebook 1100 px wide or more:
-# heatmap and timeline side by side (each panel at least 550 px, else they wrap to a row
-# each), the curves a row of their own. Plotly's mime renderer draws a figure at its own
-# size, so the dashboard sets the width.
-FIGURE_WIDTH = {"heatmap": 540, "timeline": 540, "curves": 1080}
+# The figures, in their panels' order. None has a width of its own: each takes its panel's
+# width (plotly's autosize, redone on every redraw and, with ``responsive``, on every resize),
+# so none is wider than its output at any notebook width (a fixed 1080 px for the curves cut
+# off their last rounds and legend in a notebook with the file browser open).
+FIGURES = ("heatmap", "timeline", "curves")
 
 # The diagram takes its panel's width (its SVG scales to it).
 STYLE = """<style>
 .cpnas-dashboard .cpnas-diagram .widget-html { width: calc(100% - 4px); box-sizing: border-box; min-width: 0; }
 .cpnas-dashboard .cpnas-diagram .widget-html-content { width: 100%; }
+.cpnas-dashboard .cpnas-inspector td, .cpnas-dashboard .cpnas-inspector th {
+  padding: 1px 10px 1px 0; line-height: 1.3; vertical-align: top; text-align: left; }
+.cpnas-dashboard .cpnas-inspector .widget-html-content { line-height: 1.3; }
 </style>"""
 
 
@@ -71,11 +74,25 @@ def samples_done(state: st.SearchState) -> float:
     return len(state.samples) + min(part, 0.999)
 
 
-def status_line(state: st.SearchState, now: float | None = None, mode: str = "live") -> str:
-    """``round r/R · K · sample s/K · t/T · elapsed · ETA``, as the status widget shows it.
+def prunes_html(state: st.SearchState) -> str:
+    """The last round's prunes in words, the earlier rounds' in a fold ("" before any)."""
+    lines = state.prune_lines()
+    if not lines:
+        return ""
+    earlier = "".join(f"<li>{html.escape(line)}</li>" for line in lines[:-1])
+    fold = (f"<details><summary>earlier rounds</summary><ol>{earlier}</ol></details>" if earlier else "")
+    return f"<div class='cpnas-prune-line'>{html.escape(lines[-1])}</div>{fold}"
 
-    Rounds count from 1 on screen (the events' ``round`` counts from 0). ``mode`` "replay"
-    says so and gives no ETA; "stopping" says a Stop is on its way.
+
+def status_line(state: st.SearchState, now: float | None = None, mode: str = "live") -> str:
+    """``round r/R · K ops left per edge · sample s/K of sweep t/T · elapsed · ETA``, as the
+    status widget shows it (words, not the method's letters K and t).
+
+    Rounds count from 1 on screen (the events' ``round`` counts from 0). The ETA is the mean
+    time per finished sample times the samples left, less the time the sample in training has
+    run (never below what the samples after it need), so it counts down between samples
+    instead of jumping with each one's progress. ``mode`` "replay" says so and gives no ETA;
+    "stopping" says a Stop is on its way.
     """
     if state.status == "empty":
         return "not started"
@@ -86,19 +103,36 @@ def status_line(state: st.SearchState, now: float | None = None, mode: str = "li
             f"{state.status} after {_clock(state.elapsed)}"
         return f"replay · {where} · {len(state.samples)}/{state.total_samples} samples"
     elapsed = state.elapsed if state.done or now is None or state.started is None else now - state.started
-    done, total = samples_done(state), state.total_samples
+    total = state.total_samples
     parts = [state.status]
     if state.phase and not state.done:
         parts.append(f"{state.phase} step {state.step}/{state.steps}" if state.steps else state.phase)
     elif state.round >= 0:
-        parts += [f"round {state.round + 1}/{rounds}", f"K={state.K}",
-                  f"sample {state.s + 1}/{state.K}", f"t {state.t + 1}/{state.repeats}"]
+        parts += [f"round {state.round + 1}/{rounds}",
+                  f"{state.K} op{'s' if state.K != 1 else ''} left per edge",
+                  f"sample {state.s + 1}/{state.K} of sweep {state.t + 1}/{state.repeats}"]
     parts.append(f"{_clock(elapsed)} elapsed")
-    if not state.done and done > 0 and total:
-        parts.append(f"ETA {_clock(elapsed / done * (total - done))}")
+    eta = _eta(state, elapsed, total)
+    if eta is not None:
+        parts.append(f"ETA {_clock(eta)}")
     if mode == "stopping" and not state.done:
         parts.append("stopping…")
     return " · ".join(parts)
+
+
+def _eta(state: st.SearchState, elapsed: float, total: int) -> float | None:
+    """Seconds left: the mean time per finished sample (up to the last one's end) times the
+    samples left, less the time since the last finished; at least the time of the samples
+    after the one in training. None before the first sample ends or once the search is done."""
+    n = len(state.samples)
+    if state.done or not n or not total or state.started is None:
+        return None
+    last = state.samples[-1].time or state.started
+    upto = max(1e-9, last - state.started)
+    rate = upto / n
+    since = max(0.0, elapsed - upto)
+    left = total - n
+    return max(rate * left - since, rate * max(left - 1, 0))
 
 
 # -- the views -------------------------------------------------------------------------------
@@ -175,7 +209,7 @@ class Dashboard:
     def _build(self, cfg: dict[str, Any]) -> None:
         import ipywidgets as w
 
-        self.figures = {name: FigureOutput(name, width) for name, width in FIGURE_WIDTH.items()}
+        self.figures = {name: FigureOutput(name) for name in FIGURES}
         self.diagrams = {cell: w.HTML("<i>the cell diagram appears when the search starts</i>")
                          for cell in ("normal", "reduce")}
         self.diagram = w.Tab(children=list(self.diagrams.values()), titles=("normal cell", "reduce cell"))
@@ -186,6 +220,16 @@ class Dashboard:
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="search",
                                         layout=w.Layout(width="98%"))
         self.error_box = w.HTML("", layout=w.Layout(display="none"))
+        # what the last round pruned, in words (cpnas.scoring.prune_line); every round's in a fold
+        self.prunes = w.HTML("")
+        # the edge inspector: pick an edge, see its ops' samples, zbar and ev this round
+        self.edge_picker = w.Dropdown(options=[], description="inspect edge",
+                                      style={"description_width": "initial"},
+                                      layout=w.Layout(width="320px"))
+        self.inspector_html = w.HTML("<i>pick an edge once the search has started</i>")
+        self.inspector = w.VBox([self.edge_picker, self.inspector_html])
+        self._inspected_from: st.SearchState | None = None
+        self.edge_picker.observe(lambda _: self._guard(self._draw_inspector), names="value")
         self.start_button = w.Button(description="Start", icon="play", button_style="success")
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger",
                                     disabled=True)
@@ -200,7 +244,9 @@ class Dashboard:
         for name, widget in [*((n, f.widget) for n, f in self.figures.items()), ("diagram", self.diagram),
                              ("status", self.status), ("error", self.error_box),
                              ("start", self.start_button), ("stop", self.stop_button),
-                             ("resume", self.resume_button), ("slider", self.round_slider)]:
+                             ("resume", self.resume_button), ("slider", self.round_slider),
+                             ("prunes", self.prunes), ("inspector", self.inspector),
+                             ("edge-picker", self.edge_picker)]:
             widget.add_class(f"cpnas-{name}")
         self.controls = w.VBox([
             w.HBox([self.start_button, self.stop_button, self.resume_button]),
@@ -216,8 +262,10 @@ class Dashboard:
         row = lambda *kids: w.Box(list(kids), layout=w.Layout(flex_flow="row wrap", width="100%"))  # noqa: E731
         self.widget = w.VBox([
             w.HTML(STYLE), self.status, self.progress, self.error_box, self.controls, self.round_slider,
+            self.prunes,
             row(panel(self.figures["heatmap"].widget, "heatmap", "550px"),
                 panel(self.figures["timeline"].widget, "timeline", "550px")),
+            row(panel(self.inspector, "inspector", "100%")),
             row(panel(self.diagram, "diagram", "100%")),
             row(panel(self.figures["curves"].widget, "curves", "100%")),
         ], layout=w.Layout(width="100%", overflow="hidden"))
@@ -240,8 +288,8 @@ class Dashboard:
                                              style=style, layout=size),
             "seed": w.IntText(value=int(cfg.get("seed", 0)), description="seed", style=style,
                               layout=size),
-            "ops": w.SelectMultiple(options=list(PRIMITIVES) + [o for o in ops if o not in PRIMITIVES],
-                                    value=ops, rows=4, description="op set", style=style,
+            "ops": w.SelectMultiple(options=(names := list(PRIMITIVES) + [o for o in ops if o not in PRIMITIVES]),
+                                    value=ops, rows=len(names),  # every op in view, none hidden description="op set", style=style,
                                     layout=size),
         }
 
@@ -357,13 +405,43 @@ class Dashboard:
         if changed("samples", "in_flight"):
             self.figures["curves"].show(live_spec("accuracy_curves", state))
             drew = True
-        if changed("samples", "alive", "genotype", "scores", "in_flight"):
+        if changed("samples", "alive", "genotype", "scores", "in_flight", "status"):
             self._diagram_from, self._diagrams_stale = state, set(self.diagrams)
             self._draw_diagrams()
+            drew = True
+        if changed("pruned"):
+            self.prunes.value = prunes_html(state)
+            drew = True
+        if changed("edges", "samples", "scores", "pruned"):
+            self._inspected_from = state
+            self._draw_inspector()
             drew = True
         if state.status == "failed" and state.error:
             self.show_error(f"the search failed: {state.error}", "")
         return drew
+
+    def inspect(self, edge: str) -> str:
+        """Show ``edge`` (an edge id) in the inspector, as picking it in its list does; returns
+        the inspector's HTML."""
+        self.edge_picker.value = edge
+        return self.inspector_html.value
+
+    def _draw_inspector(self) -> None:
+        from .cell import edge_label
+        from .inspector import inspect_edge, inspector_html
+
+        state = self._inspected_from
+        if state is None or not state.edges:
+            return
+        options = [(edge_label(e), e) for e in state.edges]
+        if list(self.edge_picker.options) != options:
+            keep = self.edge_picker.value if self.edge_picker.value in state.edges else state.edges[0]
+            self.edge_picker.options = options
+            self.edge_picker.value = keep  # fires this again (value observer) when it changed
+        edge = self.edge_picker.value
+        if edge is None or state.round < 0:
+            return
+        self.inspector_html.value = inspector_html(inspect_edge(state, edge))
 
     def shown_cell(self) -> str:
         """The cell whose diagram tab is selected."""
@@ -407,4 +485,5 @@ def figure_data(fig: Any) -> list[dict[str, Any]]:
 
 
 __all__ = ["Dashboard", "diagram_svg", "figure_data", "leading_genotype", "live_figure", "live_spec",
+           "prunes_html",
            "round_snapshots", "search_runner", "simulated_runner", "status_line"]

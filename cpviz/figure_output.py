@@ -36,7 +36,8 @@ def mime_bundle(fig: Any, name: str = "figure") -> dict[str, Any]:
     else:
         text = pio.to_json(fig, validate=False, remove_uids=True)
     spec = json.loads(text)
-    spec["config"] = {"displaylogo": False}
+    # responsive: a figure without a width of its own follows its output's width on resize
+    spec["config"] = {"displaylogo": False, "responsive": True}
     return {MIME: spec, "text/plain": f"<plotly {name}>"}
 
 

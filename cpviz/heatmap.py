@@ -15,9 +15,11 @@ import functools
 import math
 from typing import Any, NamedTuple
 
+from cpnas import scoring
 from cpnas.errors import CpnasError
 
 from ._imports import try_import
+from .cell import edge_label
 from .state import SearchState, as_state, round_scores
 
 VALUES = ("ev", "zbar")
@@ -34,6 +36,9 @@ class HeatCell(NamedTuple):
     pruned_in: int | None  # the round the op fell in (this one or an earlier one)
     survivor: bool  # the last op left on its edge
     training: bool = False  # the op this edge runs in the sample in training now (SampleStarted)
+    # a round in progress, an op not sampled yet in it: the previous round's value (its zbar;
+    # its ev over the ops alive now), shown faded until the op has a z of its own; else NaN
+    carried: float = math.nan
 
 
 class HeatmapData(NamedTuple):
@@ -65,13 +70,15 @@ def heatmap_data(state: Any, value: str = "ev", round: int | None = None) -> Hea
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
     rnd = _pick_round(state, round)
     scores = round_scores(state, rnd)
+    before = state.scores.get(rnd - 1) if not scores.final else None
     flight = state.in_flight[-1] if state.in_flight and state.in_flight[-1].round == rnd else None
     training = flight.arch if flight is not None else {}
     rows = []
     for edge in state.edges:
         survivor = state.survivors().get(edge)
-        rows.append(tuple(_cell(state, scores, edge, op, value, survivor, training.get(edge) == op)
-                          for op in state.ops))
+        row = [_cell(state, scores, edge, op, value, survivor, training.get(edge) == op)
+               for op in state.ops]
+        rows.append(tuple(_carry(row, before, value) if before is not None else row))
     return HeatmapData(rnd, value, scores.final, tuple(state.edges), tuple(state.ops), tuple(rows))
 
 
@@ -82,6 +89,19 @@ def _pick_round(state: SearchState, round: int | None) -> int:
     if not isinstance(round, int) or not 0 <= round <= latest:
         raise CpnasError(f"round must be an integer in 0..{latest}, got {round!r}")
     return round
+
+
+def _carry(row: list[HeatCell], before: Any, value: str) -> list[HeatCell]:
+    """The previous round's scores on the cells of ``row`` not sampled yet in this round: its
+    zbar, and its ev over the ops alive now (the softmax of that zbar over them)."""
+    edge = row[0].edge
+    zbar = {c.op: before.zbar[edge][c.op] for c in row
+            if not c.masked and c.op in before.zbar.get(edge, {})}
+    if not zbar:
+        return row
+    ev = scoring.softmax(zbar)
+    return [c._replace(carried=float(zbar[c.op] if value == "zbar" else ev[c.op]))
+            if not c.masked and not c.zs and c.op in zbar else c for c in row]
 
 
 def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: str | None,
@@ -100,13 +120,16 @@ def _cell(state: SearchState, scores, edge: str, op: str, value: str, survivor: 
 # Diverging and colour-blind safe: the middle (an even softmax, 1/K) is pale, so noise around
 # it stays pale; only ops clearly ahead (blue) or behind (brown) stand out.
 COLORSCALE = "BrBG"
-MISSING = "#D9D9D9"  # the plot background behind cells with no value: pruned or not sampled yet
+MISSING = "#F2F2F2"  # the plot background: a cell with no score yet (and none carried over)
+PRUNED = "#6E6E6E"  # a cell whose op was pruned in an earlier round: dark, its rN in white
+CARRIED_OPACITY = 0.45  # last round's score on a cell not sampled yet in this round
 # a placeholder mark with every placement key, so it too overwrites what its index held
 HIDDEN = {"visible": False, "x": 0, "y": 0, "xref": "paper", "yref": "paper", "yshift": 0,
           "xanchor": "center", "yanchor": "middle", "showarrow": False, "align": "center"}
 HOVER_ZS = 8  # the z values a cell's hover lists (its latest); the count is always given
-KEY = ("□ in training now · ★ survivor · ✕ pruned at the end of this round · rN: pruned in "
-       "round N<br>grey: pruned, or not sampled yet in this round")
+KEY = ("□ in training now · ★ survivor · ✕ pruned at this round's end<br>"
+       "dark grey rN: pruned in round N · light grey: no score yet<br>"
+       "faded: last round's score (not sampled yet in this round)")
 
 
 def colour_range(d: HeatmapData, k: int) -> tuple[float, float, float]:
@@ -156,13 +179,16 @@ def heatmap_spec(
         # categories and ranges stated, not derived from z: at a round's start no cell has a
         # value yet, and plotly would draw no axis and stack every mark on one point
         "xaxis": {"side": "top", "tickangle": -30, "tickfont": {"size": 10}, **_categories(shown.ops)},
-        "yaxis": {"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True)},
-        "margin": {"l": 110, "r": 10, "t": 110, "b": 60},
+        # rows in the space's order, named as every view names them (the events keep the ids)
+        "yaxis": {"tickfont": {"size": 10}, **_categories(shown.edges, reverse=True),
+                  "tickmode": "array", "tickvals": list(shown.edges),
+                  "ticktext": [edge_label(e) for e in shown.edges]},
+        "margin": {"l": 130, "r": 10, "t": 110, "b": 90},
     }
-    spec: dict[str, Any] = {"data": [_trace(shown, k), _training_trace(shown)], "layout": layout}
-    if slider:  # every frame has both traces: a frame without one would leave it as it was
+    spec: dict[str, Any] = {"data": _traces(shown, k), "layout": layout}
+    if slider:  # every frame has every trace: a frame without one would leave it as it was
         layout["sliders"] = [_slider(rounds, shown.round)]
-        spec["frames"] = [{"name": str(r), "data": [_trace(d, k), _training_trace(d)],
+        spec["frames"] = [{"name": str(r), "data": _traces(d, k),
                            "layout": layouts[r]} for r, d in datas.items()]
     return spec
 
@@ -173,6 +199,33 @@ def _categories(names: Any, *, reverse: bool = False) -> dict:
     ends = [-0.5, len(names) - 0.5]
     return {"type": "category", "categoryorder": "array", "categoryarray": names, "showgrid": False,
             "range": ends[::-1] if reverse else ends}
+
+
+def _traces(d: HeatmapData, k: int) -> list[dict[str, Any]]:
+    """This round's values, the sample in training, last round's values carried over (faded)
+    and the pruned cells (dark): four traces, in this order, in every frame."""
+    return [_trace(d, k), _training_trace(d), _carried_trace(d, k), _pruned_trace(d)]
+
+
+def _carried_trace(d: HeatmapData, k: int) -> dict[str, Any]:
+    zmin, zmid, zmax = colour_range(d, k - d.round)
+    return {
+        "type": "heatmap", "name": "last round", "z": d.matrix("carried"), "x": list(d.ops),
+        "y": list(d.edges), "opacity": CARRIED_OPACITY, "showscale": False,
+        "colorscale": _colorscale(), "zmin": zmin, "zmid": zmid, "zmax": zmax,
+        "customdata": [[_hover(c) for c in row] for row in d.cells],
+        "hovertemplate": "%{customdata}<extra></extra>", "hoverongaps": False, "xgap": 1, "ygap": 1,
+    }
+
+
+def _pruned_trace(d: HeatmapData) -> dict[str, Any]:
+    return {
+        "type": "heatmap", "name": "pruned", "x": list(d.ops), "y": list(d.edges),
+        "z": [[1 if c.masked else None for c in row] for row in d.cells],
+        "colorscale": [[0, PRUNED], [1, PRUNED]], "zmin": 0, "zmax": 1, "showscale": False,
+        "customdata": [[_hover(c) for c in row] for row in d.cells],
+        "hovertemplate": "%{customdata}<extra></extra>", "hoverongaps": False, "xgap": 1, "ygap": 1,
+    }
 
 
 def _trace(d: HeatmapData, k: int) -> dict[str, Any]:
@@ -186,7 +239,7 @@ def _trace(d: HeatmapData, k: int) -> dict[str, Any]:
         "x": list(d.ops),
         "y": list(d.edges),
         "customdata": [[_hover(c) for c in row] for row in d.cells],
-        "hovertemplate": "%{y} · %{x}<br>%{customdata}<extra></extra>",
+        "hovertemplate": "%{customdata}<extra></extra>",
         "colorscale": _colorscale(),
         "zmin": zmin, "zmid": zmid, "zmax": zmax,
         "colorbar": {"title": {"text": title, "font": {"size": 10}}, "tickfont": {"size": 10},
@@ -216,8 +269,14 @@ def _training_trace(d: HeatmapData) -> dict[str, Any]:
 
 
 def _hover(c: HeatCell) -> str:
+    return f"{edge_label(c.edge)} · {c.op}<br>{_hover_body(c)}"
+
+
+def _hover_body(c: HeatCell) -> str:
     if c.masked:
         return f"pruned in round {c.pruned_in + 1}"
+    if not c.zs and not math.isnan(c.carried):
+        return f"not sampled yet in this round; last round's score (faded): {c.carried:.4f}"
     shown = c.zs[-HOVER_ZS:]  # a search with a large T: the last few, not thousands
     zs = ("… " if len(c.zs) > HOVER_ZS else "") + ", ".join(f"{z:.3f}" for z in shown) or "none yet"
     text = f"z: {zs}<br>zbar: {_fmt(c.zbar)}<br>ev: {_fmt(c.ev)}<br>samples: {len(c.zs)}"
@@ -238,20 +297,23 @@ def _frame_layout(d: HeatmapData) -> dict:
     # The key first, and every mark with all of its placement keys: a frame's annotations
     # merge into the shown ones index by index, so a mark that left a key out would inherit
     # the previous frame's value at its index (a paper-referenced x for a category: NaN).
-    notes = [{"text": KEY, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "yshift": -8,
+    # Every mark says ``visible: True``: a frame's placeholder (HIDDEN) at the same index in
+    # an earlier frame set it False, and a mark without the key would inherit that (the
+    # report showed its marks on the first rows only).
+    notes = [{"text": KEY, "visible": True, "xref": "paper", "yref": "paper", "x": 0, "y": 0, "yshift": -8,
               "xanchor": "left", "yanchor": "top", "showarrow": False, "align": "left",
               "font": {"size": 10, "color": "#444444"}}]
     for row in d.cells:
         for c in row:
             if c.masked:
-                mark = (f"r{c.pruned_in + 1}", 9, "#555555")
+                mark = (f"r{c.pruned_in + 1}", 9, "#FFFFFF")
             elif c.pruned_in == d.round:
                 mark = ("✕", 11, "#000000")
             elif c.survivor:
                 mark = ("★", 11, "#000000")
             else:
                 continue
-            notes.append({"x": c.op, "y": c.edge, "text": mark[0], "xref": "x", "yref": "y",
+            notes.append({"x": c.op, "y": c.edge, "text": mark[0], "visible": True, "xref": "x", "yref": "y",
                           "yshift": 0, "xanchor": "center", "yanchor": "middle",
                           "showarrow": False, "align": "center",
                           "font": {"size": mark[1], "color": mark[2]}})

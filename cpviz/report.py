@@ -11,9 +11,11 @@ import html
 import json
 import os
 import re
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype, parse_genotype
 
@@ -29,6 +31,8 @@ table.dataframe { border-collapse: collapse; font-size: 0.8em; }
 table.dataframe td, table.dataframe th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 .cell-diagram svg { max-width: 100%; height: auto; }
 .meta td { padding: 2px 12px 2px 0; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+ol.prunes { padding-left: 1.5em; } ol.prunes li { margin: 2px 0; }
 """
 
 
@@ -75,7 +79,7 @@ def report_html(state: SearchState, genotype: Genotype | None = None) -> str:
         ("curves", "Child and parent accuracy per sampled architecture", accuracy_curves(state)),
         ("op-gap", "Which ops binarize worst: mean parent - child gap", op_gap_chart(state)),
     ]
-    parts = [_header(state)]
+    parts = [_header(state), _prunes_block(state)]
     if genotype is not None:
         parts.append("<h2>Searched cells</h2>")
         parts.append(f"<pre>{html.escape(str(genotype))}</pre>")
@@ -87,9 +91,9 @@ def report_html(state: SearchState, genotype: Genotype | None = None) -> str:
     for i, (div_id, title, fig) in enumerate(figures):
         parts.append(f"<h2>{html.escape(title)}</h2>")
         parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), div_id=div_id,
-                                 include_mathjax=False, config={"displaylogo": False, "responsive": True}))
+                                 include_mathjax=False, auto_play=False, config={"displaylogo": False, "responsive": True}))
     parts.append("<h2>Edges</h2>")
-    parts.append(edge_table(state).to_html(na_rep="", float_format=lambda x: f"{x:.4f}"))
+    parts.append(_edges_block(edge_table(state), state.ops))
     if genotype is not None:
         parts.append(_model_block(state, genotype, model_summary))
     title = f"CP-NAS report {html.escape(state.run_id)}"
@@ -99,7 +103,14 @@ def report_html(state: SearchState, genotype: Genotype | None = None) -> str:
 
 def _header(state: SearchState) -> str:
     done = len(state.samples)
+    child, parent = scoring.last_round_accuracy(state.samples)
+    acc = ("-" if child is None else
+           f"child (1-bit) {child:.4f} · parent (full precision) {parent:.4f} "
+           f"(mean over round {state.samples[-1].round + 1}'s samples)")
+    beta = state.config.get("beta")
     rows = [("run", state.run_id), ("status", state.status),
+            ("beta_P", "-" if beta is None else f"{float(beta):g}"),
+            ("validation accuracy, last round", acc),
             ("rounds", f"{max(state.round + 1, 0)} of {state.n_rounds}"),
             ("sampled architectures", f"{done} of {state.total_samples}"),
             ("ops", ", ".join(state.ops)), ("nodes", state.nodes),
@@ -111,6 +122,32 @@ def _header(state: SearchState) -> str:
     config = html.escape(json.dumps(dict(state.config), indent=1, sort_keys=True, default=str))
     return (f"<h1>CP-NAS search report</h1><table class=\"meta\">{table}</table>"
             f"<details><summary>config</summary><pre>{config}</pre></details>")
+
+
+def _prunes_block(state: SearchState) -> str:
+    """What each round pruned, in words (:func:`cpnas.scoring.prune_line`)."""
+    lines = state.prune_lines()
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return f'<h2>What each round pruned</h2><ol class="prunes" id="prunes">{items}</ol>'
+
+
+def _edges_block(df: Any, ops: tuple[str, ...]) -> str:
+    """The edge table as the page shows it: edges by their screen name, the op columns by
+    their short names (the key below), inside the page column (it scrolls if it must)."""
+    from .cell import short_op
+
+    shown = df.set_index("name").drop(columns=["cell", "src", "dst"])
+    shown.index.name = "edge"
+    for op in ops:  # the heatmap's marks: r1 = pruned in the first round
+        shown[op] = [f"r{v}" if isinstance(v, Integral) else "" for v in shown[op].tolist()]
+    shown = shown.rename(columns={**{op: short_op(op) for op in ops}, "selected": "in genotype"})
+    key = ", ".join(f"{short_op(op)} = {op}" for op in ops if short_op(op) != op)
+    note = ("The op columns: the round each op was pruned in (r1 = the first, as in the heatmap); "
+            "empty while it is alive." + (f" {key}." if key else ""))
+    table = shown.to_html(na_rep="", float_format=lambda x: f"{x:.4f}")
+    return f'<p>{html.escape(note)}</p><div class="table-wrap" id="edges">{table}</div>'
 
 
 def _svg_block(div_id: str, graph: Any) -> str:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from cpnas import scoring
 from cpnas.config import GENOTYPE_MODES
@@ -40,6 +40,13 @@ _EMPTY: Mapping = MappingProxyType({})
 @dataclass(frozen=True)
 class PruneRecord:
     round: int
+    ev: float
+
+
+class PrunedOp(NamedTuple):
+    round: int
+    edge: str
+    op: str
     ev: float
 
 
@@ -126,6 +133,15 @@ class SearchState:
         """The round ``op`` fell in on ``edge``, or None while it is alive."""
         rec = self.pruned.get(edge, {}).get(op)
         return None if rec is None else rec.round
+
+    def prunes(self, round: int | None = None) -> list[PrunedOp]:
+        """The ops pruned (in ``round``, or in every round), edge by edge in the space's order."""
+        return [PrunedOp(r.round, e, op, r.ev) for e in self.edges for op, r in self.pruned.get(e, {}).items()
+                if round is None or r.round == round]
+
+    def prune_lines(self) -> list[str]:
+        """Every round's prunes in words (:func:`cpnas.scoring.prune_line`)."""
+        return scoring.prune_lines(self.prunes())
 
     def round_samples(self, round: int) -> tuple[SampleTrained, ...]:
         return tuple(s for s in self.samples if s.round == round)
@@ -358,6 +374,7 @@ def as_state(source: Any) -> SearchState:
 
 __all__ = [
     "PruneRecord",
+    "PrunedOp",
     "RoundScores",
     "SearchState",
     "as_state",

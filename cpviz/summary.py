@@ -38,15 +38,19 @@ from cpnas.shape import cell_layout, cell_widths
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
+from .cell import edge_label
 from .state import as_state, round_scores
 
 # -- edge table ------------------------------------------------------------------------------
 
 
 def edge_table(state: Any) -> Any:
-    """One row per edge: survivor, its ev, the current leader, and the round each op fell in.
+    """One row per edge: its name on screen, survivor, its ev, the current leader, and the
+    round each op fell in.
 
-    The op columns hold the round (0-based) the op was pruned in, <NA> while it is alive.
+    Indexed by edge id (the events'); ``name`` is the edge as every view shows it
+    (:func:`cpviz.cell.edge_label`). The op columns hold the round the op was pruned in,
+    counted from 1 as on screen (the heatmap's r1, r2, ...), <NA> while it is alive.
     """
     pd = try_import("pandas", "the edge table")
     state = as_state(state)
@@ -61,15 +65,19 @@ def edge_table(state: Any) -> Any:
         cell, src, dst = parse_edge_id(edge)
         alive, evs, leader = alive_ops[edge], current.get(edge, {}), leaders.get(edge)
         info = state.genotype_edges.get(edge, {})
-        row = {"edge": edge, "cell": cell, "src": src, "dst": dst,
+        row = {"edge": edge, "name": edge_label(edge), "cell": cell, "src": src, "dst": dst,
                "survivor": survivors.get(edge), "ev": float(info.get("ev", evs.get(survivors.get(edge), math.nan))),
                "leader": leader, "alive": len(alive), "selected": info.get("selected")}
-        row.update({op: state.pruned_round(edge, op) for op in state.ops})
+        row.update({op: _from_one(state.pruned_round(edge, op)) for op in state.ops})
         rows.append(row)
     df = pd.DataFrame(rows).set_index("edge")
     for op in state.ops:
         df[op] = df[op].astype("Int64")
     return df
+
+
+def _from_one(round: int | None) -> int | None:
+    return None if round is None else round + 1
 
 
 # -- model summary ---------------------------------------------------------------------------

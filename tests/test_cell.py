@@ -214,7 +214,7 @@ def test_pair_of_a_space_with_one_cell_type():
 def test_a_wide_genotype_is_scaled_to_a_notebooks_width():
     from cpviz.cell import FIT_WIDTH_IN
 
-    # the leading ops of a stopped teaching search: 1052 pt wide unscaled
+    # the leading ops of a stopped teaching search: 1052 pt wide unscaled, 630 pt (840 px) after
     wide = Genotype(
         normal=[("dil_conv_3x3", 0), ("dil_conv_3x3", 1), ("sep_conv_3x3", 2), ("avg_pool_3x3", 1),
                 ("dil_conv_5x5", 3), ("sep_conv_5x5", 0), ("skip_connect", 4)],
@@ -225,3 +225,48 @@ def test_a_wide_genotype_is_scaled_to_a_notebooks_width():
     for graph in (cell_pair(wide), cell_graph(wide, "normal")):
         assert _svg_size(graph)[0] <= 72 * FIT_WIDTH_IN + 1
     assert _svg_size(cell_graph(DARTS_V2, "normal"))[0] < 72 * FIT_WIDTH_IN  # a small one keeps its size
+
+
+def test_the_final_compact_diagram_marks_the_genotype_and_says_how_it_was_derived():
+    from cpnas import scoring
+    from cpnas.genotype import Genotype
+    from cpnas.simulate import simulate
+    from cpviz.cell import short_op
+    from cpviz.state import replay
+
+    state = replay(simulate(seed=5))
+    geno = Genotype.parse(state.genotype)
+    for cell in ("normal", "reduce"):
+        src = cell_graph(state, cell, compact=True).source
+        caption = src[src.rindex("label="):]
+        assert "in training now" not in caption and "▶" not in src  # the search has ended
+        assert "the search has completed" in caption and "solid edges: the genotype's" in caption
+        assert scoring.GENOTYPE_RULES["top2"].split()[0] in caption
+        # every genotype edge drawn solid and thick in its op's colour, the others dashed
+        solid = [line for line in src.splitlines() if "penwidth=3" in line and "style=solid" in line]
+        assert len(solid) == len(geno.edges(cell))
+        for op, _, _ in geno.edges(cell):
+            assert f"<B>{short_op(op)}</B>" in src
+        assert src.count("style=dashed") == 14 - len(geno.edges(cell))
+
+
+def test_a_scaled_genotype_keeps_its_labels_readable():
+    """At FIT_WIDTH_IN the widest teaching cells' text (labels, caption) stays at 9 px or more."""
+    import re
+
+    from cpviz.cell import FIT_WIDTH_IN
+
+    wide = Genotype(
+        normal=[("dil_conv_3x3", 0), ("dil_conv_3x3", 1), ("sep_conv_3x3", 2), ("avg_pool_3x3", 1),
+                ("dil_conv_5x5", 3), ("sep_conv_5x5", 0), ("skip_connect", 4)],
+        normal_concat=[2, 3, 4, 5], normal_arity=[1, 2, 2, 2],
+        reduce=[("sep_conv_5x5", 0), ("max_pool_3x3", 1), ("sep_conv_3x3", 0), ("dil_conv_5x5", 1),
+                ("dil_conv_5x5", 1), ("dil_conv_3x3", 2), ("dil_conv_5x5", 0), ("dil_conv_3x3", 4)],
+        reduce_concat=[2, 3, 4, 5])
+    svg = cell_pair(wide).pipe(format="svg").decode()
+    width_pt = float(re.search(r'<svg width="([0-9.]+)pt"', svg).group(1))
+    scale = float(re.search(r'<g id="graph0" class="graph" transform="scale\(([0-9.]+)', svg).group(1))
+    assert width_pt <= 72 * FIT_WIDTH_IN + 1 and 72 * FIT_WIDTH_IN * 4 / 3 <= 850  # px
+    assert scale < 1  # it was scaled down
+    smallest = min(float(x) for x in re.findall(r'font-size="([0-9.]+)"', svg))  # pt, unscaled
+    assert smallest * 4 / 3 * scale >= 9  # every text, in px on screen

@@ -44,6 +44,28 @@ def test_summary_table_lists_every_edge(run_dir, capsys):
     for edge in ("normal:0->2", "normal:2->3", "reduce:1->3"):
         assert edge in out
     assert "genotype: Genotype(" in out
+    # what each round pruned, in words, rounds counted from 1
+    events = read_events(run_dir)
+    from cpnas.events import OpPruned
+    from cpnas.scoring import prune_lines
+
+    lines = prune_lines(e for e in events if isinstance(e, OpPruned))
+    assert len(lines) == 2 and lines[0].startswith("Round 1: ") and all(line in out for line in lines)
+    assert "@1" in row and "@0" not in row
+
+
+def test_the_progress_bar_says_each_round_in_words(capsys):
+    from cpnas.simulate import simulate
+
+    bar = cli.ProgressBar(total=5)
+    events = simulate(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, seed=1,
+                      subscribers=[bar])
+    err = capsys.readouterr().err
+    from cpnas.events import OpPruned
+    from cpnas.scoring import prune_lines
+
+    for line in prune_lines(e for e in events if isinstance(e, OpPruned)):
+        assert line in err
 
 
 def test_config_file_and_flags_override(tmp_path, capsys):

@@ -86,3 +86,9 @@ def test_curve_colours_are_not_op_colours():
 
     taken = {op_colour(op) for op in PRIMITIVES} | set(PALETTE.values())
     assert {CHILD, PARENT, GAP}.isdisjoint(taken) and len({CHILD, PARENT, GAP}) == 3
+
+
+def test_the_gap_axis_is_typeset_not_raw_text():
+    fig = op_gap_chart(simulate(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, seed=1))
+    assert fig.layout.yaxis.title.text == "A<sub>P</sub> − A<sub>C</sub>"
+    assert "A_P" not in fig.layout.yaxis.title.text

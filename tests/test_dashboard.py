@@ -36,11 +36,12 @@ def _assert_shows(dash: Dashboard, state: st.SearchState) -> None:
     assert figure_data(dash.heatmap) == _view_data("indicator_heatmap", state)
     assert figure_data(dash.timeline) == _view_data("pruning_timeline", state)
     assert figure_data(dash.curves) == _view_data("accuracy_curves", state)
-    for name, panel in dash.figures.items():
+    for panel in dash.figures.values():
         (out,) = panel.widget.outputs
         spec = out["data"][MIME]
         assert spec["data"] == figure_data(panel.figure)
-        assert spec["layout"]["width"] == dsh.FIGURE_WIDTH[name]
+        assert "width" not in spec["layout"] and spec["layout"].get("autosize") is not False
+        assert spec["config"]["responsive"] is True  # each takes its panel's width
     for cell in ("reduce", "normal"):  # a hidden tab is drawn when it is selected
         dash.diagram.selected_index = list(dash.diagrams).index(cell)
         assert dash.shown_cell() == cell
@@ -231,10 +232,20 @@ def test_the_worker_never_touches_a_widget(monkeypatch):
 def test_status_line_counts_round_sample_and_eta():
     events = simulate(ops=OPS, nodes=2, repeats=2, stop_after=5)
     state = st.replay(e for e in events if not isinstance(e, ev.SearchFinished))
-    line = dsh.status_line(state, now=state.started + 10.0)
-    assert line.startswith("running · round 1/3 · K=4 · sample 1/4 · t 2/2 · 0:10 elapsed · ETA ")
-    # 5 of 2 * (4 + 3 + 2) = 18 samples in 10 s: 13 more take 26 s
-    assert line.endswith("ETA 0:26")
+    import dataclasses
+
+    # samples 10 s apart: the 5th ended at 50 s (a mean of 10 s per sample), 13 more to go
+    samples = tuple(dataclasses.replace(x, time=state.started + 10.0 * (i + 1))
+                    for i, x in enumerate(state.samples))
+    state = dataclasses.replace(state, samples=samples)
+    line = dsh.status_line(state, now=state.started + 53.0)
+    assert line.startswith("running · round 1/3 · 4 ops left per edge · sample 1/4 of sweep 2/2 "
+                           "· 0:53 elapsed · ETA ")
+    assert "K=" not in line and " t " not in line  # words, not the method's letters
+    assert line.endswith("ETA 2:07")  # 13 * 10 s, less the 3 s the 6th has run
+    # it counts down with the clock between samples, and never below the samples after this one
+    assert dsh.status_line(state, now=state.started + 58.0).endswith("ETA 2:02")
+    assert dsh.status_line(state, now=state.started + 90.0).endswith("ETA 2:00")
 
 
 class _Clock:

@@ -40,6 +40,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOK = "03_cpnas_live.ipynb"
 OTHERS = ("04_exploring_beta.ipynb", "05_exporting_cells.ipynb")
 VIEWPORT = {"width": 1440, "height": 900}
+# the windows every layout check runs in, JupyterLab as it opens (its file browser shown)
+VIEWPORTS = ({"width": 1440, "height": 900}, {"width": 1280, "height": 800})
 MIN_TEXT_PX = 9.0
 HANG_MS = 600_000  # bounds a wait for something that must come, however loaded the machine
 LIVE_REPEATS = "1000"  # cpnas.limits.MAX_REPEATS: 1000 sweeps of 5, 4, 3 and 2 samples
@@ -112,8 +114,9 @@ def running_lab(workdir: Path):
 
 @pytest.fixture(scope="module")
 def lab(chromium, tmp_path_factory):
-    with running_lab(tmp_path_factory.mktemp("lab")) as server:
-        yield server
+    workdir = tmp_path_factory.mktemp("lab")
+    with running_lab(workdir) as server:
+        yield (*server, workdir)
 
 
 # plotly's graph div of the heatmap: the dashboard's Output widget holds plotly's mime output
@@ -224,7 +227,8 @@ def _open_and_run_all(page, base: str, token: str, notebook: str) -> None:
     page.wait_for_function(
         f"() => (window.jupyterapp.shell.currentWidget || {{}}).title?.label === '{notebook}'",
         polling=250, timeout=HANG_MS)
-    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the notebook gets the width
+    # JupyterLab as it opens: the file browser shown beside the notebook (a teacher's screen)
+    page.evaluate("() => { window.jupyterapp.shell.expandLeft(); window.jupyterapp.shell.activateById('filebrowser'); }")
     # the kernel must be up before "Run All", or the first cells queue behind its start
     page.wait_for_function(_KERNEL_IDLE, polling=250, timeout=HANG_MS)
     page.evaluate(_RUN_ALL)
@@ -241,11 +245,18 @@ def _wait_all_run(page, notebook: str) -> None:
 
 
 def _check_layout(page, notebook: str) -> None:
+    """At 1440 x 900 and 1280 x 800, the file browser shown: no output wider than its area,
+    no text under 9 px. The figures follow the width (plotly's responsive resize)."""
+    for viewport in VIEWPORTS:
+        page.set_viewport_size(viewport)
+        _after_resize(page)
+        found = page.evaluate(_LAYOUT, MIN_TEXT_PX)
+        size = f"{viewport['width']}x{viewport['height']}"
+        page.screenshot(path=str(ARTIFACTS / f"lab-{notebook[:2]}-{size}.png"), full_page=False)
+        assert found["bad"] == [], f"{notebook} at {size}: outputs wider than the notebook: {found['bad']}"
+        assert found["small"] == [], f"{notebook} at {size}: text below {MIN_TEXT_PX} px: {found['small']}"
     page.set_viewport_size(VIEWPORT)
-    _settle(page)
-    found = page.evaluate(_LAYOUT, MIN_TEXT_PX)
-    assert found["bad"] == [], f"{notebook}: outputs wider than the notebook: {found['bad']}"
-    assert found["small"] == [], f"{notebook}: text below {MIN_TEXT_PX} px: {found['small']}"
+    _after_resize(page)
 
 
 def _settle(page) -> None:
@@ -254,14 +265,28 @@ def _settle(page) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
+# every plotly figure of the page redrawn at its output's width (after a resize, plotly's
+# responsive redraw comes a moment later; a picture taken before it shows blank panels)
+_PLOTS_FIT = """() => [...document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot')].every(g => {
+  const svg = g.querySelector('.main-svg');
+  return !!svg && Math.abs(svg.getBoundingClientRect().width - g.getBoundingClientRect().width) < 2; })"""
+
+
+def _after_resize(page) -> None:
+    _settle(page)
+    page.wait_for_function(_PLOTS_FIT, polling=100, timeout=HANG_MS)
+    page.wait_for_timeout(300)  # the redraw's own frames
+    _settle(page)
+
+
 def _shoot_dashboard(page, path: Path) -> None:
     """A picture of the whole dashboard: in a viewport tall enough for all of it."""
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 2400})
     page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
-    _settle(page)
+    _after_resize(page)
     page.locator(".cpnas-dashboard").first.screenshot(path=str(path))
     page.set_viewport_size(VIEWPORT)
-    _settle(page)
+    _after_resize(page)
 
 
 # mid-search (rounds 2 to 5): the heatmap holding values for at least two ops per edge (a
@@ -302,8 +327,59 @@ def _take_pictures(page) -> None:
         picture.save(ROOT / "docs" / "images" / name, optimize=True)
 
 
+# the live dashboard's inspector as shown: its title and, per op row, samples, zbar and ev
+_READ_INSPECTOR = """() => {
+  const box = document.querySelector('.cpnas-inspector');
+  if (!box) return null;
+  const rows = [...box.querySelectorAll('tr[data-op]')].map(tr => ({
+    op: tr.dataset.op, samples: tr.children[1].innerText, zbar: tr.querySelector('.zbar').textContent,
+    ev: tr.querySelector('.ev').textContent, mark: tr.children[4].textContent}));
+  return {title: (box.querySelector('b') || {}).textContent, head: box.innerText, rows};
+}"""
+
+
+def _check_inspector(page, workdir: Path) -> None:
+    """Pick an edge in the live dashboard's inspector (its list of edges, by screen name) and
+    check every number it shows against the run's event log."""
+    import json
+    import math
+    import re
+
+    from cpnas.runs import read_events
+
+    (log,) = [p for p in (workdir / "runs").rglob("events.jsonl") if p.parent.name.startswith("live-")]
+    events = read_events(log.parent)
+    edge, label = "reduce:1->3", "reduce c_{k-1}→1"
+    page.locator(".cpnas-edge-picker select").first.select_option(label=label)
+    page.wait_for_function(f"() => (document.querySelector('.cpnas-inspector b') || {{}}).textContent === {json.dumps(label)}",
+                           polling=100, timeout=HANG_MS)
+    shown = page.evaluate(_READ_INSPECTOR)
+    rnd = int(re.search(r"round (\d+)", shown["head"]).group(1)) - 1
+    samples = [e for e in events if e.type == "SampleTrained" and e.round == rnd]
+    started = next(e for e in events if e.type == "RoundStarted" and e.round == rnd)
+    alive = list(started.alive[edge])
+    assert [r["op"] for r in shown["rows"]] == alive
+    zs = {op: [s.z for s in samples if s.arch[edge] == op] for op in alive}
+    zbar = {op: sum(v) / len(v) for op, v in zs.items() if v}
+    scored = next((e for e in events if e.type == "RoundScored" and e.round == rnd), None)
+    if scored is not None:
+        ev = scored.ev[edge]
+    else:  # running: the softmax over the ops sampled so far, scaled to their share (1/K even)
+        top = max(zbar.values())
+        exp = {op: math.exp(v - top) for op, v in zbar.items()}
+        ev = {op: x / sum(exp.values()) * len(zbar) / len(alive) for op, x in exp.items()}
+    for row in shown["rows"]:
+        op = row["op"]
+        mine = [s for s in samples if s.arch[edge] == op][-6:]
+        lines = [line for line in row["samples"].split("\n") if "→" in line]
+        assert lines == [f"{s.child_acc:.4f} / {s.parent_acc:.4f} → {s.z:.4f}" for s in mine], op
+        assert row["zbar"] == (f"{zbar[op]:.4f}" if op in zbar else "-"), op
+        assert row["ev"] == (f"{ev[op]:.4f}" if op in ev else "-"), op
+    page.locator(".cpnas-inspector").first.screenshot(path=str(ARTIFACTS / "lab-inspector.png"))
+
+
 def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
-    base, token = lab
+    base, token, workdir = lab
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     with chromium.sync_playwright() as pw:
@@ -340,6 +416,7 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
             status = page.evaluate(_READ_DOM)["status"]
             # the notebook goes on after the stop; let it finish so late errors are caught too
             _wait_all_run(page, NOTEBOOK)
+            _check_inspector(page, workdir)
             page.screenshot(path=str(ARTIFACTS / "lab-stopped.png"), full_page=False)
             _check_layout(page, NOTEBOOK)
             for notebook in OTHERS:

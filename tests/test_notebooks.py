@@ -45,6 +45,105 @@ def test_runs_top_to_bottom_in_quick_mode(name, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.get("output_type") == "error"]
     assert errors == []
+    CLAIMS.get(name, lambda nb: None)(nb)  # what its text says, against what it printed
     # nothing was written next to the notebooks
     assert sorted(p.name for p in NOTEBOOKS.iterdir() if p.suffix not in (".ipynb", ".py")
                   and p.name not in ("__pycache__", ".ipynb_checkpoints")) == []
+
+
+# -- each notebook's checkable claims, against its own outputs -------------------------------
+
+
+def _text(cell) -> str:
+    """What a code cell printed (streams and plain-text results)."""
+    out = []
+    for o in cell.outputs:
+        if o.get("output_type") == "stream":
+            out.append(o["text"])
+        elif "data" in o and "text/plain" in o["data"]:
+            out.append(o["data"]["text/plain"])
+    return "".join(out)
+
+
+def _figures(cell) -> list[dict]:
+    return [o["data"]["application/vnd.plotly.v1+json"] for o in cell.outputs
+            if "application/vnd.plotly.v1+json" in o.get("data", {})]
+
+
+def _cell(nb, starts: str):
+    return next(c for c in nb.cells if c.source.startswith(starts))
+
+
+def _markdown(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def _claims_01(nb) -> None:
+    """The filter loss falls, then climbs back as alpha outgrows the parent's scale: the
+    straight-through lesson the text draws, from the numbers the notebook printed."""
+    import re
+
+    text = _text(_cell(nb, "from cpnas.binary import weight_scale"))
+    m = re.search(r"filter loss: ([0-9.]+) at the start, ([0-9.]+) at its lowest \(step (\d+)\), "
+                  r"([0-9.]+) after (\d+) steps", text)
+    start, lowest, step, final, steps = float(m[1]), float(m[2]), int(m[3]), float(m[4]), int(m[5])
+    assert lowest < start and 0 < step < steps - 1 and final > lowest  # it falls, then rebounds
+    a = re.search(r"child's alpha \(mean \|W\|\): ([0-9.]+) -> ([0-9.]+); the parent's: ([0-9.]+)", text)
+    assert float(a[2]) > float(a[3])  # alpha grew past the parent's scale
+    (fig,) = _figures(_cell(nb, "from plotly.subplots import make_subplots"))
+    assert f"until step {step}," in fig["layout"]["title"]["text"]
+    titles = [fig["layout"][k]["title"]["text"] for k in ("yaxis", "yaxis2", "xaxis2")]
+    assert all(titles)  # every axis says what it shows
+    assert "climb back" in _markdown(nb) and "straight-through" in _markdown(nb)
+
+
+def _claims_02(nb) -> None:
+    """"The last round" is the last round; edge ids are mapped to the diagram's nodes."""
+    cell = _cell(nb, 'print(f"round {state.n_rounds}')
+    (fig,) = _figures(cell)
+    assert "round 3 of 3, the last" in _text(cell)
+    assert fig["layout"]["title"]["text"].startswith("Indicator ev per edge and op, round 3")
+    assert "round 3 of 3" in _markdown(nb)
+    mapping = _text(_cell(nb, "from cpviz.cell import edge_label"))
+    assert "normal:0->2" in mapping and "normal c_{k-2}→0" in mapping
+    md = _markdown(nb)
+    assert md.index("**ev**") < md.index("The heatmap shows")  # ev is defined before it is drawn
+    lines = _text(_cell(nb, "for line in state.prune_lines()")).splitlines()
+    assert [line[:8] for line in lines] == ["Round 1:", "Round 2:", "Round 3:"]
+
+
+def _claims_05(nb) -> None:
+    """The node range the text gives is the one drawn; no claim of which cell is on top; the
+    published genotype goes in as text."""
+    import re
+
+    m = re.search(r"(\d+) intermediate nodes: 0\.\.(\d+)", _text(_cell(nb, "nodes = result.config.nodes")))
+    assert int(m[2]) == int(m[1]) - 1
+    md = _markdown(nb)
+    assert "normal cell above" not in md and "read the frame labels" in md
+    assert "cpviz.export_cell(text," in _cell(nb, "text = str(DARTS_V2)").source
+    assert "dpi=72" in _cell(nb, "gif = cpviz.animate_cells").source and "At 72 dpi" in md
+
+
+def _claims_04(nb) -> None:
+    """Every point is a mean over seeds with its error bar; the axes start at 0 and end at
+    the largest possible value; the axis labels are typeset."""
+    import re
+
+    grid = _cell(nb, "from cpnas.data import load_data")
+    seeds = len(re.findall(r"^\d+ ", _text(grid), flags=re.M))  # one table row per search
+    (fig,) = _figures(_cell(nb, "from plotly.subplots import make_subplots"))
+    points = [t for t in fig["data"] if t.get("error_y")]
+    assert points and len(points) == len(fig["data"])  # every line has error bars
+    assert all(len(t["error_y"]["array"]) == len(t["x"]) for t in points)
+    assert seeds >= 2 * max(len(t["x"]) for t in points)  # at least 2 seeds per point
+    lay = fig["layout"]
+    assert lay["yaxis"]["range"] == [0, 1] and lay["yaxis2"]["range"][0] == 0
+    assert lay["xaxis"]["title"]["text"] == "β<sub>P</sub>"
+    assert "_" not in lay["yaxis"]["title"]["text"] + lay["yaxis2"]["title"]["text"]
+    (gap,) = _figures(_cell(nb, "last = list(results.values())[-1]"))
+    assert "<sub>P</sub>" in gap["layout"]["yaxis"]["title"]["text"]  # not raw "A_P - A_C"
+
+
+CLAIMS = {"01_binarization.ipynb": _claims_01, "02_search_space.ipynb": _claims_02,
+          "04_exploring_beta.ipynb": _claims_04, "05_exporting_cells.ipynb": _claims_05}

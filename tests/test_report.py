@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -65,3 +66,68 @@ def test_report_bad_inputs(tmp_path):
     with pytest.raises(RunDirError, match="no events"):
         write_report(tmp_path / "empty")
     assert not (tmp_path / "empty" / "report.html").exists()
+
+
+def _marks(layout):
+    """The visible marks on cells (not the key) of a layout or frame layout: (row, text)."""
+    return [(a["y"], a["text"]) for a in layout["annotations"]
+            if a.get("visible") is not False and a.get("yref") == "y"]
+
+
+def test_heatmap_marks_on_every_row_of_every_frame():
+    from cpviz.heatmap import heatmap_spec
+    from cpviz.state import replay
+
+    state = replay(simulate(seed=3))  # the teaching space: 8 ops, 28 edges, 7 rounds
+    spec = heatmap_spec(state)
+    assert len(state.edges) == 28 and len(spec["frames"]) == 7
+    for frame in spec["frames"]:
+        r = int(frame["name"])
+        marks = _marks(frame["layout"])
+        assert {row for row, _ in marks} == set(state.edges)  # every row, not the first few
+        for edge in state.edges:
+            texts = sorted(t for row, t in marks if row == edge)
+            # rN for each op pruned before this round, ✕ for this round's prune, ★ the survivor
+            assert texts == sorted([f"r{i + 1}" for i in range(r)] + ["✕", "★"])
+        # plotly merges a frame's marks into the shown ones index by index: each says it is
+        # visible, or it would inherit an earlier frame's hidden placeholder at its index
+        assert all(a["visible"] is True for a in frame["layout"]["annotations"]
+                   if a.get("yref") == "y" or a.get("text"))
+
+
+def test_the_report_does_not_play_its_frames_on_load(tmp_path):
+    make_run(tmp_path / "run")
+    page = write_report(tmp_path / "run").read_text(encoding="utf-8")
+    assert "Plotly.animate" not in page  # auto_play off: it would leave the first frame's marks
+
+
+def test_timeline_rows_follow_the_heatmap_and_never_move():
+    from cpviz.heatmap import heatmap_spec
+    from cpviz.state import replay, round_starts
+    from cpviz.timeline import timeline_spec
+
+    for state in round_starts(replay(simulate(seed=3))):
+        heat, time = heatmap_spec(state, slider=False)["layout"], timeline_spec(state)["layout"]
+        assert list(time["yaxis"]["categoryarray"]) == list(heat["yaxis"]["categoryarray"]) \
+            == list(state.edges)
+        assert time["yaxis"]["range"] == heat["yaxis"]["range"]  # the first edge on top in both
+        assert time["yaxis"]["ticktext"] == heat["yaxis"]["ticktext"]  # and named alike
+
+
+def test_header_prunes_and_edges_table(tmp_path):
+    events = make_run(tmp_path / "run")
+    page = write_report(tmp_path / "run").read_text(encoding="utf-8")
+    from cpnas.scoring import last_round_accuracy
+    from cpviz.state import replay
+
+    state = replay(events)
+    child, parent = last_round_accuracy(state.samples)
+    assert "<td>beta_P</td><td>0.5</td>" in page
+    assert f"child (1-bit) {child:.4f}" in page and f"parent (full precision) {parent:.4f}" in page
+    for line in state.prune_lines():  # what each round pruned, in words
+        assert html.escape(line) in page
+    table = page[page.index('id="edges"'):]
+    table = table[:table.index("</table>")]
+    rounds = set(re.findall(r"<td>r(\d+)</td>", table))
+    assert rounds == {str(r + 1) for r in range(state.n_rounds)}  # counted from 1
+    assert "normal c_{k-2}→0" in table and "normal:0->2" not in table

@@ -13,6 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.browser
 
+# the heatmap's marks drawn on screen: row (edge id) -> their texts
+_DRAWN_MARKS = """(() => {
+  const g = document.getElementById('heatmap'), notes = g._fullLayout.annotations, out = {};
+  for (const el of g.querySelectorAll('.annotation[data-index]')) {
+    const a = notes[+el.getAttribute('data-index')];
+    if (!a || a.yref !== 'y' || a.visible === false) continue;
+    (out[a.y] = out[a.y] || []).push(el.textContent);
+  }
+  return out; })()"""
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
@@ -54,6 +64,23 @@ def test_report_in_headless_chromium(chromium, report):
             page.evaluate("Plotly.animate('heatmap', ['0'], {frame: {duration: 0}, transition: {duration: 0}})")
             page.wait_for_function(
                 "document.getElementById('heatmap').layout.title.text.endsWith('round 1')")  # frame 0: round 1 on screen
+            # every frame draws its marks on every row (the first rows only, before: a mark
+            # inherited "visible: false" from an earlier frame's placeholder at its index)
+            edges = page.evaluate("document.getElementById('heatmap').layout.yaxis.categoryarray")
+            assert len(edges) == 18
+            for r in range(n_steps):
+                page.evaluate(f"Plotly.animate('heatmap', ['{r}'], {{frame: {{duration: 0}}, "
+                              "transition: {duration: 0}})")
+                page.wait_for_function(
+                    f"document.getElementById('heatmap').layout.title.text.endsWith('round {r + 1}')")
+                drawn = page.evaluate(_DRAWN_MARKS)
+                assert set(drawn) == set(edges), f"frame {r}: marks on {len(set(drawn))} of 18 rows"
+                for edge in edges:  # rN per op pruned before, ✕ this round's prune, ★ the survivor
+                    assert sorted(drawn[edge]) == sorted([f"r{i + 1}" for i in range(r)] + ["✕", "★"])
+            # the edges table stays inside the page column
+            widths = page.evaluate("[document.querySelector('#edges table').getBoundingClientRect().right,"
+                                   " document.querySelector('h1').parentElement.getBoundingClientRect().right]")
+            assert widths[0] <= widths[1] + 0.5
             diagrams = page.locator(".cell-diagram svg")
             assert diagrams.count() == 3
             texts = page.eval_on_selector_all("#state-normal svg text", "els => els.map(e => e.textContent)")

@@ -77,3 +77,17 @@ def test_last_round_accuracy_means_the_last_round_sampled():
                S(round=1, child_acc=0.5, parent_acc=0.7)]
     assert scoring.last_round_accuracy(samples) == pytest.approx((0.4, 0.6))
     assert scoring.last_round_accuracy([]) == (None, None)
+
+
+def test_prune_line_says_a_round_in_words():
+    from types import SimpleNamespace as P
+
+    prunes = [P(round=2, edge=f"normal:{i}->5", op=op) for i, op in
+              enumerate(["avg_pool_3x3"] * 3 + ["max_pool_3x3"] * 2 + ["none"])]
+    assert scoring.prune_line(2, prunes) == (
+        "Round 3: avg_pool_3x3 pruned on 3 edges, max_pool_3x3 on 2, none on 1 "
+        "(each edge drops its alive op with the lowest ev)")
+    assert scoring.prune_line(0, prunes[-1:]).startswith("Round 1: none pruned on 1 edge ")
+    assert scoring.prune_line(4, []) == "Round 5: nothing pruned"
+    later = [P(round=0, edge="normal:0->2", op="none"), *prunes]
+    assert [line[:8] for line in scoring.prune_lines(later)] == ["Round 1:", "Round 3:"]

@@ -21,10 +21,11 @@ def test_edge_table_of_a_finished_search():
     state = replay(events)
     df = edge_table(state)
     assert list(df.index) == list(state.edges)
+    assert df.loc["normal:0->2", "name"] == "normal c_{k-2}→0"
     assert df["survivor"].to_dict() == state.survivors()
     for edge in state.edges:
         for op, rec in state.pruned[edge].items():
-            assert df.loc[edge, op] == rec.round
+            assert df.loc[edge, op] == rec.round + 1  # counted from 1, as on screen
         assert df.loc[edge, state.survivors()[edge]] is __import__("pandas").NA
         assert df.loc[edge, "ev"] == pytest.approx(state.genotype_edges[edge]["ev"])
     assert df["selected"].sum() == 16
@@ -34,7 +35,7 @@ def test_edge_table_of_a_half_finished_search():
     df = edge_table(simulate(seed=9, stop_after=8 + 3))
     assert df["survivor"].isna().all() and (df["alive"] == 7).all()
     assert df["leader"].notna().all()  # running ev of round 1 picks a leader
-    assert (df.drop(columns=["cell", "src", "dst", "survivor", "ev", "leader", "alive", "selected"])
+    assert (df.drop(columns=["name", "cell", "src", "dst", "survivor", "ev", "leader", "alive", "selected"])
             .notna().sum(axis=1) == 1).all()
 
 
