@@ -22,7 +22,7 @@ from cpnas.errors import CpnasError, GenotypeError
 from cpnas.genotype import Genotype, parse_genotype
 
 from ._imports import try_import
-from .export import _ensure_dir, atomic_write_bytes, render_bytes
+from .export import atomic_write_bytes, ensure_dir, render_bytes
 from .state import SearchState, as_state, leading_genotype
 from .state import round_starts as animation_states
 
@@ -74,7 +74,7 @@ def animate_cells(
         pictures.append(image.open(io.BytesIO(render_bytes(graph, "png"))).convert("RGB"))
     frames = _same_size(image, pictures)
     out = Path(out_path)
-    _ensure_dir(out.parent)
+    ensure_dir(out.parent)
     buf = io.BytesIO()
     durations = [frame_ms] * (len(frames) - 1) + [last_ms]
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)

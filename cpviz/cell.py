@@ -32,6 +32,7 @@ from cpnas.events import Event
 from cpnas.genotype import Genotype
 from cpnas.registry import display_facts
 from cpnas.resolve import existing_path, genotype_from_object, has_genotype_fields, resolve
+from cpnas.runs.layout import LOG_NAME
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
@@ -211,7 +212,7 @@ def resolve_source(source: Any) -> Genotype | SearchState:
         return genotype_from_object(source)
     if isinstance(source, (str, os.PathLike)):
         path = existing_path(os.fspath(source))
-        if path is not None and path.is_file() and path.name == "events.jsonl":
+        if path is not None and path.is_file() and path.name == LOG_NAME:
             return as_state(path)
         resolved = resolve(os.fspath(source))
         return resolved.genotype if resolved.genotype is not None else as_state(resolved.run_dir)

@@ -155,20 +155,13 @@ def live_spec(name: str, state: st.SearchState) -> dict[str, Any]:
     raise CpnasError(f"unknown view {name!r}")
 
 
-def live_figure(name: str, state: st.SearchState) -> Any:
-    """:func:`live_spec` as a ``go.Figure``."""
-    import plotly.graph_objects as go
-
-    return go.Figure(live_spec(name, state))
-
-
 def diagram_svg(state: st.SearchState, cell: str) -> str:
     """One cell of ``state``, compact (``cell_graph(..., compact=True)``: the op in training
     and the leader per edge), as SVG markup that scales to its panel's width. The same DOT
     text (nothing in the cell changed) is not laid out again."""
-    import cpviz
+    from .cell import cell_graph
 
-    return _laid_out(cpviz.cell_graph(state, cell, compact=True).source)
+    return _laid_out(cell_graph(state, cell, compact=True).source)
 
 
 @functools.lru_cache(maxsize=8)
@@ -484,6 +477,6 @@ def figure_data(fig: Any) -> list[dict[str, Any]]:
     return mime_bundle(fig)[MIME]["data"]
 
 
-__all__ = ["Dashboard", "diagram_svg", "figure_data", "leading_genotype", "live_figure", "live_spec",
+__all__ = ["Dashboard", "diagram_svg", "figure_data", "leading_genotype", "live_spec",
            "prunes_html",
            "round_snapshots", "search_runner", "simulated_runner", "status_line"]

@@ -86,7 +86,7 @@ def _check_formats(formats: Iterable[str]) -> list[str]:
     return out
 
 
-def _ensure_dir(out_dir: str | os.PathLike) -> Path:
+def ensure_dir(out_dir: str | os.PathLike) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise CpnasError(f"{out}: exists and is not a directory")
@@ -124,7 +124,7 @@ def export_cell(
         graph = cell_graph(resolved, cell, binary=binary, legend=legend)
         rendered += [(f"{cell}.{fmt}", render_bytes(_at_dpi(graph, dpi) if fmt == "png" else graph, fmt))
                      for fmt in fmts]
-    out = _ensure_dir(out_dir)
+    out = ensure_dir(out_dir)
     paths = []
     for name, data in rendered:
         atomic_write_bytes(out / name, data)
@@ -175,7 +175,7 @@ def to_png(fig: Any, path: str | os.PathLike, *, width: int | None = None, heigh
     opts.update({k: v for k, v in (("width", width), ("height", height or fig.layout.height)) if v})
     data = kaleido.calc_fig_sync(fig, opts=opts, kopts={"path": browser})
     path = Path(path)
-    _ensure_dir(path.parent)
+    ensure_dir(path.parent)
     atomic_write_bytes(path, data)
     return path
 

@@ -23,7 +23,7 @@ def run_gifs(source: Any, out_dir: str | os.PathLike, *, dpi: int | None = None,
     from cpnas.runs.layout import LOG_NAME
 
     from .animate import animate_cells
-    from .export import _ensure_dir
+    from .export import ensure_dir
     from .state import as_state
 
     path = Path(source) if isinstance(source, (str, os.PathLike)) else None
@@ -36,7 +36,7 @@ def run_gifs(source: Any, out_dir: str | os.PathLike, *, dpi: int | None = None,
         raise CpnasError(f"--format gif needs a run directory (its {LOG_NAME}): a genotype has "
                          f"no rounds to animate; got {str(source)[:80]!r}")
     state = as_state(path / LOG_NAME if path.is_dir() else path)
-    out = _ensure_dir(out_dir)
+    out = ensure_dir(out_dir)
     return [animate_cells(state, out / f"{cell}.gif", cell, style="genotype",
                           dpi=dpi or GIF_DPI) for cell in cells]
 

@@ -45,6 +45,7 @@ from cpnas.errors import CpnasError, RunDirError
 from cpnas.events import Event
 from cpnas.genotype import Genotype
 from cpnas.runs import read_events
+from cpnas.runs.layout import LOG_NAME
 from cpnas.space import PRIMITIVES
 
 from . import state as st
@@ -201,7 +202,7 @@ class LiveSearch:
     def start(self, config: Any = None) -> LiveSearch:
         """Start a fresh search (``config``, default the one given at construction)."""
         out = self.out
-        if out is not None and (out / "events.jsonl").exists():
+        if out is not None and (out / LOG_NAME).exists():
             out = Path(tempfile.mkdtemp(prefix=out.name + "-", dir=out.parent))
         return self._launch(self.config if config is None else config, out, fresh=True)
 

@@ -20,10 +20,10 @@ from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype, parse_genotype
 
 from ._imports import try_import
-from .export import _ensure_dir, atomic_write_bytes, render_bytes
+from .export import atomic_write_bytes, ensure_dir, render_bytes
 from .state import SearchState, as_state
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 pre { background: #f6f6f6; padding: 8px; white-space: pre-wrap; word-break: break-all; }
@@ -48,7 +48,7 @@ def write_report(run_dir_or_events: Any, out_path: str | os.PathLike | None = No
     out = Path(out_path)
     genotype = _genotype(state, run_dir_or_events)
     page = report_html(state, genotype)
-    _ensure_dir(out.parent)
+    ensure_dir(out.parent)
     atomic_write_bytes(out, page.encode("utf-8"))
     return out
 
@@ -83,11 +83,11 @@ def report_html(state: SearchState, genotype: Genotype | None = None) -> str:
     if genotype is not None:
         parts.append("<h2>Searched cells</h2>")
         parts.append(f"<pre>{html.escape(str(genotype))}</pre>")
-        parts.append(_svg_block("genotype-cells", cell_pair(genotype)))
+        parts.append(svg_block("genotype-cells", cell_pair(genotype)))
     parts.append("<h2>The search, edge by edge</h2>")
     for cell in state.cell_types:
         parts.append(f"<h3>{html.escape(cell)} cell</h3>")
-        parts.append(_svg_block(f"state-{cell}", cell_graph(state, cell)))
+        parts.append(svg_block(f"state-{cell}", cell_graph(state, cell)))
     for i, (div_id, title, fig) in enumerate(figures):
         parts.append(f"<h2>{html.escape(title)}</h2>")
         parts.append(pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), div_id=div_id,
@@ -98,7 +98,7 @@ def report_html(state: SearchState, genotype: Genotype | None = None) -> str:
         parts.append(_model_block(state, genotype, model_summary))
     title = f"CP-NAS report {html.escape(state.run_id)}"
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-            f"<style>{_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+            f"<style>{PAGE_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
 
 
 def _header(state: SearchState) -> str:
@@ -150,7 +150,7 @@ def _edges_block(df: Any, ops: tuple[str, ...]) -> str:
     return f'<p>{html.escape(note)}</p><div class="table-wrap" id="edges">{table}</div>'
 
 
-def _svg_block(div_id: str, graph: Any) -> str:
+def svg_block(div_id: str, graph: Any) -> str:
     svg = render_bytes(graph, "svg").decode("utf-8")
     svg = re.sub(r"^.*?(?=<svg)", "", svg, count=1, flags=re.S)  # drop the XML prolog and doctype
     return f'<div class="cell-diagram" id="{div_id}">{svg}</div>'

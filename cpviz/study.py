@@ -26,7 +26,7 @@ from cpnas.study import read_results
 
 from ._imports import try_import
 from .cell import OKABE_ITO
-from .report import _CSS as PAGE_CSS
+from .report import PAGE_CSS
 
 BETA_NAMES = ("cpnas", "child-only", "parent-only")  # rows that are CP-NAS at some beta_P
 METRICS = {"test_acc": "1-bit test accuracy", "test_acc_fp": "FP twin test accuracy"}
@@ -264,14 +264,13 @@ def _nan0(x: float) -> float:
 
 # -- the page ---------------------------------------------------------------------------------
 
-_CSS = PAGE_CSS  # one look for every standalone page (report.py)
 
 
 def study_html(source: Any) -> str:
     """The whole page as one string; plotly.js is embedded once, nothing is fetched."""
     pio = try_import("plotly.io", "the study page")
     from .cell import cell_pair
-    from .report import _svg_block
+    from .report import svg_block
 
     d = source if isinstance(source, StudyData) else study_data(source)
     figures = [("strategies", strategy_chart(d))]
@@ -299,9 +298,9 @@ def study_html(source: Any) -> str:
     parts.append("<h2>The cells found</h2>")
     for i, (text, who) in enumerate(d.cells):
         parts.append(f"<h3>{html.escape('; '.join(who))}</h3><pre>{html.escape(text)}</pre>")
-        parts.append(_svg_block(f"cell-{i}", cell_pair(parse_genotype(text))))
+        parts.append(svg_block(f"cell-{i}", cell_pair(parse_genotype(text))))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>CP-NAS study'
-            f"</title><style>{_CSS}</style></head><body>\n" + "\n".join(parts)
+            f"</title><style>{PAGE_CSS}</style></head><body>\n" + "\n".join(parts)
             + "\n</body></html>\n")
 
 

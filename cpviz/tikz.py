@@ -153,7 +153,7 @@ def export_tikz(source: Any, out_dir: str | os.PathLike, *,
     from cpnas.runs import atomic_write_text
 
     from .cell import cell_graph, resolve_source
-    from .export import _ensure_dir
+    from .export import ensure_dir
 
     resolved = resolve_source(source)
     pictures = []
@@ -163,7 +163,7 @@ def export_tikz(source: Any, out_dir: str | os.PathLike, *,
             pictures.append((f"{cell}.tex", tikz_picture(graph)))
         except (ValueError, KeyError) as exc:
             raise CpnasError(f"TikZ export: Graphviz's layout could not be read ({exc})") from None
-    out = _ensure_dir(out_dir)
+    out = ensure_dir(out_dir)
     paths = []
     for name, text in pictures:
         atomic_write_text(out / name, text)

@@ -26,7 +26,9 @@ CONFIG = {"ops": OPS, "nodes": 2, "repeats": 1, "beta": 0.5, "seed": 3}
 
 
 def _view_data(name: str, state: st.SearchState) -> list[dict]:
-    return figure_data(dsh.live_figure(name, state))
+    import plotly.graph_objects as go
+
+    return figure_data(go.Figure(dsh.live_spec(name, state)))
 
 
 def _assert_shows(dash: Dashboard, state: st.SearchState) -> None:
@@ -346,7 +348,10 @@ def test_a_new_run_clears_the_last_runs_marks():
     dash.start(beta=-1.0, **{"seed": 9})
     assert dash.state.status == "empty" and dash.live.shown is None
     again = dash.join(timeout=30)
-    assert again.run_id != done.run_id or again.config["beta"] == -1.0
+    # the second run is the new one: its own config, id and events, none of the first's
+    assert again.config["beta"] == -1.0 and again.config["seed"] == 9
+    assert done.config["beta"] == 2.0 and again.run_id != done.run_id
+    assert dash.state.run_id == again.run_id  # the view folds the new run alone
     _assert_shows(dash, again)
 
 
