@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from eventcmp import comparable
+from procs import alive, children
 
 import cpnas
 from cpnas import events as ev
@@ -254,31 +255,6 @@ def test_a_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path, capsy
     assert_resumes_to_the_reference(run, capsys, reference_run)
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (Linux /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":  # a zombie has ended; only its parent has not read its status yet
-            alive.append(pid)
-    return alive
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_a_study_killed_with_sigkill_leaves_no_worker_running(tmp_path) -> None:
@@ -297,14 +273,14 @@ def test_a_study_killed_with_sigkill_leaves_no_worker_running(tmp_path) -> None:
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read()
-    children = _children(proc.pid)
-    assert len(children) >= 3, children  # 2 workers and the resource tracker
+    kids = children(proc.pid)
+    assert len(kids) >= 3, kids  # 2 workers and the resource tracker
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.time() + 30
-    while _alive(children) and time.time() < deadline:
+    while alive(kids) and time.time() < deadline:
         time.sleep(0.2)
-    left = _alive(children)
+    left = alive(kids)
     for pid in left:  # never leave them behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == [], "still running 30 s after the study was killed"

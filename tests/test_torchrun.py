@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from procs import alive, children
 
 from cpnas.runs import read_events
 
@@ -134,31 +135,6 @@ def test_a_killed_process_group_resumes_exactly(runs):
     assert genotype(runs["killed"]) == genotype(runs["ref"])
 
 
-def _ranks(launcher: int) -> list[int]:
-    """The launcher's children: torchrun's ranks (Linux /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == launcher:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _running(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_ranks_stop_when_their_launcher_is_killed_and_the_run_resumes(runs, tmp_path):
     """kill -9 of torchrun itself (it cannot pass the signal on; each rank has a process group
@@ -175,14 +151,14 @@ def test_ranks_stop_when_their_launcher_is_killed_and_the_run_resumes(runs, tmp_
         assert proc.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() - start < TIMEOUT, "the search never checkpointed"
         time.sleep(0.01)
-    ranks = _ranks(proc.pid)
+    ranks = children(proc.pid)
     assert len(ranks) == 2, ranks
     os.kill(proc.pid, signal.SIGKILL)  # the launcher alone
     proc.wait()
     deadline = time.monotonic() + 30
-    while _running(ranks) and time.monotonic() < deadline:
+    while alive(ranks) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = _running(ranks)
+    left = alive(ranks)
     for pid in left:  # never leave them behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"ranks still running 30 s after the launcher died:\n{log.read_text()[-3000:]}"
