@@ -24,7 +24,7 @@ EXTRA_FORMATS = ("tex", "gif")
 def add_render_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "render",
-        help="draw a genotype's normal and reduction cells (svg, pdf, png, dot)",
+        help="draw a genotype's normal and reduction cells (svg, pdf, png, dot, tex; gif for a run)",
         description="Write normal.<fmt> and reduce.<fmt> for a genotype. GENOTYPE is what "
         "cpnas train takes: " + ACCEPTS + ". A run directory without genotype.json is "
         "drawn as its search state.",
