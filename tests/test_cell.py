@@ -211,17 +211,21 @@ def test_pair_of_a_space_with_one_cell_type():
         cell_graph(state, "reduce")
 
 
+# the leading ops of a stopped teaching search: the widest cells the notebooks draw
+WIDE = Genotype(
+    normal=[("dil_conv_3x3", 0), ("dil_conv_3x3", 1), ("sep_conv_3x3", 2), ("avg_pool_3x3", 1),
+            ("dil_conv_5x5", 3), ("sep_conv_5x5", 0), ("skip_connect", 4)],
+    normal_concat=[2, 3, 4, 5], normal_arity=[1, 2, 2, 2],
+    reduce=[("sep_conv_5x5", 0), ("max_pool_3x3", 1), ("sep_conv_3x3", 0), ("dil_conv_5x5", 1),
+            ("dil_conv_5x5", 1), ("dil_conv_3x3", 2), ("dil_conv_5x5", 0), ("dil_conv_3x3", 4)],
+    reduce_concat=[2, 3, 4, 5])
+
+
 def test_a_wide_genotype_is_scaled_to_a_notebooks_width():
     from cpviz.cell import FIT_WIDTH_IN
 
     # the leading ops of a stopped teaching search: 1052 pt wide unscaled, 630 pt (840 px) after
-    wide = Genotype(
-        normal=[("dil_conv_3x3", 0), ("dil_conv_3x3", 1), ("sep_conv_3x3", 2), ("avg_pool_3x3", 1),
-                ("dil_conv_5x5", 3), ("sep_conv_5x5", 0), ("skip_connect", 4)],
-        normal_concat=[2, 3, 4, 5], normal_arity=[1, 2, 2, 2],
-        reduce=[("sep_conv_5x5", 0), ("max_pool_3x3", 1), ("sep_conv_3x3", 0), ("dil_conv_5x5", 1),
-                ("dil_conv_5x5", 1), ("dil_conv_3x3", 2), ("dil_conv_5x5", 0), ("dil_conv_3x3", 4)],
-        reduce_concat=[2, 3, 4, 5])
+    wide = WIDE
     for graph in (cell_pair(wide), cell_graph(wide, "normal")):
         assert _svg_size(graph)[0] <= 72 * FIT_WIDTH_IN + 1
     assert _svg_size(cell_graph(DARTS_V2, "normal"))[0] < 72 * FIT_WIDTH_IN  # a small one keeps its size
@@ -256,13 +260,7 @@ def test_a_scaled_genotype_keeps_its_labels_readable():
 
     from cpviz.cell import FIT_WIDTH_IN
 
-    wide = Genotype(
-        normal=[("dil_conv_3x3", 0), ("dil_conv_3x3", 1), ("sep_conv_3x3", 2), ("avg_pool_3x3", 1),
-                ("dil_conv_5x5", 3), ("sep_conv_5x5", 0), ("skip_connect", 4)],
-        normal_concat=[2, 3, 4, 5], normal_arity=[1, 2, 2, 2],
-        reduce=[("sep_conv_5x5", 0), ("max_pool_3x3", 1), ("sep_conv_3x3", 0), ("dil_conv_5x5", 1),
-                ("dil_conv_5x5", 1), ("dil_conv_3x3", 2), ("dil_conv_5x5", 0), ("dil_conv_3x3", 4)],
-        reduce_concat=[2, 3, 4, 5])
+    wide = WIDE
     svg = cell_pair(wide).pipe(format="svg").decode()
     width_pt = float(re.search(r'<svg width="([0-9.]+)pt"', svg).group(1))
     scale = float(re.search(r'<g id="graph0" class="graph" transform="scale\(([0-9.]+)', svg).group(1))
