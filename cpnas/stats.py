@@ -27,6 +27,7 @@ measure how well a data set separates architectures (benchmarks/groundtruth.py).
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -136,6 +137,20 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     return out
 
 
+def search_sets(rows: Iterable[dict]) -> list[tuple[str, tuple[str, ...]]]:
+    """The rows' labels grouped by the searches they name, in the rows' order: (the label kept,
+    every label of those searches). Two names for one set of searches (``child-only`` and
+    ``cpnas β=0``: the same configs) are one group, kept under the swept ``cpnas`` name."""
+    runs: dict[str, set] = {}
+    for r in rows:
+        runs.setdefault(label(r), set()).add(r.get("run_dir") or (label(r), r["seed"]))
+    by_set: dict[frozenset, list[str]] = {}
+    for name, rs in runs.items():
+        by_set.setdefault(frozenset(rs), []).append(name)
+    return [(next((n for n in names if n.startswith("cpnas")), names[0]), tuple(names))
+            for names in by_set.values()]
+
+
 def compare(rows: Iterable[dict], reference: str = REFERENCE, metric: str = "test_acc",
             others: Sequence[str] | None = None, alpha: float = ALPHA,
             seed: int = 0) -> list[Comparison]:
@@ -147,19 +162,12 @@ def compare(rows: Iterable[dict], reference: str = REFERENCE, metric: str = "tes
     β=0``, listed once). Returns [] when no row carries the reference.
     """
     rows = list(rows)
-    runs: dict[str, set] = {}
-    for r in rows:
-        runs.setdefault(label(r), set()).add(r.get("run_dir") or (label(r), r["seed"]))
-    if reference not in runs:
+    sets = search_sets(rows)
+    if not any(reference in names for _, names in sets):
         return []
-    if others is None:  # one name per set of searches, the swept name where there are two
-        chosen: dict[frozenset, str] = {frozenset(runs[reference]): reference}
-        for name, rs in runs.items():
-            key = frozenset(rs)
-            if key not in chosen or (name.startswith("cpnas") and chosen[key] != reference
-                                     and not chosen[key].startswith("cpnas")):
-                chosen[key] = name
-        others = [n for n in runs if n in chosen.values() and n != reference]
+    reference = next(kept for kept, names in sets if reference in names)
+    if others is None:
+        others = [kept for kept, _ in sets if kept != reference]
     m = len(others)
     raw = []
     for name in others:
@@ -177,7 +185,7 @@ def compare(rows: Iterable[dict], reference: str = REFERENCE, metric: str = "tes
             verdict = "beyond noise: better" if mean > 0 else "beyond noise: worse"
         else:
             verdict = "within noise"
-        sd = _sd(d)
+        sd = statistics.stdev(d) if len(d) > 1 else math.nan
         out.append(Comparison(name, reference, len(d), mean, lo, hi, p, ph, verdict, sd))
     return out
 
@@ -236,14 +244,6 @@ def percentile(value: float, population: Sequence[float]) -> float:
     return 100.0 * below / len(pop)
 
 
-def _sd(values: Sequence[float]) -> float:
-    n = len(values)
-    if n < 2:
-        return math.nan
-    mean = sum(values) / n
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-
-
 __all__ = ["ALPHA", "REFERENCE", "Comparison", "bootstrap_ci", "compare", "holm", "icc_oneway",
            "kendall_pairs", "label", "minimum_detectable", "paired_diffs", "percentile",
-           "sign_flip_p", "smallest_p"]
+           "search_sets", "sign_flip_p", "smallest_p"]

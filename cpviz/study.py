@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from cpnas.errors import CpnasError
 from cpnas.genotype import parse_genotype
-from cpnas.stats import REFERENCE, Comparison, compare, label
+from cpnas.stats import REFERENCE, Comparison, compare, label, search_sets
 from cpnas.study import read_results
 
 from ._imports import try_import
@@ -88,14 +88,10 @@ def study_data(source: Any, reference: str = REFERENCE) -> StudyData:
     by_label: dict[str, list[dict]] = {}
     for r in rows:
         by_label.setdefault(label(r), []).append(r)
-    by_runs: dict[frozenset, list[str]] = {}
-    for name, rs in by_label.items():
-        by_runs.setdefault(frozenset(r["run_dir"] for r in rs), []).append(name)
     shown = {}  # the label kept for a search set -> (display label, every name of it)
-    for names in by_runs.values():
-        first = next((n for n in names if n.startswith("cpnas")), names[0])
+    for first, names in search_sets(rows):
         others = [n for n in names if n != first]
-        shown[first] = (f"{first} ({', '.join(others)})" if others else first, tuple(names))
+        shown[first] = (f"{first} ({', '.join(others)})" if others else first, names)
     groups = tuple(Group(shown[k][0], _stats(v), tuple(r["seed"] for r in v), shown[k][1])
                    for k, v in by_label.items() if k in shown)
     by_beta: dict[float, dict[str, dict]] = {}
