@@ -70,8 +70,9 @@ def supernet_params(config, in_channels: int, num_classes: int, binary: bool) ->
     stem = 3 * config.channels * (2 if config.distinct_inputs else 1)
     total = in_channels * stem * 9 + 2 * stem
     c_last = config.channels
-    for kind, c_pp, c_p, c, red_prev in cell_widths(cell_layout(config.cells), config.channels, 3 * config.channels,
-                                               [n] * config.cells):
+    widths = cell_widths(cell_layout(config.cells), config.channels, 3 * config.channels,
+                         [n] * config.cells)
+    for kind, c_pp, c_p, c, red_prev in widths:
         total += _pre_params(c_pp, c, red_prev) + _pre_params(c_p, c, False)
         for dst in range(2, n + 2):
             for src in range(dst):
@@ -89,8 +90,9 @@ def step_activations(config, shape: tuple[int, int, int]) -> int:
     _, h, w = shape
     n, batch = config.nodes, config.batch_size
     total = batch * 3 * config.channels * h * w * 2  # the stem
-    for kind, _, _, c, _ in cell_widths(cell_layout(config.cells), config.channels, 3 * config.channels,
-                                     [n] * config.cells):
+    widths = cell_widths(cell_layout(config.cells), config.channels, 3 * config.channels,
+                         [n] * config.cells)
+    for kind, _, _, c, _ in widths:
         if kind == "reduce":
             h, w = (h + 1) // 2, (w + 1) // 2
         edges = n * (n + 3) // 2

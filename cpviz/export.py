@@ -124,12 +124,16 @@ def export_cell(
         graph = cell_graph(resolved, cell, binary=binary, legend=legend)
         rendered += [(f"{cell}.{fmt}", render_bytes(_at_dpi(graph, dpi) if fmt == "png" else graph, fmt))
                      for fmt in fmts]
+    return write_files(out_dir, rendered)
+
+
+def write_files(out_dir: str | os.PathLike, files: list[tuple[str, bytes]]) -> list[Path]:
+    """Write every (name, bytes) into ``out_dir`` (made if absent), each atomically, once all
+    were rendered (a failed render writes nothing); return the paths."""
     out = ensure_dir(out_dir)
-    paths = []
-    for name, data in rendered:
+    for name, data in files:
         atomic_write_bytes(out / name, data)
-        paths.append(out / name)
-    return paths
+    return [out / name for name, _ in files]
 
 
 def _at_dpi(graph: Any, dpi: int | None) -> Any:
@@ -180,4 +184,5 @@ def to_png(fig: Any, path: str | os.PathLike, *, width: int | None = None, heigh
     return path
 
 
-__all__ = ["FORMATS", "export_cell", "find_browser", "graphviz_backend", "render_bytes", "to_png"]
+__all__ = ["FORMATS", "export_cell", "find_browser", "graphviz_backend", "render_bytes", "to_png",
+           "write_files"]

@@ -150,25 +150,18 @@ def export_tikz(source: Any, out_dir: str | os.PathLike, *,
                 legend: bool = True) -> list[Path]:
     """Write ``normal.tex`` and ``reduce.tex`` (TikZ pictures) for anything
     :func:`cpviz.cell_graph` takes; return the paths."""
-    from cpnas.runs import atomic_write_text
-
     from .cell import cell_graph, resolve_source
-    from .export import ensure_dir
+    from .export import write_files
 
     resolved = resolve_source(source)
     pictures = []
     for cell in cells:
         graph = cell_graph(resolved, cell, binary=binary, legend=legend)
         try:
-            pictures.append((f"{cell}.tex", tikz_picture(graph)))
+            pictures.append((f"{cell}.tex", tikz_picture(graph).encode("utf-8")))
         except (ValueError, KeyError) as exc:
             raise CpnasError(f"TikZ export: Graphviz's layout could not be read ({exc})") from None
-    out = ensure_dir(out_dir)
-    paths = []
-    for name, text in pictures:
-        atomic_write_text(out / name, text)
-        paths.append(out / name)
-    return paths
+    return write_files(out_dir, pictures)
 
 
 __all__ = ["export_tikz", "layout", "tex_label", "tex_text", "tikz_picture"]

@@ -3,6 +3,7 @@ children went with it (tests/test_faults.py, tests/test_torchrun.py)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 
@@ -31,3 +32,11 @@ def alive(pids: list[int]) -> list[int]:
         if state != "Z":
             out.append(pid)
     return out
+
+
+def wait_gone(pids: list[int], seconds: float) -> list[int]:
+    """Wait up to ``seconds`` for ``pids`` to end; those still running then."""
+    deadline = time.monotonic() + seconds
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive(pids)

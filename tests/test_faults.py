@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from eventcmp import comparable
-from procs import alive, children
+from procs import children, wait_gone
 
 import cpnas
 from cpnas import events as ev
@@ -277,10 +277,7 @@ def test_a_study_killed_with_sigkill_leaves_no_worker_running(tmp_path) -> None:
     assert len(kids) >= 3, kids  # 2 workers and the resource tracker
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    deadline = time.time() + 30
-    while alive(kids) and time.time() < deadline:
-        time.sleep(0.2)
-    left = alive(kids)
+    left = wait_gone(kids, 30)
     for pid in left:  # never leave them behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == [], "still running 30 s after the study was killed"

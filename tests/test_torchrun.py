@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from procs import alive, children
+from procs import children, wait_gone
 
 from cpnas.runs import read_events
 
@@ -155,10 +155,7 @@ def test_ranks_stop_when_their_launcher_is_killed_and_the_run_resumes(runs, tmp_
     assert len(ranks) == 2, ranks
     os.kill(proc.pid, signal.SIGKILL)  # the launcher alone
     proc.wait()
-    deadline = time.monotonic() + 30
-    while alive(ranks) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = alive(ranks)
+    left = wait_gone(ranks, 30)
     for pid in left:  # never leave them behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"ranks still running 30 s after the launcher died:\n{log.read_text()[-3000:]}"
