@@ -68,15 +68,11 @@ def main() -> None:
 
 def _protocols(preset: str, seeds: list[int]) -> list[Protocol]:
     """The study's protocol of each seed (its split, its training seed), 1-bit only."""
-    from cpnas.config import SearchConfig
     from cpnas.study import expand, preset_spec, protocol_for
 
     spec = dataclasses.replace(preset_spec(preset), seeds=tuple(seeds), strategies=("random-pick",))
-    out = []
-    for p in expand(spec):
-        cfg = SearchConfig.from_dict(p.config.to_dict())
-        out.append(dataclasses.replace(protocol_for(cfg.to_dict(), spec.training), fp_twin=False))
-    return out
+    return [dataclasses.replace(protocol_for(p.config.to_dict(), spec.training), fp_twin=False)
+            for p in expand(spec)]
 
 
 def _train_cell(genotype: str, protocols: list[dict]) -> dict:
