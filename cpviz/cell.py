@@ -22,22 +22,18 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from cpnas import scoring
 from cpnas.errors import CpnasError
-from cpnas.events import Event
 from cpnas.genotype import Genotype
 from cpnas.registry import display_facts
-from cpnas.resolve import existing_path, genotype_from_object, has_genotype_fields, resolve
-from cpnas.runs.layout import LOG_NAME
 from cpnas.space import parse_edge_id
 
 from ._imports import try_import
 from .contrast import label_colour
-from .state import SearchState, as_state, round_scores
+from .state import SearchState, genotype_or_state, require_state, round_scores
 
 # Okabe & Ito's colour-blind-safe palette; every colour also prints distinctly in grey.
 OKABE_ITO = {
@@ -157,7 +153,7 @@ class StateEdge(NamedTuple):
 
 def state_cell_data(state: SearchState, cell: str = "normal") -> tuple[StateEdge, ...]:
     """Every edge of one cell with each op's status, current ev and prune round."""
-    state = as_state(state)
+    state = require_state(state, "state_cell_data")
     if not state.edges:
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
     if cell not in state.cell_types:
@@ -193,38 +189,6 @@ def _current_ev(current, last, edge: str, op: str) -> float | None:
         if scores is not None and op in scores.ev.get(edge, {}):
             return float(scores.ev[edge][op])
     return None
-
-
-# -- sources ---------------------------------------------------------------------------------
-
-
-def resolve_source(source: Any) -> Genotype | SearchState:
-    """A Genotype or a SearchState from whatever the user has.
-
-    A SearchState or a list of events -> SearchState; an ``events.jsonl`` -> its state; a
-    run directory -> its genotype.json, or, for a run without one yet, the state replayed
-    from its events; anything else goes through :func:`cpnas.resolve.resolve` (a Genotype,
-    a DARTS namedtuple, a genotype file, ``FILE.py:NAME``, a published name, DARTS text).
-    """
-    if isinstance(source, (Genotype, SearchState)):
-        return source
-    if has_genotype_fields(source):
-        return genotype_from_object(source)
-    if isinstance(source, (str, os.PathLike)):
-        path = existing_path(os.fspath(source))
-        if path is not None and path.is_file() and path.name == LOG_NAME:
-            return as_state(path)
-        resolved = resolve(os.fspath(source))
-        return resolved.genotype if resolved.genotype is not None else as_state(resolved.run_dir)
-    if isinstance(source, Iterable):
-        events = list(source)
-        if events and all(isinstance(e, Event) for e in events):
-            return as_state(events)
-    raise CpnasError(
-        "expected a Genotype (or an object with normal, normal_concat, reduce, reduce_concat), "
-        "genotype text, a genotype file, a run directory, a SearchState or events; "
-        f"got {type(source).__name__}"
-    )
 
 
 def _check_cell_name(cell: str) -> None:
@@ -265,8 +229,8 @@ def cell_graph(
 ) -> Any:
     """The diagram of one cell as a ``graphviz.Digraph`` (renders inline in Jupyter).
 
-    ``source``: anything :func:`resolve_source` takes (a genotype in any form, a run
-    directory, a SearchState or a list of events). ``binary`` marks the ops the 1-bit child binarizes (bold, with a
+    ``source``: a genotype in any form :func:`cpnas.resolve.resolve` takes, a run (directory,
+    event log or events: its genotype once derived, else its search state) or a SearchState. ``binary`` marks the ops the 1-bit child binarizes (bold, with a
     legend line when ``legend``).
 
     ``compact`` (a search state): each edge says only the op it runs in the sample in
@@ -275,7 +239,7 @@ def cell_graph(
     """
     graphviz = try_import("graphviz", "cell diagrams")
     g = graphviz.Digraph(name=cell, graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
-    resolved = resolve_source(source)
+    resolved = genotype_or_state(source)
     if compact and isinstance(resolved, SearchState):  # narrow: text >= 9 px at 848 px wide
         g.attr(ranksep="0.25")
     caption = _draw_cell(g, resolved, cell, prefix="", binary=binary, compact=compact)
@@ -293,7 +257,7 @@ def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
     the pair is as wide as one cell, so it fits a notebook's width. Which cell comes first
     is Graphviz's choice (its crossing minimisation), not fixed."""
     graphviz = try_import("graphviz", "cell diagrams")
-    resolved = resolve_source(source)
+    resolved = genotype_or_state(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
     captions = set()
     cells = resolved.cell_types if isinstance(resolved, SearchState) else ("normal", "reduce")
@@ -487,7 +451,6 @@ __all__ = [
     "is_binarized",
     "node_name",
     "op_colour",
-    "resolve_source",
     "short_op",
     "state_cell_data",
 ]

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ._imports import try_import
 from .cell import op_colour
-from .state import as_state
+from .state import SearchState, as_state, require_state
 
 
 class SamplePoint(NamedTuple):
@@ -36,8 +36,8 @@ class CurvesData(NamedTuple):
     scoring: str = "sample"  # when they are scored: sample | sweep | round (the config's)
 
 
-def curves_data(state: Any) -> CurvesData:
-    state = as_state(state)
+def curves_data(state: SearchState) -> CurvesData:
+    state = require_state(state, "curves_data")
     points, starts, last_round = [], [], None
     for i, s in enumerate(state.samples):
         if s.round != last_round:
@@ -58,13 +58,13 @@ class OpGap(NamedTuple):
     samples: int  # distinct samples that ran the op somewhere
 
 
-def op_gap_data(state: Any, cell: str | None = None) -> tuple[OpGap, ...]:
+def op_gap_data(state: SearchState, cell: str | None = None) -> tuple[OpGap, ...]:
     """Mean child-parent gap per op, sorted worst (largest gap) first.
 
     ``cell`` restricts to the edges of one cell type ("normal" or "reduce"). A sample with
     no parent accuracy (the ``darts`` strategy trains no parent) has no gap and is skipped.
     """
-    state = as_state(state)
+    state = require_state(state, "op_gap_data")
     gaps: dict[str, list[float]] = {op: [] for op in state.ops}
     seen: dict[str, int] = dict.fromkeys(state.ops, 0)
     for s in state.samples:
@@ -107,7 +107,7 @@ def accuracy_curves(state: Any, *, height: int = 520) -> Any:
 def curves_spec(state: Any, *, height: int = 520) -> dict[str, Any]:
     """:func:`accuracy_curves`'s figure as plain data (plotly's JSON schema), not yet
     validated by plotly: ``go.Figure`` takes it as it is, the live dashboard sends it as it is."""
-    d = curves_data(state)
+    d = curves_data(as_state(state))
     x = [p.index for p in d.points]
     hover = [f"round {p.round + 1}, t {p.t + 1}, s {p.s + 1}<br>z {p.z:.4f}" for p in d.points]
     traces = [
@@ -173,7 +173,7 @@ def _grid() -> dict[str, Any]:
 def op_gap_chart(state: Any, *, cell: str | None = None, height: int = 380) -> Any:
     """Per op, the mean child-parent gap: which ops lose most when binarized."""
     go = try_import("plotly.graph_objects", "the op gap chart")
-    gaps = [g for g in op_gap_data(state, cell) if g.n]
+    gaps = [g for g in op_gap_data(as_state(state), cell) if g.n]
     fig = go.Figure(go.Bar(
         x=[g.op for g in gaps], y=[g.mean_gap for g in gaps],
         error_y={"type": "data", "array": [g.std_gap for g in gaps], "visible": True},

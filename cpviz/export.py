@@ -115,10 +115,11 @@ def export_cell(
     """
     if dpi is not None and not (isinstance(dpi, int) and 10 <= dpi <= 1200):
         raise CpnasError(f"dpi: must be an integer in 10..1200, got {dpi!r}")
-    from .cell import cell_graph, resolve_source
+    from .cell import cell_graph
+    from .state import genotype_or_state
 
     fmts = _check_formats(formats.split(",") if isinstance(formats, str) else formats)
-    resolved = resolve_source(source)
+    resolved = genotype_or_state(source)
     rendered = []
     for cell in cells:
         graph = cell_graph(resolved, cell, binary=binary, legend=legend)

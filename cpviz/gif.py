@@ -20,22 +20,18 @@ GIF_DPI = 72  # animate_cells' default
 def run_gifs(source: Any, out_dir: str | os.PathLike, *, dpi: int | None = None,
              cells: tuple[str, ...] = ("normal", "reduce")) -> list[Path]:
     """Write ``normal.gif`` and ``reduce.gif`` for a run; return the paths."""
+    from cpnas.resolve import resolve
     from cpnas.runs.layout import LOG_NAME
 
     from .animate import animate_cells
     from .export import ensure_dir
-    from .state import as_state
+    from .state import state_of
 
-    path = Path(source) if isinstance(source, (str, os.PathLike)) else None
-    try:
-        usable = path is not None and ((path / LOG_NAME).is_file()
-                                       or (path.is_file() and path.suffix == ".jsonl"))
-    except OSError:  # genotype text, not a path
-        usable = False
-    if not usable:
+    resolved = resolve(source)
+    if resolved.kind != "run" or resolved.given is not None or not resolved.log.is_file():
         raise CpnasError(f"--format gif needs a run directory (its {LOG_NAME}): a genotype has "
                          f"no rounds to animate; got {str(source)[:80]!r}")
-    state = as_state(path / LOG_NAME if path.is_dir() else path)
+    state = state_of(resolved)
     out = ensure_dir(out_dir)
     return [animate_cells(state, out / f"{cell}.gif", cell, style="genotype",
                           dpi=dpi or GIF_DPI) for cell in cells]

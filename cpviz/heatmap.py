@@ -20,7 +20,7 @@ from cpnas.errors import CpnasError
 
 from ._imports import try_import
 from .cell import edge_label
-from .state import SearchState, as_state, round_scores
+from .state import SearchState, as_state, require_state, round_scores
 
 VALUES = ("ev", "zbar")
 
@@ -61,11 +61,11 @@ def _none_if_nan(x: Any) -> Any:
     return None if isinstance(x, float) and math.isnan(x) else x
 
 
-def heatmap_data(state: Any, value: str = "ev", round: int | None = None) -> HeatmapData:
+def heatmap_data(state: SearchState, value: str = "ev", round: int | None = None) -> HeatmapData:
     """The heatmap of one round (default: the latest) of a state, events or run dir."""
     if value not in VALUES:
         raise CpnasError(f"value must be one of {list(VALUES)}, got {value!r}")
-    state = as_state(state)
+    state = require_state(state, "heatmap_data")
     if not state.edges:
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
     rnd = _pick_round(state, round)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from cpnas.errors import CpnasError
 
 from .cell import edge_label
-from .state import SearchState, as_state, round_scores
+from .state import SearchState, require_state, round_scores
 
 
 class OpSamples(NamedTuple):
@@ -40,9 +40,9 @@ class EdgeInspection(NamedTuple):
     margin: float | None  # ev(next_op) - ev(pruned): how clear the prune was
 
 
-def inspect_edge(state: Any, edge: str, round: int | None = None) -> EdgeInspection:
+def inspect_edge(state: SearchState, edge: str, round: int | None = None) -> EdgeInspection:
     """One edge in one round (default: the latest round with a sample or a score)."""
-    state = as_state(state)
+    state = require_state(state, "inspect_edge")
     if edge not in state.edges:
         raise CpnasError(f"edge must be one of the space's edges, got {edge!r}")
     rnd = _latest(state) if round is None else round

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from cpnas.errors import CpnasError, RunDirError
 from cpnas.events import Event
 from cpnas.genotype import Genotype
-from cpnas.runs import read_events
+from cpnas.resolve import resolve
 from cpnas.runs.layout import LOG_NAME
 from cpnas.space import PRIMITIVES
 
@@ -337,7 +337,7 @@ class LiveSearch:
         Returns the snapshots a slider steps through (round starts, then the end)."""
         if self.running:
             raise CpnasError("a search is running; stop it before replaying a run")
-        events = read_events(source) if isinstance(source, (str, Path)) else list(source)
+        events = list(resolve(source).events)  # one line for anything but a run
         if not events:
             raise RunDirError(f"{source}: the event log is empty")
         self.mode, self.draws = "replay", []

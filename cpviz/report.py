@@ -18,10 +18,11 @@ from typing import Any
 from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype, parse_genotype
+from cpnas.resolve import resolve
 
 from ._imports import try_import
 from .export import atomic_write_bytes, ensure_dir, render_bytes
-from .state import SearchState, as_state
+from .state import SearchState, state_of
 
 PAGE_CSS = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
@@ -36,31 +37,23 @@ ol.prunes { padding-left: 1.5em; } ol.prunes li { margin: 2px 0; }
 """
 
 
-def write_report(run_dir_or_events: Any, out_path: str | os.PathLike | None = None) -> Path:
-    """Write the report and return its path (default: ``<run dir>/report.html``)."""
-    state = as_state(run_dir_or_events)
+def write_report(source: Any, out_path: str | os.PathLike | None = None) -> Path:
+    """Write the report of a run (its directory, event log or events, or a SearchState) and
+    return its path (default: ``<run dir>/report.html``)."""
+    resolved = None if isinstance(source, SearchState) else resolve(source)
+    state = source if resolved is None else state_of(resolved)
     if not state.edges:
         raise CpnasError("the run has no SearchStarted event: nothing to report")
     if out_path is None:
-        if not isinstance(run_dir_or_events, (str, os.PathLike)) or not Path(run_dir_or_events).is_dir():
+        if resolved is None or resolved.run_dir is None:
             raise CpnasError("out_path is needed when the source is not a run directory")
-        out_path = Path(run_dir_or_events) / "report.html"
+        out_path = resolved.run_dir / "report.html"
     out = Path(out_path)
-    genotype = _genotype(state, run_dir_or_events)
+    genotype = parse_genotype(state.genotype) if state.genotype else resolved and resolved.genotype
     page = report_html(state, genotype)
     ensure_dir(out.parent)
     atomic_write_bytes(out, page.encode("utf-8"))
     return out
-
-
-def _genotype(state: SearchState, source: Any) -> Genotype | None:
-    if state.genotype:
-        return parse_genotype(state.genotype)
-    if isinstance(source, (str, os.PathLike)) and (Path(source) / "genotype.json").is_file():
-        from cpnas.runs.genotype_file import read_genotype_file
-
-        return read_genotype_file(Path(source) / "genotype.json")
-    return None
 
 
 def report_html(state: SearchState, genotype: Genotype | None = None) -> str:

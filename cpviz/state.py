@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,7 +30,7 @@ from cpnas.events import (
     SearchStarted,
 )
 from cpnas.genotype import Genotype
-from cpnas.runs import read_events
+from cpnas.resolve import Resolved, resolve
 from cpnas.shape import n_samples
 
 _EMPTY: Mapping = MappingProxyType({})
@@ -357,19 +356,35 @@ def leading_genotype(state: SearchState, round: int | None = None, mode: str | N
 
 
 def as_state(source: Any) -> SearchState:
-    """A SearchState from a state, a list of events, or a run directory (path)."""
+    """The search a view shows: a SearchState as it is, else what :func:`cpnas.resolve.resolve`
+    names (a run directory, an event log, a list of events), folded once. A genotype has no
+    search: one line says so."""
     if isinstance(source, SearchState):
         return source
-    if isinstance(source, (str, os.PathLike)):
-        return replay(read_events(source))
-    if isinstance(source, Iterable):
-        events = list(source)
-        if not all(isinstance(e, Event) for e in events):
-            raise CpnasError("expected a SearchState, a list of events or a run directory")
-        return replay(events)
-    raise CpnasError(
-        f"expected a SearchState, a list of events or a run directory, got {type(source).__name__}"
-    )
+    return state_of(resolve(source))
+
+
+def state_of(resolved: Resolved) -> SearchState:
+    """The SearchState of a resolved run (its events folded); one line for a genotype."""
+    return replay(resolved.events)
+
+
+def genotype_or_state(source: Any) -> Genotype | SearchState:
+    """What a cell diagram draws: a SearchState as it is; a genotype, or a run's genotype once
+    its search wrote one; else the run's search state (a search in progress)."""
+    if isinstance(source, SearchState):
+        return source
+    resolved = resolve(source)
+    return resolved.genotype if resolved.genotype is not None else state_of(resolved)
+
+
+def require_state(state: Any, who: str) -> SearchState:
+    """``state`` if it is a SearchState (the data steps take one); else one line saying how to
+    make one."""
+    if not isinstance(state, SearchState):
+        raise CpnasError(f"{who} takes a SearchState, got {type(state).__name__} "
+                         "(cpviz.as_state(run_dir or events) makes one)")
+    return state
 
 
 __all__ = [
@@ -378,9 +393,12 @@ __all__ = [
     "RoundScores",
     "SearchState",
     "as_state",
+    "genotype_or_state",
     "leading_genotype",
     "reduce",
     "replay",
     "round_scores",
+    "require_state",
     "round_starts",
+    "state_of",
 ]

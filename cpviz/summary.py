@@ -34,6 +34,7 @@ from cpnas import scoring
 from cpnas.errors import CpnasError
 from cpnas.genotype import Genotype
 from cpnas.registry import Cost, display_facts
+from cpnas.resolve import resolve
 from cpnas.shape import cell_layout, cell_widths
 from cpnas.space import parse_edge_id
 
@@ -133,11 +134,7 @@ def model_summary(
     the formulas are in this module's docstring and in ``df.attrs["formulas"]``.
     """
     pd = try_import("pandas", "the model summary")
-    from .cell import resolve_source
-
-    geno = resolve_source(genotype)
-    if not isinstance(geno, Genotype):
-        raise CpnasError("model_summary needs a genotype (the search has not derived one yet)")
+    geno = resolve(genotype).require()
     for name, value in (("channels", channels), ("cells", cells), ("classes", classes), ("input_size", input_size)):
         if not isinstance(value, int) or value < 1:
             raise CpnasError(f"model_summary: {name} must be a positive integer, got {value!r}")

@@ -21,6 +21,7 @@ from cpnas.errors import CpnasError
 
 from ._imports import try_import
 from .export import graphviz_backend
+from .state import genotype_or_state
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -150,10 +151,10 @@ def export_tikz(source: Any, out_dir: str | os.PathLike, *,
                 legend: bool = True) -> list[Path]:
     """Write ``normal.tex`` and ``reduce.tex`` (TikZ pictures) for anything
     :func:`cpviz.cell_graph` takes; return the paths."""
-    from .cell import cell_graph, resolve_source
+    from .cell import cell_graph
     from .export import write_files
 
-    resolved = resolve_source(source)
+    resolved = genotype_or_state(source)
     pictures = []
     for cell in cells:
         graph = cell_graph(resolved, cell, binary=binary, legend=legend)

@@ -14,7 +14,7 @@ from cpnas.errors import CpnasError
 from ._imports import try_import
 from .cell import edge_label, op_colour, short_op
 from .contrast import contrast, label_colour
-from .state import as_state
+from .state import SearchState, as_state, require_state
 
 
 class OpSpan(NamedTuple):
@@ -38,9 +38,9 @@ class TimelineData(NamedTuple):
         return next((s.op for s in self.spans if s.edge == edge and s.status == "survivor"), None)
 
 
-def timeline_data(state: Any) -> TimelineData:
+def timeline_data(state: SearchState) -> TimelineData:
     """Every op's lifetime on every edge of a state (or events, or a run dir)."""
-    state = as_state(state)
+    state = require_state(state, "timeline_data")
     if not state.edges:
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
     reached = state.round + 1
@@ -71,7 +71,7 @@ def pruning_timeline(state: Any, *, height: int | None = None) -> Any:
 def timeline_spec(state: Any, *, height: int | None = None) -> dict[str, Any]:
     """:func:`pruning_timeline`'s figure as plain data (plotly's JSON schema), not yet
     validated by plotly: ``go.Figure`` takes it as it is, the live dashboard sends it as it is."""
-    d = timeline_data(state)
+    d = timeline_data(as_state(state))
     labels = {e: edge_label(e) for e in d.edges}
     traces = []
     for op in d.ops:

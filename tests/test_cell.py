@@ -9,10 +9,11 @@ from dotread import node_names, visible_edges
 
 from cpnas.errors import CpnasError, GenotypeError
 from cpnas.genotype import DARTS_V2, PC_DARTS, Genotype, parse_genotype
+from cpnas.resolve import resolve
 from cpnas.simulate import simulate
 from cpviz import cell_graph, cell_pair, state_cell_data
-from cpviz.cell import is_binarized, op_colour, resolve_source
-from cpviz.state import SearchState, replay
+from cpviz.cell import is_binarized, op_colour
+from cpviz.state import SearchState, as_state, genotype_or_state, replay
 
 K2, K1, OUT = "c_{k-2}", "c_{k-1}", "c_{k}"
 NODES = {K2, K1, "0", "1", "2", "3", OUT}
@@ -177,22 +178,42 @@ def test_state_diagram_needs_a_space():
         cell_graph(SearchState())
 
 
-def test_resolve_source_kinds(tmp_path):
+def test_one_resolver_tags_runs_and_genotypes(tmp_path):
+    """cpnas.resolve tags what it was given; cpviz folds a run's events once, and draws a
+    run's genotype once the search wrote one."""
     events = simulate(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, seed=0)
     run = tmp_path / "run"
     run.mkdir()
-    (run / "events.jsonl").write_text("".join(e.to_json() + "\n" for e in events), encoding="utf-8")
-    assert isinstance(resolve_source(run), SearchState)
-    assert isinstance(resolve_source(events), SearchState)
+    log = run / "events.jsonl"
+    log.write_text("".join(e.to_json() + "\n" for e in events), encoding="utf-8")
+    whole = replay(events)
+    for given in (lambda: run, lambda: str(run), lambda: log, lambda: events, lambda: iter(events)):
+        resolved = resolve(given())
+        assert resolved.kind == "run" and resolved.genotype is None
+        assert list(resolved.events) == events
+        assert genotype_or_state(given()) == whole
+    assert resolve(run).run_dir == run and resolve(log).run_dir is None
+    assert resolve([]).kind == "run" and as_state([]) == SearchState()
     (run / "genotype.json").write_text(json.dumps({"genotype": str(DARTS_V2)}), encoding="utf-8")
-    assert resolve_source(run) == DARTS_V2
-    assert resolve_source(str(DARTS_V2)) == DARTS_V2
+    assert resolve(run).kind == "run" and genotype_or_state(run) == DARTS_V2
+    assert as_state(run) == whole  # a finished run is still a search to the views that show one
+    assert genotype_or_state(log) == whole  # the log alone is the search
+    for genotype in (DARTS_V2, str(DARTS_V2), "DARTS_V2"):
+        assert resolve(genotype).kind == "genotype" and genotype_or_state(genotype) == DARTS_V2
+        with pytest.raises(CpnasError, match="a genotype has no search to show"):
+            as_state(genotype)
+    with pytest.raises(CpnasError, match="no genotype.json yet|not a genotype"):
+        resolve(log).require()
+    with pytest.raises(CpnasError, match="expected a list of events"):
+        resolve([events[0], "text"])
+    with pytest.raises(CpnasError, match="state_cell_data takes a SearchState"):
+        state_cell_data(run)
     bad = tmp_path / "bad.json"
     bad.write_text('{"genotype": "Genotype(normal=[(\'sep-conv\', 0)"}', encoding="utf-8")
     with pytest.raises(GenotypeError, match="bad.json"):
-        resolve_source(bad)
+        genotype_or_state(bad)
     with pytest.raises(CpnasError):
-        resolve_source(tmp_path / "nothing-here")
+        genotype_or_state(tmp_path / "nothing-here")
     with pytest.raises(CpnasError):
         cell_graph(DARTS_V2, "middle")
 

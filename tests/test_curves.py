@@ -33,22 +33,22 @@ def _stream():
 
 
 def test_curves_data():
-    d = curves_data(_stream())
+    d = curves_data(replay(_stream()))
     assert [p.index for p in d.points] == [0, 1, 2, 3]
     assert [p.gap for p in d.points] == pytest.approx([0.4, 0.1, 0.3, 0.6])
     assert d.round_starts == (0, 3) and d.beta == 0.5
 
 
 def test_op_gap_exact():
-    gaps = {g.op: g for g in op_gap_data(_stream())}
+    gaps = {g.op: g for g in op_gap_data(replay(_stream()))}
     # sep_conv_3x3 ran on 1 + 1 + 2 + 4 edges: gaps 0.4, 0.1, 0.3*2, 0.6*4
     sep = gaps["sep_conv_3x3"]
     assert sep.n == 8 and sep.samples == 4
     assert sep.mean_gap == pytest.approx((0.4 + 0.1 + 0.6 + 2.4) / 8)
     none = gaps["none"]  # 2 edges in sample 0, 2 in sample 1
     assert none.n == 4 and none.mean_gap == pytest.approx((0.8 + 0.2) / 4)
-    assert [g.op for g in op_gap_data(_stream())] == ["sep_conv_3x3", "skip_connect", "none"]
-    normal = {g.op: g for g in op_gap_data(_stream(), cell="normal")}
+    assert [g.op for g in op_gap_data(replay(_stream()))] == ["sep_conv_3x3", "skip_connect", "none"]
+    normal = {g.op: g for g in op_gap_data(replay(_stream()), cell="normal")}
     assert normal["none"].n == 2 and normal["none"].mean_gap == pytest.approx(0.25)
 
 
@@ -56,14 +56,14 @@ def test_a_sample_without_a_parent_has_no_gap():
     stream = _stream()
     stream.append(ev.SampleTrained(seq=len(stream), round=1, s=1, arch=dict.fromkeys(EDGES, "none"),
                                    child_acc=0.5, parent_acc=math.nan, z=0.5))  # a darts sample
-    gaps = {g.op: g for g in op_gap_data(stream)}
+    gaps = {g.op: g for g in op_gap_data(replay(stream))}
     assert gaps["none"].n == 4 and gaps["none"].mean_gap == pytest.approx(0.25)
     assert gaps["none"].samples == 2
 
 
 def test_unseen_op_has_no_gap():
     events = simulate(ops=("none", "skip_connect"), nodes=1, seed=0, stop_after=0)
-    gaps = op_gap_data(events)
+    gaps = op_gap_data(replay(events))
     assert all(g.n == 0 and math.isnan(g.mean_gap) for g in gaps)
     assert len(op_gap_chart(events).data[0].x) == 0
 
@@ -76,7 +76,7 @@ def test_figures_carry_the_data():
     assert list(fig.data[1].y) == [s.child_acc for s in state.samples]
     assert list(fig.data[2].y) == pytest.approx([s.parent_acc - s.child_acc for s in state.samples])
     bars = op_gap_chart(events).data[0]
-    assert list(bars.x) == [g.op for g in op_gap_data(events)]
+    assert list(bars.x) == [g.op for g in op_gap_data(replay(events))]
 
 
 def test_curve_colours_are_not_op_colours():

@@ -121,7 +121,7 @@ def test_a_run_dir_with_a_cut_last_line_replays(tmp_path):
 
 
 def test_bad_sources(tmp_path):
-    with pytest.raises(RunDirError, match="no such run directory"):
+    with pytest.raises(CpnasError, match="no such run directory"):
         as_state(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "events.jsonl").write_text("", encoding="utf-8")

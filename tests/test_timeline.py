@@ -54,7 +54,7 @@ def test_not_started_and_empty():
 def test_figure(full_events):
     fig = pruning_timeline(full_events)
     bars = [t for t in fig.data if t.type == "bar" and t.name != "round running"]
-    ops = timeline_data(full_events).ops
+    ops = timeline_data(replay(full_events)).ops
     assert [t.legendgroup for t in bars] == list(ops)
     assert [t.name for t in bars][:3] == ["none", "skip = skip_connect", "max3 = max_pool_3x3"]
     # one segment per (edge, round): 28 edges x 7 rounds, each an op pruned at its end
@@ -64,7 +64,7 @@ def test_figure(full_events):
     assert list(fig.layout.xaxis.ticktext) == [str(r) for r in range(1, 8)] + ["survivor"]
     # every segment named by its op's short name (readable without the colours)
     names = [t for t in fig.data if t.name == "op names"][0]
-    fell = {(s.edge, s.pruned_in + 0.5): s.op for s in timeline_data(full_events).spans if s.status == "pruned"}
+    fell = {(s.edge, s.pruned_in + 0.5): s.op for s in timeline_data(replay(full_events)).spans if s.status == "pruned"}
     assert {(y, x): t for x, y, t in zip(names.x, names.y, names.text)} == {
         k: short_op(op) for k, op in fell.items()}
     # the survivor by its op's name, right of the last round (not a symbol)
