@@ -125,3 +125,13 @@ def test_importing_every_cpnas_module_loads_no_view_package():
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"cpnas loaded view packages: {out.stdout.strip()}"
+
+
+# Readers of user input a view must not call itself: it goes through cpnas.resolve.
+INPUT_READERS = {"read_events", "read_genotype_file", "existing_path", "read_run_config"}
+
+
+def test_views_read_their_input_only_through_the_one_resolver():
+    taken = [(name, imported, line) for name in MODULES if name.startswith("cpviz")
+             for _module, imported, line in _imports(name) if imported in INPUT_READERS]
+    assert taken == [], f"cpviz reads input itself instead of through cpnas.resolve: {taken}"
