@@ -25,6 +25,7 @@ from .export import graphviz_backend
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}"}
+_HTML_TAG = re.compile(r"(?i)</?(?:sub|sup|font|b|i)\b[^>]*>")
 _MATH_NAME = re.compile(r"^[A-Za-z](?:_\{[^{}$\\]*\}|_[A-Za-z0-9])?(?:\^\{[^{}$\\]*\})?$")
 
 
@@ -47,10 +48,12 @@ def tex_text(text: str) -> str:
 
 
 def tex_label(label: str) -> str:
-    """A node's label: ``c_{k-2}`` / ``c<sub>k-2</sub>`` as math, other text escaped."""
+    """A node's label: ``c_{k-2}`` / ``c<sub>k-2</sub>`` (with or without the ``<...>`` of an
+    HTML-like label, and with ``<FONT>`` inside) as math, other text escaped."""
     text = label.strip()
-    if text.startswith("<") and text.endswith(">"):  # an HTML-like label
-        text = text[1:-1]
+    wrapped = text.startswith("<") and text.endswith(">")
+    if wrapped or _HTML_TAG.search(text):  # an HTML-like label (Graphviz's JSON drops its <...>)
+        text = text[1:-1] if wrapped else text
         text = re.sub(r"(?i)<sub>(.*?)</sub>", r"_{\1}", text)
         text = re.sub(r"(?i)<sup>(.*?)</sup>", r"^{\1}", text)
         text = re.sub(r"<[^>]*>", "", text)
@@ -98,7 +101,7 @@ def tikz_picture(source: Any) -> str:
     body: list[str] = []
     names: dict[int, str] = {}
     for obj in data.get("objects", []):
-        if "pos" not in obj:  # a subgraph (rank=same): no picture of its own
+        if "pos" not in obj or "invis" in obj.get("style", ""):  # a subgraph (rank=same), a layout aid
             continue
         gvid = obj["_gvid"]
         names[gvid] = f"n{gvid}"
@@ -111,7 +114,7 @@ def tikz_picture(source: Any) -> str:
                     f"  % {tex_comment(obj.get('name', ''))}")
     for edge in data.get("edges", []):
         points, end = _spline(edge.get("pos", ""))
-        if not points:
+        if not points or "invis" in edge.get("style", ""):  # the layout's invisible edges (cpviz.cell._pin)
             continue
         color = _color(edge.get("color", "black"), colors)
         width = float(edge.get("penwidth", 1.0))

@@ -14,6 +14,7 @@ from PIL import Image
 from cpnas import cli
 from cpnas.genotype import parse_genotype
 from cpnas.resolve import resolve
+from cpviz.cell import node_label
 from cpviz.export import export_cell
 from cpviz.tikz import tex_label, tex_text
 
@@ -67,6 +68,9 @@ def test_tex_labels():
     assert tex_label("c_{k-2}") == "$c_{k-2}$"
     assert tex_label("<c<sub>k-1</sub>>") == "$c_{k-1}$"
     assert tex_label("<c<SUB>k</SUB>>") == "$c_{k}$"
+    # the cell diagrams' labels, and as Graphviz's JSON gives them back (without the <...>)
+    assert tex_label(node_label("c_{k-2}")) == "$c_{k-2}$"
+    assert tex_label(node_label("c_{k}")[1:-1]) == "$c_{k}$"
     assert tex_label("2") == "2"
     assert tex_text("sep_conv_3x3") == "sep\\_conv\\_3x3"
     assert tex_text("50% & $x") == "50\\% \\& \\$x"
