@@ -428,7 +428,7 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     chosen = _genotype_ops(state, cell) if compact else {}
     for e in edges:
         label = _now_and_lead(e, binary, chosen.get((e.src, e.dst))) if compact else _ops_table(e.ops, binary)
-        attrs = {"label": label, "color": FADED, "penwidth": "1", "fontsize": "10"}
+        attrs = {"label": label, "color": FADED, "penwidth": "1", "fontsize": "10", "decorate": "true"}
         if compact and e.survivor is None and e.training is not None and not state.done:
             attrs.update(color=op_colour(e.training), penwidth="2.5")  # the sampled cell, drawn
         if e.survivor is not None:

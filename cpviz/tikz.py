@@ -3,7 +3,8 @@
 Graphviz lays the cell out (``dot -Tjson``, or the same layout from pygraphviz's bundled
 libraries); this module turns its positions into TikZ: one node per Graphviz node at its
 position and size, one path per edge along Graphviz's Bezier spline with its arrow tip, and
-the edge's op name as a label at Graphviz's label position. Text is set in the document's
+the edge's op name as a label at Graphviz's label position, underlined and tied to its edge
+by Graphviz's own ``decorate`` line. Text is set in the document's
 own fonts: node names such as ``c_{k-2}`` (or an HTML label ``c<sub>k-2</sub>``) become
 math (``$c_{k-2}$``), op names are escaped text. The file holds the ``tikzpicture`` alone,
 for ``\\input`` in a paper (``\\usepackage{tikz}``); docs/cpviz.md shows the lines.
@@ -130,6 +131,10 @@ def tikz_picture(source: Any) -> str:
             fontcolor = _color(edge.get("fontcolor", edge.get("color", "black")), colors)
             body.append(f"  \\node[cplabel, text={fontcolor}] at {_pt(_point(edge['lp']))} "
                         f"{{{tex_text(edge['label'])}}};  % label of {tail} -> {head}")
+            for op in edge.get("_ldraw_", []):  # decorate: the label's underline, tied to its edge
+                if op.get("op") == "L" and len(op.get("points", [])) >= 2:
+                    line = " -- ".join(_pt((float(x), float(y))) for x, y in op["points"])
+                    body.append(f"  \\draw[cpdecor, draw={fontcolor}] {line};  % label of {tail} -> {head}, tied")
     if data.get("label") and data.get("lp"):
         body.append(f"  \\node[cpcaption] at {_pt(_point(data['lp']))} {{{tex_text(data['label'])}}};")
     head = ["% A cell of CP-NAS as TikZ, from Graphviz's layout (cpnas render --format tex).",
@@ -139,6 +144,7 @@ def tikz_picture(source: Any) -> str:
             "  cpnode/.style={draw, rectangle, line width=1bp, inner sep=2bp},",
             "  cpedge/.style={->},",
             "  cplabel/.style={font=\\footnotesize, inner sep=1bp},",
+            "  cpdecor/.style={line width=0.5bp},",
             "  cpcaption/.style={font=\\scriptsize}]"]
     head += [f"  \\definecolor{{{name}}}{{HTML}}{{{hexa}}}" for hexa, name in colors.items()]
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])

@@ -51,6 +51,9 @@ def test_tex_holds_the_cell_s_nodes_and_labelled_edges(tmp_path, capsys, cell):
     assert Counter(v.replace("\\_", "_") for v in labels.values()) == Counter(op for op, _ in pairs)
     assert set(labels) <= set(edges)
     assert len(edges) == len(pairs) + len(concat)
+    # each label underlined and tied to its edge (Graphviz's decorate line), in the label's colour
+    ties = re.findall(r"\\draw\[cpdecor, draw=(\w+)\] \([-\d.,]+\)(?: -- \([-\d.,]+\))+;  % label of (n\d+) -> (n\d+), tied", text)
+    assert sorted((t, h) for _, t, h in ties) == sorted(labels)
     # the labelled edges into each intermediate node: the genotype's two ops for it
     heads = sorted({h for _, h in labels}, key=lambda n: int(n[1:]))
     got = sorted(tuple(sorted(labels[e].replace("\\_", "_") for e in labels if e[1] == h)) for h in heads)
