@@ -310,9 +310,10 @@ def cell_graph(
 
 
 def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
-    """Normal and reduction cells stacked, as two labelled clusters of one Digraph, the
-    normal cell above: stacked, the pair is as wide as one cell, so it fits a notebook's
-    width."""
+    """Normal and reduction cells stacked in one Digraph, the normal cell above, each titled
+    ("normal cell") above its inputs: stacked, the pair is as wide as one cell, so it fits a
+    notebook's width. No cluster frames: Graphviz does not keep the node order inside a
+    cluster (:func:`_pin`)."""
     graphviz = try_import("graphviz", "cell diagrams")
     resolved = resolve_source(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
@@ -360,14 +361,15 @@ def _pin(g: Any, nodes: Iterable[str], drawn: set[tuple[str, str]], concat: set[
     right of every node.
 
     Ranks: node j shares the rank of node j-1 unless one of its inputs sits on that rank or
-    later, then it goes one rank right of its latest input (``rank=same`` groups, and an
-    invisible edge from node j-1 where j starts a new rank). Order within a rank: Graphviz's
-    ``ordering`` (the in-edges of c_{k}, one from every intermediate node, visible for the
-    concat list; the out-edges of an invisible anchor left of the inputs), which holds inside
-    a cluster (every cell is drawn in one; flat edges did not hold there), declared last
-    node first because ``rankdir=LR`` turns the order bottom to top. Without this, DARTS_V2's
-    normal cell stacked its nodes 2, 1, 0 and the inputs swapped between the two cells of a
-    pair."""
+    later; then it goes one rank right of its latest input (``rank=same`` groups, and an
+    invisible edge from node j-1 where j starts a new rank). Order within a rank: invisible
+    flat edges between the group's nodes in order (DOT keeps a flat edge's tail above its
+    head under ``rankdir=LR``). Crossing minimisation chose the order before: DARTS_V2's
+    normal cell stacked 2, 1, 0, and the inputs swapped between the two cells of a pair.
+    Flat edges do not hold inside a Graphviz cluster (neither does ``ordering``, reliably),
+    so no cell is drawn in one (:func:`cell_pair` titles its cells instead). Invisible edges
+    also hold a node with no drawn edge from the inputs right of them (ENASNet's reduce cell,
+    whose c_{k-2} feeds only nodes 0 and 4, drifted right) and every node left of c_{k}."""
     nodes = list(nodes)
     inputs = (node_name(0), node_name(1))
     inner = [n for n in nodes if n not in (*inputs, OUTPUT)]
