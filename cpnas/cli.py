@@ -70,13 +70,9 @@ def _add_search(sub) -> None:
     _add_data_dir(p)
     p.add_argument("--out", help="run directory (events.jsonl, config.json, checkpoint.pt, genotype.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--log-to", metavar="TRACKERS", default=None,
-                   help="also log to experiment trackers: tensorboard (RUN/tensorboard), mlflow "
-                        "(MLFLOW_TRACKING_URI, else MLflow's default), comma-separated; needs "
-                        "pip install 'cpnas[trackers]' (docs/trackers.md)")
-    p.add_argument("--mlflow-uri", metavar="URI", default=None,
-                   help="MLflow tracking URI for --log-to mlflow (default: MLFLOW_TRACKING_URI, "
-                        "else MLflow's own default, a local store)")
+    from .trackers import add_log_to_arguments
+
+    add_log_to_arguments(p)
     p.set_defaults(func=cmd_search)
 
 
@@ -388,10 +384,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     me = distributed.init(config.device)  # torchrun: join its process group; else rank 0 of 1
     subs = [] if args.quiet or not me.is_main else [ProgressBar(config.n_samples)]
     if args.log_to is not None and me.is_main:  # refused (a missing package) before any search
-        from .trackers import make_loggers
+        from .trackers import logger_options, make_loggers
 
-        subs += make_loggers(args.log_to, args.out,
-                             {"mlflow": {"tracking_uri": args.mlflow_uri}} if args.mlflow_uri else {})
+        subs += make_loggers(args.log_to, args.out, logger_options(args))
     stop = threading.Event()
     orphaned = _stop_with_launcher(stop, me) if me.active else threading.Event()
     try:

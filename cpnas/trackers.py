@@ -6,7 +6,8 @@ convention) that a search takes like any subscriber::
     cpnas.search(config, out="runs/a", subscribers=[TensorBoardLogger("runs/a/tensorboard"),
                                                     MLflowLogger()])
 
-``cpnas search --log-to tensorboard,mlflow`` finds them by name through the ``cpnas.loggers``
+``cpnas search --log-to tensorboard,mlflow`` (and ``cpnas tune --log-to``, for each trial's
+search) finds them by name through the ``cpnas.loggers``
 entry-point group (each entry a callable ``make(run_dir) -> subscriber``). What they record,
 under the run's id and name (docs/trackers.md):
 
@@ -507,6 +508,22 @@ def logger_factories() -> dict[str, Callable[..., Any]]:
     return out
 
 
+def add_log_to_arguments(p: Any) -> None:
+    """``--log-to`` and ``--mlflow-uri``, as ``cpnas search`` and ``cpnas tune`` take them."""
+    p.add_argument("--log-to", metavar="TRACKERS", default=None,
+                   help="also log to experiment trackers: tensorboard (RUN/tensorboard), mlflow "
+                        "(MLFLOW_TRACKING_URI, else MLflow's default), comma-separated; needs "
+                        f"{EXTRA} (docs/trackers.md)")
+    p.add_argument("--mlflow-uri", metavar="URI", default=None,
+                   help="MLflow tracking URI for --log-to mlflow (default: MLFLOW_TRACKING_URI, "
+                        "else MLflow's own default, a local store)")
+
+
+def logger_options(args: Any) -> dict[str, dict[str, Any]]:
+    """The per-logger options of ``--log-to``'s flags (for :func:`make_loggers`)."""
+    return {"mlflow": {"tracking_uri": args.mlflow_uri}} if args.mlflow_uri else {}
+
+
 def make_loggers(names: str, run_dir: str | os.PathLike | None,
                  options: dict[str, dict[str, Any]] | None = None) -> list[Any]:
     """``--log-to a,b``: the loggers, each checked (its package, its place) before a search;
@@ -574,6 +591,6 @@ def _sample_count(run_dir: str | os.PathLike) -> int:
         return 0
 
 
-__all__ = ["MLflowLogger", "TensorBoardLogger", "TrackerLogger", "log_standalone",
-           "logger_factories", "make_loggers", "read_tensorboard", "read_trackers",
+__all__ = ["MLflowLogger", "TensorBoardLogger", "TrackerLogger", "add_log_to_arguments",
+           "log_standalone", "logger_factories", "logger_options", "make_loggers", "read_tensorboard", "read_trackers",
            "tracker_views"]

@@ -107,6 +107,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                               "(default: cpnas study's, 10)")
     p.add_argument("--quick", action="store_true",
                    help="cpnas study --quick's tiny space and 2-epoch training (minutes a trial)")
+    from .trackers import add_log_to_arguments
+
+    add_log_to_arguments(p)  # each trial's search logs to them, as cpnas search --log-to
 
 
 def storage_url(args: argparse.Namespace) -> str:
@@ -172,8 +175,13 @@ class _RoundReporter:
 
 
 def make_objective(base: dict[str, Any], knobs: list[Knob], root: Path, training: Any,
-                   say: Callable[[str], None] = lambda text: None) -> Callable[[Any], float]:
-    """The objective of one trial: search, train the cell stand-alone, return its test accuracy."""
+                   say: Callable[[str], None] = lambda text: None, *, log_to: str | None = None,
+                   logger_options: dict[str, dict[str, Any]] | None = None) -> Callable[[Any], float]:
+    """The objective of one trial: search, train the cell stand-alone, return its test accuracy.
+
+    ``log_to`` (``--log-to``'s names): each trial's search logs to those trackers as
+    ``cpnas search --log-to`` does (its run directory's ``tensorboard/``, one MLflow run per
+    trial), its stand-alone test accuracy added as ``standalone/test_acc``."""
     import optuna
 
     from .config import SearchConfig
@@ -181,6 +189,7 @@ def make_objective(base: dict[str, Any], knobs: list[Knob], root: Path, training
     from .runs import atomic_write_text
     from .standalone import train_standalone
     from .study import protocol_for
+    from .trackers import log_standalone, make_loggers
 
     def objective(trial: Any) -> float:
         values = {k.key: k.suggest(trial) for k in knobs}
@@ -190,7 +199,8 @@ def make_objective(base: dict[str, Any], knobs: list[Knob], root: Path, training
         stop = threading.Event()
         reporter = _RoundReporter(trial, stop)
         say(f"trial {trial.number}: {json.dumps(values)} -> {run_dir}")
-        result = search(config, subscribers=[reporter], out=run_dir, stop=stop)
+        loggers = make_loggers(log_to, run_dir, logger_options) if log_to is not None else []
+        result = search(config, subscribers=[reporter, *loggers], out=run_dir, stop=stop)
         if reporter.pruned:
             say(f"trial {trial.number}: pruned")
             raise optuna.TrialPruned()
@@ -202,6 +212,8 @@ def make_objective(base: dict[str, Any], knobs: list[Knob], root: Path, training
         text = json.dumps({"protocol": protocol.to_dict(), **res.to_dict()}, indent=2)
         atomic_write_text(run_dir / RESULT_NAME, text + "\n")
         trial.set_user_attr("standalone_test", list(res.test))
+        if loggers:
+            log_standalone(run_dir, {"test_acc": res.mean})
         say(f"trial {trial.number}: stand-alone test accuracy {res.mean:.1%}")
         return res.mean
 
@@ -256,16 +268,23 @@ def check_trial_dirs(root: Path, study: Any) -> None:
 
 def run_tune(args: argparse.Namespace, say: Callable[[str], None] = lambda text: None) -> Any:
     """Open (or join) the study and run this process's trials; return the study."""
+    from .trackers import logger_options, make_loggers
+
     optuna = require_optuna()
     base, knobs, training = tune_setup(args)
+    root = Path(args.out) / args.study_name
+    options = logger_options(args)
+    if args.log_to is not None:  # an unknown tracker or a missing package: refused before the study
+        make_loggers(args.log_to, root, options)
     url = storage_url(args)
     study = open_study(optuna, url, args.study_name, args.pruner, args.sampler_seed)
-    root = Path(args.out) / args.study_name
     check_trial_dirs(root, study)
     root.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.set_user_attr("cpnas.knobs", [dataclasses.asdict(k) for k in knobs])
-    study.optimize(make_objective(base, knobs, root, training, say), n_trials=args.n_trials,
+    objective = make_objective(base, knobs, root, training, say, log_to=args.log_to,
+                               logger_options=options)
+    study.optimize(objective, n_trials=args.n_trials,
                    timeout=args.timeout, catch=(CpnasError,))
     return study
 

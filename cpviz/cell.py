@@ -13,15 +13,17 @@ Two sources:
   and the op leading so far (the live dashboard's).
 
 The data steps (:func:`genotype_cell_data`, :func:`state_cell_data`) return NamedTuples and
-need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them, the inputs pinned to
-the first rank and c_{k} to the last, labels in their edge's colour darkened to WCAG AA
-contrast (:func:`label_colour`).
+need no graphviz; :func:`cell_graph` and :func:`cell_pair` render them in a fixed node order
+(c_{k-2} above c_{k-1}, the intermediate nodes in reading order, c_{k} last: :func:`_pin`),
+node names with real subscripts (:func:`node_label`), labels in their edge's colour darkened
+to WCAG AA contrast (:func:`label_colour`) and tied to their edge (Graphviz ``decorate``).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -73,6 +75,25 @@ def node_name(index: int) -> str:
 
 
 OUTPUT = "c_{k}"
+_SUBSCRIPT = re.compile(r"^(?P<base>[^_{}]+)_\{(?P<sub>[^{}]*)\}$")
+SUB_POINT_SIZE = 13  # the subscript of a node name, against the name's 18 pt
+
+
+def node_parts(name: str) -> tuple[str, str]:
+    """A node name as (base, subscript): ``'c_{k-2}'`` -> ``('c', 'k-2')``, ``'0'`` -> ``('0', '')``."""
+    m = _SUBSCRIPT.match(name)
+    return (m["base"], m["sub"]) if m else (name, "")
+
+
+def node_label(name: str) -> str:
+    """A node's Graphviz label: ``c_{k-2}`` as an HTML-like label with a real subscript
+    (``<c<SUB>k-2</SUB>>``, set smaller), other names as they are. The node ids stay
+    ``c_{k-2}``; :func:`cpviz.tikz.tex_label` turns the label into ``$c_{k-2}$``."""
+    base, sub = node_parts(name)
+    if not sub:
+        return name
+    return (f'<{html.escape(base)}<SUB><FONT POINT-SIZE="{SUB_POINT_SIZE}">'
+            f"{html.escape(sub)}</FONT></SUB>>")
 
 
 def edge_label(edge: str) -> str:
@@ -253,20 +274,23 @@ def cell_graph(
 
 
 def cell_pair(source: Any, *, binary: bool = True, legend: bool = True) -> Any:
-    """Normal and reduction cells stacked, as two labelled clusters of one Digraph: stacked,
-    the pair is as wide as one cell, so it fits a notebook's width. Which cell comes first
-    is Graphviz's choice (its crossing minimisation), not fixed."""
+    """Normal and reduction cells stacked in one Digraph, the normal cell above, each titled
+    ("normal cell") above its inputs: stacked, the pair is as wide as one cell, so it fits a
+    notebook's width. No cluster frames: Graphviz does not keep the node order inside a
+    cluster (:func:`_pin`)."""
     graphviz = try_import("graphviz", "cell diagrams")
     resolved = genotype_or_state(source)
     g = graphviz.Digraph(name="cells", graph_attr=_GRAPH_ATTR, node_attr=_NODE_ATTR, edge_attr=_EDGE_ATTR)
     captions = set()
     cells = resolved.cell_types if isinstance(resolved, SearchState) else ("normal", "reduce")
     for cell in cells:
-        with g.subgraph(name=f"cluster_{cell}") as sub:
-            sub.attr(label=f"{cell} cell", fontsize="18", color=CONCAT_EDGE, style="rounded")
-            captions.add(_draw_cell(sub, resolved, cell, prefix=f"{cell}/", binary=binary))
-    for upper, lower in zip(cells, cells[1:]):  # one invisible link, off the ranks: stacked cells
-        g.edge(f"{upper}/{node_name(0)}", f"{lower}/{node_name(0)}", style="invis", constraint="false")
+        g.node(f"{cell}/title", label=f"{cell} cell", shape="plaintext", style="", fontsize="18")
+        captions.add(_draw_cell(g, resolved, cell, prefix=f"{cell}/", binary=binary))
+    with g.subgraph() as same:  # each cell's title above its inputs, the first cell above
+        same.attr(rank="same")
+        column = [f"{cell}/{name}" for cell in cells for name in ("title", node_name(0), node_name(1))]
+        for upper, lower in zip(column, column[1:]):
+            same.edge(upper, lower, style="invis")
     captions.discard("")
     _fit(g, resolved)
     if legend and captions:
@@ -290,40 +314,74 @@ def _draw_cell(g: Any, source: Genotype | SearchState, cell: str, *, prefix: str
 def _add_nodes(g: Any, names: Iterable[str], prefix: str) -> None:
     for name in names:
         kind = "output" if name == OUTPUT else "input" if name.startswith("c_") else "inner"
-        g.node(prefix + name, label=name, fillcolor=NODE_FILL[kind])
+        g.node(prefix + name, label=node_label(name), fillcolor=NODE_FILL[kind])
 
 
-def _pin(g: Any, nodes: Iterable[str], drawn: set[tuple[str, str]], prefix: str) -> None:
-    """Inputs on the first rank, c_{k} right of every node: DOT ranks, held by invisible
-    edges where no drawn edge holds them (an input feeding only late nodes drifted right)."""
-    inputs, inner = (node_name(0), node_name(1)), [n for n in nodes if n not in (node_name(0), node_name(1), OUTPUT)]
-    with g.subgraph() as same:
-        same.attr(rank="same")
-        for name in inputs:
-            same.node(prefix + name)
+def _pin(g: Any, nodes: Iterable[str], drawn: set[tuple[str, str]], concat: set[str],
+         prefix: str) -> None:
+    """Draw the edges into c_{k} (from ``concat``) and hold the DARTS reading order, the same
+    in every cell, pair and frame: c_{k-2} above c_{k-1} on the first rank; the intermediate
+    nodes 0, 1, 2, ... top to bottom within a rank, never left of an earlier one; c_{k}
+    right of every node.
+
+    Ranks: node j shares the rank of node j-1 unless one of its inputs sits on that rank or
+    later; then it goes one rank right of its latest input (``rank=same`` groups, and an
+    invisible edge from node j-1 where j starts a new rank). Order within a rank: invisible
+    flat edges between the group's nodes in order (DOT keeps a flat edge's tail above its
+    head under ``rankdir=LR``). Crossing minimisation chose the order before: DARTS_V2's
+    normal cell stacked 2, 1, 0, and the inputs swapped between the two cells of a pair.
+    Flat edges do not hold inside a Graphviz cluster (neither does ``ordering``, reliably),
+    so no cell is drawn in one (:func:`cell_pair` titles its cells instead). Invisible edges
+    also hold a node with no drawn edge from the inputs right of them (ENASNet's reduce cell,
+    whose c_{k-2} feeds only nodes 0 and 4, drifted right) and every node left of c_{k}."""
+    nodes = list(nodes)
+    inputs = (node_name(0), node_name(1))
+    inner = [n for n in nodes if n not in (*inputs, OUTPUT)]
+    rank = dict.fromkeys(inputs, 0)
+    previous = None
     for name in inner:
+        start = 1 + max((rank[src] for src, dst in drawn if dst == name and src in rank), default=0)
+        rank[name] = start if previous is None else max(start, rank[previous])
+        if previous is not None and rank[name] > rank[previous]:
+            g.edge(prefix + previous, prefix + name, style="invis")  # right of the previous node
+        previous = name
+    for r in sorted(set(rank.values())):
+        group = [prefix + name for name in rank if rank[name] == r]
+        with g.subgraph() as same:
+            same.attr(rank="same")
+            for upper, lower in zip(group, group[1:]):
+                same.edge(upper, lower, style="invis")
+            if len(group) == 1:
+                same.node(group[0])
+    for name in nodes[:-1]:
+        if name in concat:
+            g.edge(prefix + name, prefix + OUTPUT, color=CONCAT_EDGE)
+        elif name in inner:
+            g.edge(prefix + name, prefix + OUTPUT, style="invis")
+    for name in inner:  # an input feeding only late nodes drifted right (ENASNet's reduce cell)
         if not any((src, name) in drawn for src in inputs):
             g.edge(prefix + inputs[1], prefix + name, style="invis")
-        if (name, OUTPUT) not in drawn:
-            g.edge(prefix + name, prefix + OUTPUT, style="invis")
 
 
 def _draw_genotype(g: Any, data: CellDiagram, prefix: str, binary: bool) -> str:
     _add_nodes(g, data.nodes, prefix)
     marked = False
     for e in data.edges:
-        if not e.op:  # concat into the output
-            g.edge(prefix + e.src, prefix + e.dst, color=CONCAT_EDGE)
+        if not e.op:  # concat into the output: drawn by _pin, in the nodes' order
             continue
         colour = op_colour(e.op)
-        attrs = {"label": e.op, "color": colour, "fontcolor": label_colour(colour), "penwidth": "1.5"}
+        # decorate: the label underlined and tied to its edge by a line, so a label placed
+        # where edges cross still names one edge
+        attrs = {"label": e.op, "color": colour, "fontcolor": label_colour(colour), "penwidth": "1.5",
+                 "decorate": "true"}
         if e.op == "none":
             attrs["style"] = "dashed"  # as in the search-state view: the edge carries nothing
         elif binary and e.binary:
             attrs.update(style="bold", penwidth="3")
             marked = True
         g.edge(prefix + e.src, prefix + e.dst, **attrs)
-    _pin(g, data.nodes, {(e.src, e.dst) for e in data.edges}, prefix)
+    _pin(g, data.nodes, {(e.src, e.dst) for e in data.edges if e.op},
+         {e.src for e in data.edges if not e.op}, prefix)
     return LEGEND_1BIT if marked else ""
 
 
@@ -336,7 +394,7 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
     chosen = _genotype_ops(state, cell) if compact else {}
     for e in edges:
         label = _now_and_lead(e, binary, chosen.get((e.src, e.dst))) if compact else _ops_table(e.ops, binary)
-        attrs = {"label": label, "color": FADED, "penwidth": "1", "fontsize": "10"}
+        attrs = {"label": label, "color": FADED, "penwidth": "1", "fontsize": "10", "decorate": "true"}
         if compact and e.survivor is None and e.training is not None and not state.done:
             attrs.update(color=op_colour(e.training), penwidth="2.5")  # the sampled cell, drawn
         if e.survivor is not None:
@@ -348,10 +406,7 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
             attrs.update({"color": op_colour(op), "penwidth": "3", "style": "solid"} if op else
                          {"color": FADED, "penwidth": "1", "style": "dashed"})
         g.edge(prefix + e.src, prefix + e.dst, **attrs)
-    for j in range(state.nodes):
-        g.edge(prefix + node_name(j + 2), prefix + OUTPUT, color=CONCAT_EDGE)
-    drawn = {(e.src, e.dst) for e in edges} | {(node_name(j + 2), OUTPUT) for j in range(state.nodes)}
-    _pin(g, nodes, drawn, prefix)
+    _pin(g, nodes, {(e.src, e.dst) for e in edges}, set(nodes[2:-1]), prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"
     if compact and state.round >= 0 and edges and not state.done:
         alive = sum(m.status != "pruned" for m in edges[0].ops)

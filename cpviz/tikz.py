@@ -3,7 +3,8 @@
 Graphviz lays the cell out (``dot -Tjson``, or the same layout from pygraphviz's bundled
 libraries); this module turns its positions into TikZ: one node per Graphviz node at its
 position and size, one path per edge along Graphviz's Bezier spline with its arrow tip, and
-the edge's op name as a label at Graphviz's label position. Text is set in the document's
+the edge's op name as a label at Graphviz's label position, underlined and tied to its edge
+by Graphviz's own ``decorate`` line. Text is set in the document's
 own fonts: node names such as ``c_{k-2}`` (or an HTML label ``c<sub>k-2</sub>``) become
 math (``$c_{k-2}$``), op names are escaped text. The file holds the ``tikzpicture`` alone,
 for ``\\input`` in a paper (``\\usepackage{tikz}``); docs/cpviz.md shows the lines.
@@ -26,6 +27,7 @@ from .state import genotype_or_state
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}"}
+_HTML_TAG = re.compile(r"(?i)</?(?:sub|sup|font|b|i)\b[^>]*>")
 _MATH_NAME = re.compile(r"^[A-Za-z](?:_\{[^{}$\\]*\}|_[A-Za-z0-9])?(?:\^\{[^{}$\\]*\})?$")
 
 
@@ -48,10 +50,12 @@ def tex_text(text: str) -> str:
 
 
 def tex_label(label: str) -> str:
-    """A node's label: ``c_{k-2}`` / ``c<sub>k-2</sub>`` as math, other text escaped."""
+    """A node's label: ``c_{k-2}`` / ``c<sub>k-2</sub>`` (with or without the ``<...>`` of an
+    HTML-like label, and with ``<FONT>`` inside) as math, other text escaped."""
     text = label.strip()
-    if text.startswith("<") and text.endswith(">"):  # an HTML-like label
-        text = text[1:-1]
+    wrapped = text.startswith("<") and text.endswith(">")
+    if wrapped or _HTML_TAG.search(text):  # an HTML-like label (Graphviz's JSON drops its <...>)
+        text = text[1:-1] if wrapped else text
         text = re.sub(r"(?i)<sub>(.*?)</sub>", r"_{\1}", text)
         text = re.sub(r"(?i)<sup>(.*?)</sup>", r"^{\1}", text)
         text = re.sub(r"<[^>]*>", "", text)
@@ -99,7 +103,7 @@ def tikz_picture(source: Any) -> str:
     body: list[str] = []
     names: dict[int, str] = {}
     for obj in data.get("objects", []):
-        if "pos" not in obj:  # a subgraph (rank=same): no picture of its own
+        if "pos" not in obj or "invis" in obj.get("style", ""):  # a subgraph (rank=same), a layout aid
             continue
         gvid = obj["_gvid"]
         names[gvid] = f"n{gvid}"
@@ -112,7 +116,7 @@ def tikz_picture(source: Any) -> str:
                     f"  % {tex_comment(obj.get('name', ''))}")
     for edge in data.get("edges", []):
         points, end = _spline(edge.get("pos", ""))
-        if not points:
+        if not points or "invis" in edge.get("style", ""):  # the layout's invisible edges (cpviz.cell._pin)
             continue
         color = _color(edge.get("color", "black"), colors)
         width = float(edge.get("penwidth", 1.0))
@@ -128,6 +132,10 @@ def tikz_picture(source: Any) -> str:
             fontcolor = _color(edge.get("fontcolor", edge.get("color", "black")), colors)
             body.append(f"  \\node[cplabel, text={fontcolor}] at {_pt(_point(edge['lp']))} "
                         f"{{{tex_text(edge['label'])}}};  % label of {tail} -> {head}")
+            for op in edge.get("_ldraw_", []):  # decorate: the label's underline, tied to its edge
+                if op.get("op") == "L" and len(op.get("points", [])) >= 2:
+                    line = " -- ".join(_pt((float(x), float(y))) for x, y in op["points"])
+                    body.append(f"  \\draw[cpdecor, draw={fontcolor}] {line};  % label of {tail} -> {head}, tied")
     if data.get("label") and data.get("lp"):
         body.append(f"  \\node[cpcaption] at {_pt(_point(data['lp']))} {{{tex_text(data['label'])}}};")
     head = ["% A cell of CP-NAS as TikZ, from Graphviz's layout (cpnas render --format tex).",
@@ -137,6 +145,7 @@ def tikz_picture(source: Any) -> str:
             "  cpnode/.style={draw, rectangle, line width=1bp, inner sep=2bp},",
             "  cpedge/.style={->},",
             "  cplabel/.style={font=\\footnotesize, inner sep=1bp},",
+            "  cpdecor/.style={line width=0.5bp},",
             "  cpcaption/.style={font=\\scriptsize}]"]
     head += [f"  \\definecolor{{{name}}}{{HTML}}{{{hexa}}}" for hexa, name in colors.items()]
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])

@@ -1,8 +1,14 @@
-"""Read DOT back with Graphviz's own parser (pygraphviz), for exact-edge tests."""
+"""Read DOT back with Graphviz's own parser (pygraphviz), for exact-edge tests; read the
+nodes of Graphviz's SVG (their places and label parts), for layout and subscript tests."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from typing import NamedTuple
+
 import pygraphviz
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def visible_edges(source: str) -> list[tuple[str, str, str | None]]:
@@ -33,3 +39,33 @@ def positions(source: str, axis: int = 0) -> dict[str, float]:
     g = pygraphviz.AGraph(string=source)
     g.layout(prog="dot")
     return {str(n): float(n.attr["pos"].split(",")[axis]) for n in g.nodes()}
+
+
+class SvgNode(NamedTuple):
+    x: float  # the centre of the node's shape (else of its first text element): x to the right,
+    y: float  # y downwards (SVG), in the drawing's units
+    parts: tuple[tuple[str, str | None], ...]  # (text, baseline-shift) of each text element
+
+    def math(self) -> str:
+        """The label as TeX-like text: a subscript part (``baseline-shift="sub"``) as ``_{...}``."""
+        return "".join(f"_{{{t}}}" if shift == "sub" else t for t, shift in self.parts)
+
+
+def svg_nodes(svg: bytes | str) -> dict[str, SvgNode]:
+    """Graphviz SVG's nodes by id (``<g class="node"><title>id</title> ... <text>``), with
+    their label's text elements; nodes without text (invisible ones) are left out."""
+    root = ET.fromstring(svg)
+    out = {}
+    for g in root.iter(f"{SVG}g"):
+        texts = g.findall(f"{SVG}text")
+        if g.get("class") != "node" or not texts:
+            continue
+        parts = tuple((t.text or "", t.get("baseline-shift")) for t in texts)
+        shape = g.find(f"{SVG}polygon")
+        if shape is not None:
+            xs, ys = zip(*(map(float, p.split(",")) for p in shape.get("points").split()))
+            x, y = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+        else:
+            x, y = float(texts[0].get("x")), float(texts[0].get("y"))
+        out[g.find(f"{SVG}title").text] = SvgNode(x, y, parts)
+    return out

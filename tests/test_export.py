@@ -7,6 +7,7 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+from dotread import svg_nodes
 
 from cpnas.errors import CpnasError
 from cpnas.genotype import DARTS_V2, PC_DARTS
@@ -30,8 +31,11 @@ def _check_files(paths, formats):
         if fmt == "svg":
             root = ET.fromstring(data)
             assert root.tag.endswith("svg")
-            texts = {t.text for t in root.iter() if t.tag.endswith("text")}
-            assert {"c_{k-2}", "c_{k-1}", "c_{k}"} <= texts
+            nodes = svg_nodes(data)  # the inputs and the output: c with a real subscript
+            assert {n: nodes[n].parts for n in ("c_{k-2}", "c_{k}")} == {
+                "c_{k-2}": (("c", None), ("k-2", "sub")), "c_{k}": (("c", None), ("k", "sub"))}
+            assert nodes["c_{k-1}"].math() == "c_{k-1}"
+            assert not any("{" in t.text for t in root.iter() if t.tag.endswith("text") and t.text)
         if fmt == "dot":
             assert data.decode().startswith(f"digraph {p.stem}")
         if fmt == "pdf":

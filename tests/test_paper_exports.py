@@ -14,6 +14,7 @@ from PIL import Image
 from cpnas import cli
 from cpnas.genotype import parse_genotype
 from cpnas.resolve import resolve
+from cpviz.cell import node_label
 from cpviz.export import export_cell
 from cpviz.tikz import tex_label, tex_text
 
@@ -50,6 +51,9 @@ def test_tex_holds_the_cell_s_nodes_and_labelled_edges(tmp_path, capsys, cell):
     assert Counter(v.replace("\\_", "_") for v in labels.values()) == Counter(op for op, _ in pairs)
     assert set(labels) <= set(edges)
     assert len(edges) == len(pairs) + len(concat)
+    # each label underlined and tied to its edge (Graphviz's decorate line), in the label's colour
+    ties = re.findall(r"\\draw\[cpdecor, draw=(\w+)\] \([-\d.,]+\)(?: -- \([-\d.,]+\))+;  % label of (n\d+) -> (n\d+), tied", text)
+    assert sorted((t, h) for _, t, h in ties) == sorted(labels)
     # the labelled edges into each intermediate node: the genotype's two ops for it
     heads = sorted({h for _, h in labels}, key=lambda n: int(n[1:]))
     got = sorted(tuple(sorted(labels[e].replace("\\_", "_") for e in labels if e[1] == h)) for h in heads)
@@ -67,6 +71,9 @@ def test_tex_labels():
     assert tex_label("c_{k-2}") == "$c_{k-2}$"
     assert tex_label("<c<sub>k-1</sub>>") == "$c_{k-1}$"
     assert tex_label("<c<SUB>k</SUB>>") == "$c_{k}$"
+    # the cell diagrams' labels, and as Graphviz's JSON gives them back (without the <...>)
+    assert tex_label(node_label("c_{k-2}")) == "$c_{k-2}$"
+    assert tex_label(node_label("c_{k}")[1:-1]) == "$c_{k}$"
     assert tex_label("2") == "2"
     assert tex_text("sep_conv_3x3") == "sep\\_conv\\_3x3"
     assert tex_text("50% & $x") == "50\\% \\& \\$x"

@@ -83,8 +83,10 @@ def test_report_in_headless_chromium(chromium, report):
             assert widths[0] <= widths[1] + 0.5
             diagrams = page.locator(".cell-diagram svg")
             assert diagrams.count() == 3
-            texts = page.eval_on_selector_all("#state-normal svg text", "els => els.map(e => e.textContent)")
-            assert "c_{k}" in texts and "sep_conv_3x3" in texts
+            texts = page.eval_on_selector_all(
+                "#state-normal svg text", "els => els.map(e => [e.textContent, e.getAttribute('baseline-shift')])")
+            assert ["k", "sub"] in texts and ["k-2", "sub"] in texts  # c_{k}, c_{k-2}: real subscripts
+            assert ["sep_conv_3x3", None] in texts and not any("{" in t for t, _ in texts)
             assert page.locator("table.dataframe").count() == 2
             out = ROOT / "test-artifacts"
             out.mkdir(exist_ok=True)

@@ -162,3 +162,33 @@ def test_notebook_helper_draws_optuna_s_plots(tmp_path):
                         sample_steps="1:2", pruner="none", sampler_seed=0)
     assert len(out["trials"]) == 2
     assert out["parallel"].data and out["importance"].data
+
+
+def test_each_trial_logs_to_the_trackers(tmp_path, capsys):
+    from cpnas.trackers import read_tensorboard
+
+    out = tmp_path / "t"
+    assert cli.main(["tune", *TINY, "--out", str(out), "--n-trials", "1", "--pruner", "none",
+                     "--sampler-seed", "0", "--log-to", "tensorboard"]) == 0
+    (trial,) = optuna.load_study(study_name="cpnas-tune", storage=f"sqlite:///{out / 'optuna.db'}").trials
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    run_dir = Path(trial.user_attrs["run_dir"])
+    acc = read_tensorboard(run_dir / "tensorboard")  # TensorBoard's own reader
+    samples = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()
+               if '"type":"SampleTrained"' in line]
+    z = acc.Scalars("sample/z")
+    assert [e.step for e in z] == list(range(len(samples))) and len(samples) > 0
+    assert [e.value for e in z] == pytest.approx([s["z"] for s in samples])
+    assert len(acc.Scalars("round/child_acc_mean")) == 2  # T in 1..2 sweeps, 3 ops: 2 rounds
+    (standalone,) = acc.Scalars("standalone/test_acc")  # the trial's objective
+    assert standalone.value == pytest.approx(trial.value) and standalone.step == len(samples)
+    assert json.loads((run_dir / "trackers.json").read_text())["tensorboard"]
+
+
+@pytest.mark.parametrize("log_to, says", [("nosuch", "unknown logger 'nosuch'"),
+                                          (",", "--log-to: name a logger")])
+def test_a_bad_log_to_is_refused_before_any_trial(tmp_path, capsys, log_to, says):
+    assert cli.main(["tune", *TINY, "--out", str(tmp_path / "t"), "--log-to", log_to]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("error: ") and says in line, line
+    assert not (tmp_path / "t").exists()  # no storage, no trial
