@@ -166,14 +166,16 @@ def diagram_svg(state: st.SearchState, cell: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _laid_out(source: str) -> str:
-    """DOT text as SVG markup for an HTML widget, scaling to its panel's width."""
+    """DOT text as SVG markup for an HTML widget, scaling to its panel's width, with its
+    focus mode (:func:`cpviz.focus.focus_html`: hover or click a node to see its edges)."""
     from .export import render_bytes
+    from .focus import focus_html
 
     svg = render_bytes(source, "svg", in_process=True).decode("utf-8")
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and doctype: HTML widgets want the element
     # width 100% of the panel, never wider than drawn; the viewBox keeps the proportions
-    return re.sub(r'<svg width="([0-9.]+)pt" height="[0-9.]+pt"',
-                  r'<svg style="width:100%;max-width:\1pt;height:auto"', svg, count=1)
+    return focus_html(re.sub(r'<svg width="([0-9.]+)pt" height="[0-9.]+pt"',
+                             r'<svg style="width:100%;max-width:\1pt;height:auto"', svg, count=1))
 
 
 # -- the dashboard ---------------------------------------------------------------------------
