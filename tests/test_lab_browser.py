@@ -340,10 +340,47 @@ _READ_INSPECTOR = """() => {
 }"""
 
 
-def _check_inspector(page, workdir: Path) -> None:
-    """Pick an edge in the live dashboard's inspector (its list of edges, by screen name) and
-    check every number it shows against the run's event log."""
+# the live dashboard's heatmap: the plot area and, per row (edge id), its centre's height
+_HEATMAP_ROWS = f"""() => {{
+  const gd = document.querySelector('{HEATMAP_PLOT}'), a = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  const rows = {{}};
+  gd.layout.yaxis.tickvals.forEach((edge, i) => {{
+    const t = [...gd.querySelectorAll('.ytick')].find(t => t.textContent === gd.layout.yaxis.ticktext[i]);
+    if (t) {{ const r = t.getBoundingClientRect(); rows[edge] = r.top + r.height / 2; }} }});
+  return {{left: a.left, right: a.right, rows}}; }}"""
+
+
+def _wait_inspected(page, label: str) -> None:
     import json
+
+    page.wait_for_function(f"() => (document.querySelector('.cpnas-inspector b') || {{}}).textContent === {json.dumps(label)}",
+                           polling=100, timeout=HANG_MS)
+
+
+def _pick_from_views(page) -> None:
+    """Pick edges for the inspector by clicking the views: an edge of the cell diagram, a
+    heatmap row's name, then (last, for _check_inspector) a cell of the heatmap's row."""
+    # its label (the middle of a curved edge's box is often the background)
+    edge = page.locator('.cpnas-diagram g.edge[data-edge="normal:1->2"] text').first
+    edge.scroll_into_view_if_needed()
+    edge.click()
+    _wait_inspected(page, "normal c_{k-1}→0")
+    page.locator(HEATMAP_PLOT).first.scroll_into_view_if_needed()
+    _settle(page)
+    box = page.evaluate(_HEATMAP_ROWS)
+    page.mouse.click(box["left"] - 30, box["rows"]["normal:2->3"])  # the name left of the row
+    _wait_inspected(page, "normal 0→1")
+    y = box["rows"]["reduce:1->3"]
+    page.mouse.move(box["left"] + 0.6 * (box["right"] - box["left"]), y)  # plotly's hover first
+    page.wait_for_function(f"() => !!document.querySelector('{HEATMAP_PLOT}').__cpnasPickEdge", polling=100,
+                           timeout=HANG_MS)
+    page.mouse.click(box["left"] + 0.6 * (box["right"] - box["left"]), y)
+
+
+def _check_inspector(page, workdir: Path) -> None:
+    """Pick an edge for the live dashboard's inspector by clicking its row in the heatmap
+    (after picks from the diagram and from a row's name) and check every number it shows
+    against the run's event log."""
     import math
     import re
 
@@ -352,9 +389,8 @@ def _check_inspector(page, workdir: Path) -> None:
     (log,) = [p for p in (workdir / "runs").rglob("events.jsonl") if p.parent.name.startswith("live-")]
     events = read_events(log.parent)
     edge, label = "reduce:1->3", "reduce c_{k-1}→1"
-    page.locator(".cpnas-edge-picker select").first.select_option(label=label)
-    page.wait_for_function(f"() => (document.querySelector('.cpnas-inspector b') || {{}}).textContent === {json.dumps(label)}",
-                           polling=100, timeout=HANG_MS)
+    _pick_from_views(page)
+    _wait_inspected(page, label)
     shown = page.evaluate(_READ_INSPECTOR)
     rnd = int(re.search(r"round (\d+)", shown["head"]).group(1)) - 1
     samples = [e for e in events if e.type == "SampleTrained" and e.round == rnd]
@@ -378,6 +414,43 @@ def _check_inspector(page, workdir: Path) -> None:
         assert row["zbar"] == (f"{zbar[op]:.4f}" if op in zbar else "-"), op
         assert row["ev"] == (f"{ev[op]:.4f}" if op in ev else "-"), op
     page.locator(".cpnas-inspector").first.screenshot(path=str(ARTIFACTS / "lab-inspector.png"))
+
+
+# the live diagram shown (normal cell): per edge (its <title>) its computed opacity, and the
+# focus lists shown, with their smallest font size
+_FOCUS = """() => {
+  const box = document.querySelector('.cpnas-diagram .cpnas-focus');
+  const edges = Object.fromEntries([...box.querySelectorAll('g.edge')].map(g =>
+      [g.querySelector('title').textContent, +getComputedStyle(g).opacity]));
+  const lists = [...box.querySelectorAll('.cf-list')].filter(l => getComputedStyle(l).display !== 'none')
+    .map(l => ({node: l.dataset.node, text: l.innerText,
+                px: Math.min(...[l, ...l.querySelectorAll('*')].filter(e => e.getClientRects().length)
+                             .map(e => parseFloat(getComputedStyle(e).fontSize)))}));
+  return {edges, lists}; }"""
+
+
+def _check_focus(page) -> None:
+    """Focus mode in the live diagram: hovering node 0 fades the edges it does not touch
+    and lists its own with their labels at 9 px or more; moving away ends it."""
+    node = page.locator('.cpnas-diagram .cpnas-focus g.node:has(title:text-is("0"))').first
+    node.scroll_into_view_if_needed()
+    node.hover()
+    page.wait_for_function("() => [...document.querySelectorAll('.cpnas-diagram .cf-list')]"
+                           ".some(l => getComputedStyle(l).display === 'block')", polling=100, timeout=HANG_MS)
+    seen = page.evaluate(_FOCUS)
+    mine = {t for t in seen["edges"] if "0" in t.split("->")}
+    assert mine >= {"c_{k-2}->0", "c_{k-1}->0", "0->c_{k}"}, seen["edges"]
+    assert all(seen["edges"][t] == 1 for t in mine), seen["edges"]
+    others = [op for t, op in seen["edges"].items() if t not in mine]
+    assert others and all(abs(op - 0.15) < 1e-6 for op in others), seen["edges"]
+    (shown,) = seen["lists"]
+    assert shown["node"] == "0" and shown["px"] >= MIN_TEXT_PX, shown
+    assert "c_{k-2} → 0" in shown["text"] and "lead" in shown["text"], shown
+    page.locator(".cpnas-diagram .cpnas-focus").first.screenshot(path=str(ARTIFACTS / "lab-focus.png"))
+    page.mouse.move(1, 1)
+    page.wait_for_function("() => !document.querySelector('.cpnas-diagram g.node:hover')", polling=100,
+                           timeout=HANG_MS)
+    assert page.evaluate(_FOCUS)["lists"] == []
 
 
 def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
@@ -419,6 +492,7 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
             # the notebook goes on after the stop; let it finish so late errors are caught too
             _wait_all_run(page, NOTEBOOK)
             _check_inspector(page, workdir)
+            _check_focus(page)
             page.screenshot(path=str(ARTIFACTS / "lab-stopped.png"), full_page=False)
             _check_layout(page, NOTEBOOK)
             for notebook in OTHERS:
