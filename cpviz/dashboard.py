@@ -39,8 +39,9 @@ PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 
 # Panel heights (px): a long view scrolls vertically inside its panel, never sideways.
 # Tall enough for the teaching space (28 edges) whole: heatmap 610 px, timeline 618 px, the
-# compact cell diagram ~450 px below its tabs.
-PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 530, "curves": 400, "inspector": 420}
+# compact cell diagram up to ~570 px below its tabs (the end, with the genotype's caption, in
+# a 1000 px output: JupyterLab at 1440 x 900; 530 px cut its last caption lines).
+PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 620, "curves": 400, "inspector": 420}
 
 # The figures, in their panels' order. None has a width of its own: each takes its panel's
 # width (plotly's autosize, redone on every redraw and, with ``responsive``, on every resize),
