@@ -39,8 +39,9 @@ PARAMS = ("beta", "repeats", "ops", "nodes", "sample_steps", "seed")
 
 # Panel heights (px): a long view scrolls vertically inside its panel, never sideways.
 # Tall enough for the teaching space (28 edges) whole: heatmap 610 px, timeline 618 px, the
-# compact cell diagram ~450 px below its tabs.
-PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 530, "curves": 400, "inspector": 420}
+# compact cell diagram up to ~570 px below its tabs (the end, with the genotype's caption, in
+# a 1000 px output: JupyterLab at 1440 x 900; 530 px cut its last caption lines).
+PANEL_HEIGHT = {"heatmap": 640, "timeline": 640, "diagram": 620, "curves": 400, "inspector": 420}
 
 # The figures, in their panels' order. None has a width of its own: each takes its panel's
 # width (plotly's autosize, redone on every redraw and, with ``responsive``, on every resize),
@@ -55,7 +56,58 @@ STYLE = """<style>
 .cpnas-dashboard .cpnas-inspector td, .cpnas-dashboard .cpnas-inspector th {
   padding: 1px 10px 1px 0; line-height: 1.3; vertical-align: top; text-align: left; }
 .cpnas-dashboard .cpnas-inspector .widget-html-content { line-height: 1.3; }
+.cpnas-dashboard .cpnas-diagram g.edge[data-edge] { cursor: pointer; }
+.cpnas-dashboard .cpnas-heatmap .nsewdrag { cursor: pointer !important; }
 </style>"""
+
+# Picking an edge for the inspector from the views: a click on a heatmap row (a cell, or the
+# edge's name beside it) or on an edge of the cell diagram selects that edge in the inspector's
+# list, as a pick in the list does (the list's change event; the kernel sees the new value).
+# The figures are plotly's mime output, not widgets, so the click is caught in the page: one
+# listener per page (the script runs once per dashboard shown; the flag keeps it to one). The
+# heatmap's rows are edge ids (its y), named by the axis's ticktext, the list's labels.
+PICK_JS = """(() => {
+  if (window.__cpnasPickEdge) return;
+  window.__cpnasPickEdge = true;
+  const pick = (from, label) => {
+    const dash = from.closest('.cpnas-dashboard');
+    const list = dash && dash.querySelector('.cpnas-edge-picker select');
+    const i = list ? [...list.options].findIndex(o => o.value === label) : -1;
+    if (i < 0 || list.selectedIndex === i) return;
+    list.selectedIndex = i;
+    list.dispatchEvent(new Event('change', {bubbles: true}));
+  };
+  const label = (gd, edge) => {
+    const ax = (gd.layout || {}).yaxis || {}, i = (ax.tickvals || []).indexOf(edge);
+    return i < 0 ? null : ax.ticktext[i];
+  };
+  const hook = (gd) => {
+    if (gd.__cpnasPickEdge || typeof gd.on !== 'function') return;
+    gd.__cpnasPickEdge = true;
+    gd.on('plotly_click', (d) => {
+      const p = d && d.points && d.points[0], name = p && label(gd, p.y);
+      if (name) pick(gd, name);
+    });
+  };
+  document.addEventListener('mouseover', (ev) => {  // before any click: hook each new plot
+    const gd = ev.target.closest && ev.target.closest('.cpnas-heatmap .js-plotly-plot');
+    if (gd) hook(gd);
+  }, true);
+  document.addEventListener('click', (ev) => {
+    if (!ev.target.closest) return;
+    const edge = ev.target.closest('.cpnas-diagram g.edge[data-edge]');
+    if (edge) return pick(edge, edge.getAttribute('data-edge-label'));
+    // an edge's name left of its row (plotly's tick labels take no pointer events)
+    const gd = ev.target.closest('.cpnas-heatmap .js-plotly-plot');
+    const area = gd && gd.querySelector('.nsewdrag');
+    if (!area || ev.clientX >= area.getBoundingClientRect().left) return;
+    const tick = [...gd.querySelectorAll('.ytick')].find((t) => {
+      const r = t.getBoundingClientRect();
+      return ev.clientY >= r.top - 2 && ev.clientY <= r.bottom + 2;
+    });
+    if (tick) pick(gd, tick.textContent);
+  }, true);
+})();"""
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -166,14 +218,16 @@ def diagram_svg(state: st.SearchState, cell: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _laid_out(source: str) -> str:
-    """DOT text as SVG markup for an HTML widget, scaling to its panel's width."""
+    """DOT text as SVG markup for an HTML widget, scaling to its panel's width, with its
+    focus mode (:func:`cpviz.focus.focus_html`: hover or click a node to see its edges)."""
     from .export import render_bytes
+    from .focus import focus_html
 
     svg = render_bytes(source, "svg", in_process=True).decode("utf-8")
     svg = svg[svg.find("<svg"):]  # drop the XML prolog and doctype: HTML widgets want the element
     # width 100% of the panel, never wider than drawn; the viewBox keeps the proportions
-    return re.sub(r'<svg width="([0-9.]+)pt" height="[0-9.]+pt"',
-                  r'<svg style="width:100%;max-width:\1pt;height:auto"', svg, count=1)
+    return focus_html(re.sub(r'<svg width="([0-9.]+)pt" height="[0-9.]+pt"',
+                             r'<svg style="width:100%;max-width:\1pt;height:auto"', svg, count=1))
 
 
 # -- the dashboard ---------------------------------------------------------------------------
@@ -223,6 +277,9 @@ class Dashboard:
         self.inspector = w.VBox([self.edge_picker, self.inspector_html])
         self._inspected_from: st.SearchState | None = None
         self.edge_picker.observe(lambda _: self._guard(self._draw_inspector), names="value")
+        # the page's listener that picks an edge from a click on the heatmap or the diagram
+        self.pick_script = w.Output(layout=w.Layout(display="none"))
+        self.pick_script.append_display_data(_javascript(PICK_JS))
         self.start_button = w.Button(description="Start", icon="play", button_style="success")
         self.stop_button = w.Button(description="Stop", icon="stop", button_style="danger",
                                     disabled=True)
@@ -254,7 +311,7 @@ class Dashboard:
 
         row = lambda *kids: w.Box(list(kids), layout=w.Layout(flex_flow="row wrap", width="100%"))  # noqa: E731
         self.widget = w.VBox([
-            w.HTML(STYLE), self.status, self.progress, self.error_box, self.controls, self.round_slider,
+            w.HTML(STYLE), self.pick_script, self.status, self.progress, self.error_box, self.controls, self.round_slider,
             self.prunes,
             row(panel(self.figures["heatmap"].widget, "heatmap", "550px"),
                 panel(self.figures["timeline"].widget, "timeline", "550px")),
@@ -469,6 +526,12 @@ class Dashboard:
     @staticmethod
     def _status_html(text: str) -> str:
         return f"<b>CP-NAS</b> · <span class='cpnas-status-text'>{html.escape(text)}</span>"
+
+
+def _javascript(code: str) -> Any:
+    from IPython.display import Javascript
+
+    return Javascript(code)
 
 
 def figure_data(fig: Any) -> list[dict[str, Any]]:

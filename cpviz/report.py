@@ -144,9 +144,13 @@ def _edges_block(df: Any, ops: tuple[str, ...]) -> str:
 
 
 def svg_block(div_id: str, graph: Any) -> str:
+    """A diagram as inline SVG with its focus mode (:func:`cpviz.focus.focus_html`: hover or
+    click a node to see its edges, their labels listed legibly beside it)."""
+    from .focus import focus_html
+
     svg = render_bytes(graph, "svg").decode("utf-8")
     svg = re.sub(r"^.*?(?=<svg)", "", svg, count=1, flags=re.S)  # drop the XML prolog and doctype
-    return f'<div class="cell-diagram" id="{div_id}">{svg}</div>'
+    return f'<div class="cell-diagram" id="{div_id}">{focus_html(svg)}</div>'
 
 
 def _model_block(state: SearchState, genotype: Genotype, model_summary: Any) -> str:

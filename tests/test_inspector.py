@@ -88,3 +88,29 @@ def test_the_dashboard_inspects_the_edge_picked_and_says_each_prune():
     lines = state.prune_lines()
     assert len(lines) == 3 and lines[-1] in dash.prunes.value and lines[0] in dash.prunes.value
     assert dsh.prunes_html(state) == dash.prunes.value
+
+
+def test_the_views_name_each_edge_as_the_inspectors_list_does():
+    """A click on a heatmap row or a diagram edge picks the list's entry by its label (the
+    page's script, checked in tests/test_lab_browser.py): the heatmap's rows (y: edge ids)
+    are named by its axis's ticktext, the diagram's edges by data-edge-label, as the list."""
+    import re
+    from html import unescape
+
+    dash = Dashboard({"ops": OPS, "nodes": 2, "repeats": 1, "seed": 3}, runner=simulated_runner(delay=0.0))
+    dash.start()
+    state = dash.join(timeout=30)
+    listed = dict((v, k) for k, v in dash.edge_picker.options)
+    axis = dash.heatmap.layout.yaxis
+    assert dict(zip(axis.tickvals, axis.ticktext)) == listed
+    assert set(dash.heatmap.data[0].y) == set(state.edges)
+    for cell in ("normal", "reduce"):
+        dash.diagram.selected_index = list(dash.diagrams).index(cell)
+        drawn = dict(re.findall(r'data-edge="([^"]+)" data-edge-label="([^"]+)"',
+                                unescape(dash.diagrams[cell].value)))
+        assert drawn == {e: listed[e] for e in state.edges if e.startswith(cell + ":")}
+    (script,) = dash.pick_script.outputs  # the page's click listener, in a hidden output
+    js = script["data"]["application/javascript"]
+    assert dash.pick_script.layout.display == "none"
+    assert "plotly_click" in js and ".cpnas-edge-picker select" in js and "data-edge-label" in js
+    assert dash.pick_script in dash.widget.children

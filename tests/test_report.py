@@ -31,7 +31,7 @@ def test_report_of_a_finished_run(tmp_path):
         assert f'id="{div}"' in page
     assert page.count("<svg") >= 3  # the genotype pair and one state diagram per cell
     for cell in ("genotype-cells", "state-normal", "state-reduce"):
-        assert re.search(f'id="{cell}"><svg', page)
+        assert re.search(f'id="{cell}"><div class="cpnas-focus"><style>[^<]*</style><svg', page)  # focus mode
     assert events[-2].genotype in page.replace("&#x27;", "'")  # the DARTS string, escaped
     assert "1-bit model summary" in page and 'class="dataframe' in page
     # offline: plotly.js inline, nothing loaded from the network

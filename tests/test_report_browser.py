@@ -24,6 +24,49 @@ _DRAWN_MARKS = """(() => {
   return out; })()"""
 
 
+# per edge of a diagram (its <title>): computed opacity; and the node lists shown
+_FOCUS = """(div) => {
+  const box = document.getElementById(div);
+  const edges = Object.fromEntries([...box.querySelectorAll('g.edge')].map(g =>
+      [g.querySelector('title').textContent, +getComputedStyle(g).opacity]));
+  const lists = [...box.querySelectorAll('.cf-list')].filter(l => getComputedStyle(l).display !== 'none')
+    .map(l => { const r = l.getBoundingClientRect(), b = box.getBoundingClientRect();
+      return {node: l.dataset.node, text: l.innerText, inside: r.left >= b.left - 1 && r.right <= b.right + 1,
+              px: Math.min(...[l, ...l.querySelectorAll('*')].filter(e => e.getClientRects().length)
+                           .map(e => parseFloat(getComputedStyle(e).fontSize)))}; });
+  return {edges, lists}; }"""
+
+
+def _check_focus_mode(page) -> None:
+    """Hover node 0 of the normal cell's full diagram (every op on every edge, its labels
+    scaled below 9 px): the edges that do not touch it fade, its own stay, and a box lists
+    its edges with every op line, at 9 px or more; a click pins it, a click elsewhere lets go."""
+    node = page.locator('#state-normal g.node:has(title:text-is("0"))')
+    assert page.evaluate(_FOCUS, "state-normal")["lists"] == []  # nothing focused: no list
+    node.hover()
+    page.wait_for_function("() => [...document.querySelectorAll('#state-normal .cf-list')]"
+                           ".some(l => getComputedStyle(l).display === 'block')")
+    seen = page.evaluate(_FOCUS, "state-normal")
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    page.locator("#state-normal").screenshot(path=str(ROOT / "test-artifacts" / "report-focus.png"))
+    mine = {t for t in seen["edges"] if "0" in t.split("->")}
+    assert mine == {"c_{k-2}->0", "c_{k-1}->0", "0->1", "0->2", "0->c_{k}"}
+    assert all(seen["edges"][t] == 1 for t in mine), seen["edges"]
+    assert all(abs(op - 0.15) < 1e-6 for t, op in seen["edges"].items() if t not in mine), seen["edges"]
+    (shown,) = seen["lists"]
+    assert shown["node"] == "0" and shown["inside"] and shown["px"] >= 9, shown
+    assert "node 0: 5 edges" in shown["text"] and "c_{k-2} → 0" in shown["text"]
+    assert all(op in shown["text"] for op in ("none", "skip_connect", "sep_conv_3x3", "dil_conv_3x3"))
+    node.click()  # picked: it stays focused with the mouse elsewhere
+    page.mouse.move(1, 1)
+    page.wait_for_function("() => !document.querySelector('#state-normal g.node:hover')")
+    assert [x["node"] for x in page.evaluate(_FOCUS, "state-normal")["lists"]] == ["0"]
+    page.locator("h1").click()  # a click elsewhere lets go
+    page.wait_for_function("() => !document.querySelector('#state-normal g.node:focus')")
+    seen = page.evaluate(_FOCUS, "state-normal")
+    assert seen["lists"] == [] and all(op == 1 for op in seen["edges"].values())
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
@@ -88,6 +131,7 @@ def test_report_in_headless_chromium(chromium, report):
             assert ["k", "sub"] in texts and ["k-2", "sub"] in texts  # c_{k}, c_{k-2}: real subscripts
             assert ["sep_conv_3x3", None] in texts and not any("{" in t for t, _ in texts)
             assert page.locator("table.dataframe").count() == 2
+            _check_focus_mode(page)
             out = ROOT / "test-artifacts"
             out.mkdir(exist_ok=True)
             page.screenshot(path=str(out / "report.png"), full_page=False)
