@@ -110,7 +110,8 @@ def parse_diagram(svg: str) -> tuple[list[FocusNode], list[FocusEdge]]:
             src, dst = title.split("->", 1)
             edges.append(FocusEdge(gid, src, dst, _edge_id(src, dst, graph),
                                    _rows(list(g.iter(f"{_SVG}text")))))
-    return nodes, edges
+    ends = {e.src for e in edges} | {e.dst for e in edges}
+    return [n for n in nodes if n.title in ends], edges  # a node no edge touches (a title) has no focus
 
 
 def focus_css(indices: list[int]) -> str:
@@ -150,22 +151,26 @@ def _row_html(row: Row) -> str:
     return " ".join(out)
 
 
-def _shown(title: str, nodes: dict[str, FocusNode]) -> str:
-    """A node as the list names it: its drawn label, after its cell in a pair of cells."""
-    cell, _, _ = title.rpartition("/")
-    label = nodes[title].label if title in nodes else title
-    return f"{cell} {label}" if cell else label
+def _shown(title: str) -> str:
+    """A node as the list names it, in HTML: its name with a real subscript (as drawn:
+    c<sub>k-2</sub>), after its cell in a pair of cells."""
+    from .cell import node_parts
+
+    cell, _, name = title.rpartition("/")
+    base, sub = node_parts(name)
+    shown = html.escape(base) + (f"<sub>{html.escape(sub)}</sub>" if sub else "")
+    return f"{html.escape(cell)} {shown}" if cell else shown
 
 
-def _node_list(node: FocusNode, nodes: dict[str, FocusNode], edges: list[FocusEdge]) -> str:
+def _node_list(node: FocusNode, edges: list[FocusEdge]) -> str:
     mine = [e for e in edges if node.title in (e.src, e.dst)]
     items = []
     for e in mine:
-        ends = f"{html.escape(_shown(e.src, nodes))} → {html.escape(_shown(e.dst, nodes))}"
+        ends = f"{_shown(e.src)} → {_shown(e.dst)}"
         body = "<br>".join(_row_html(r) for r in e.rows) if e.rows else "<i>concatenated into the output</i>"
         items.append(f"<li><b>{ends}</b>: {body}</li>")
     side = "cf-right" if node.x < 0.5 else "cf-left"  # the side away from the node
-    head = f"node {html.escape(_shown(node.title, nodes))}: {len(mine)} edge{'s' if len(mine) != 1 else ''}"
+    head = f"node {_shown(node.title)}: {len(mine)} edge{'s' if len(mine) != 1 else ''}"
     return (f'<div class="cf-list cf-list-{_index(node.gid)} {side}" data-node="{html.escape(node.title)}">'
             f"<b>{head}</b><ul>{''.join(items)}</ul></div>")
 
@@ -207,7 +212,7 @@ def focus_html(svg: str) -> str:
         return f'<g id="{gid}" class="{kind}{own} {names}"{extra.get(gid, "")}>'
 
     marked = re.sub(r'<g id="((?:node|edge)\d+)" class="(node|edge)">', classed, svg)
-    lists = "".join(_node_list(n, by_title, edges) for n in nodes)
+    lists = "".join(_node_list(n, edges) for n in nodes)
     return (f'<div class="cpnas-focus">{focus_css(sorted(_index(n.gid) for n in nodes))}'
             f"{marked}{lists}</div>")
 

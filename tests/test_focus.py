@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from cpnas.genotype import DARTS_V2
 from cpnas.simulate import simulate
 from cpviz.cell import cell_graph, cell_pair, edge_label
 from cpviz.dashboard import diagram_svg
@@ -83,7 +84,8 @@ def test_focus_html_classes_rules_and_lists(state):
     listing = re.search(rf'<div class="cf-list cf-list-{zero} [^"]*"[^>]*>(.*?)</div>', out).group(1)
     text = html.unescape(re.sub("<[^>]+>", " ", listing))
     assert "node 0: 4 edges" in text
-    assert all(f"{a} → {b}" in text for a, b in (("c_{k-2}", "0"), ("c_{k-1}", "0"), ("0", "1"), ("0", "c_{k}")))
+    assert all(f"{a} → {b}" in listing for a, b in (("c<sub>k-2</sub>", "0"), ("c<sub>k-1</sub>", "0"),
+                                                    ("0", "1"), ("0", "c<sub>k</sub>")))
     assert all(op in text for op in OPS)
 
 
@@ -91,6 +93,13 @@ def test_the_dashboard_diagram_has_focus_mode(state):
     out = diagram_svg(state, "reduce")
     assert out.startswith('<div class="cpnas-focus">') and 'style="width:100%;max-width:' in out
     assert len(re.findall(r'data-edge="reduce:', out)) == len([e for e in state.edges if e.startswith("reduce:")])
+
+
+def test_a_pair_s_titles_take_no_focus():
+    nodes, _ = parse_diagram(_svg(cell_pair(DARTS_V2)))
+    titles = {n.title for n in nodes}
+    assert "normal/title" not in titles and "reduce/title" not in titles
+    assert {"normal/0", "reduce/c_{k}"} <= titles
 
 
 def test_markup_that_is_not_a_diagram_is_left_alone():
