@@ -52,8 +52,9 @@ LIVE_REPEATS = "1000"  # cpnas.limits.MAX_REPEATS: 1000 sweeps of 5, 4, 3 and 2 
 # CPNAS_LAB_FULL=1 (opt-in, outside CI: ~2 min on 2 cores): notebook 3 in its full teaching mode (no
 # quick mode), run to its end, checked at both window sizes mid-search and at the end.
 FULL = os.environ.get("CPNAS_LAB_FULL", "") not in ("", "0")
-# CPNAS_SAVE_SCREENSHOT=1 with CPNAS_LAB_FULL=1: that run's pictures go to docs/images (the
-# README's whole dashboard mid-search, the laptop window, notebook 3 mid-search and at its end)
+# CPNAS_SAVE_SCREENSHOT=1: the run's pictures go to docs/images; with CPNAS_LAB_FULL=1 the
+# README's whole dashboard mid-search, the laptop window and notebook 3's end; without it, the
+# quick-mode pictures (QUICK_PICTURES)
 SAVE_PICTURE = bool(os.environ.get("CPNAS_SAVE_SCREENSHOT"))
 
 
@@ -498,7 +499,7 @@ _FOCUS = """() => {
   const edges = Object.fromEntries([...box.querySelectorAll('g.edge')].map(g =>
       [g.querySelector('title').textContent, +getComputedStyle(g).opacity]));
   const lists = [...box.querySelectorAll('.cf-list')].filter(l => getComputedStyle(l).display !== 'none')
-    .map(l => ({node: l.dataset.node, text: l.innerText,
+    .map(l => ({node: l.dataset.node, text: l.innerText, subs: [...l.querySelectorAll('sub')].map(e => e.textContent),
                 px: Math.min(...[l, ...l.querySelectorAll('*')].filter(e => e.getClientRects().length)
                              .map(e => parseFloat(getComputedStyle(e).fontSize)))}));
   return {edges, lists}; }"""
@@ -520,7 +521,8 @@ def _check_focus(page) -> None:
     assert others and all(abs(op - 0.15) < 1e-6 for op in others), seen["edges"]
     (shown,) = seen["lists"]
     assert shown["node"] == "0" and shown["px"] >= MIN_TEXT_PX, shown
-    assert "c_{k-2} → 0" in shown["text"] and "lead" in shown["text"], shown
+    assert "ck-2 → 0" in shown["text"] and "lead" in shown["text"], shown  # c<sub>k-2</sub>
+    assert {"k-2", "k-1", "k"} <= set(shown["subs"]), shown
     page.locator(".cpnas-diagram .cpnas-focus").first.screenshot(path=str(ARTIFACTS / "lab-focus.png"))
     page.mouse.move(1, 1)
     page.wait_for_function("() => !document.querySelector('.cpnas-diagram g.node:hover')", polling=100,
@@ -576,6 +578,16 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
             browser.close()
     assert status.startswith("stopped"), status
     assert errors == [], "\n".join(errors)
+    if SAVE_PICTURE:  # the quick-mode pictures of docs/dashboard.md, from this run's shots
+        for shot, name in QUICK_PICTURES.items():
+            _save_picture(ARTIFACTS / shot, name)
+
+
+# CPNAS_SAVE_SCREENSHOT=1 (without CPNAS_LAB_FULL): test-artifacts shot -> docs/images picture
+QUICK_PICTURES = {"dashboard-live.png": "lab_03_mid_search_dashboard.png",
+                  "lab-03-1280x800.png": "lab_03_stopped_1280x800.png",
+                  "lab-04-1440x900.png": "lab_04_1440x900.png",
+                  "lab-05-1280x800.png": "lab_05_1280x800.png"}
 
 
 def _save_picture(shot: Path, name: str) -> None:

@@ -31,7 +31,7 @@ _FOCUS = """(div) => {
       [g.querySelector('title').textContent, +getComputedStyle(g).opacity]));
   const lists = [...box.querySelectorAll('.cf-list')].filter(l => getComputedStyle(l).display !== 'none')
     .map(l => { const r = l.getBoundingClientRect(), b = box.getBoundingClientRect();
-      return {node: l.dataset.node, text: l.innerText, inside: r.left >= b.left - 1 && r.right <= b.right + 1,
+      return {node: l.dataset.node, text: l.innerText, subs: [...l.querySelectorAll('sub')].map(e => e.textContent), inside: r.left >= b.left - 1 && r.right <= b.right + 1,
               px: Math.min(...[l, ...l.querySelectorAll('*')].filter(e => e.getClientRects().length)
                            .map(e => parseFloat(getComputedStyle(e).fontSize)))}; });
   return {edges, lists}; }"""
@@ -55,7 +55,9 @@ def _check_focus_mode(page) -> None:
     assert all(abs(op - 0.15) < 1e-6 for t, op in seen["edges"].items() if t not in mine), seen["edges"]
     (shown,) = seen["lists"]
     assert shown["node"] == "0" and shown["inside"] and shown["px"] >= 9, shown
-    assert "node 0: 5 edges" in shown["text"] and "c_{k-2} → 0" in shown["text"]
+    # node names with real subscripts, as drawn: c<sub>k-2</sub> reads "ck-2"
+    assert "node 0: 5 edges" in shown["text"] and "ck-2 → 0" in shown["text"]
+    assert {"k-2", "k-1", "k"} <= set(shown["subs"]), shown
     assert all(op in shown["text"] for op in ("none", "skip_connect", "sep_conv_3x3", "dil_conv_3x3"))
     node.click()  # picked: it stays focused with the mouse elsewhere
     page.mouse.move(1, 1)
