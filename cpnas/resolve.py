@@ -23,6 +23,7 @@ a run's :attr:`Resolved.events` into its ``SearchState`` once. Anything else is 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -96,8 +97,8 @@ def resolve(source: Any) -> Resolved:
         return Resolved(source)
     if has_genotype_fields(source):
         return Resolved(genotype_from_object(source))
-    if isinstance(source, Path):
-        return _from_path(source, str(source))
+    if isinstance(source, os.PathLike):
+        return _from_path(Path(source), os.fspath(source))
     if isinstance(source, Iterable) and not isinstance(source, (str, bytes, dict)):
         events = tuple(source)
         if all(isinstance(e, Event) for e in events):
