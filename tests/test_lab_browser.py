@@ -530,6 +530,22 @@ def _check_focus(page) -> None:
     assert page.evaluate(_FOCUS)["lists"] == []
 
 
+def _run_notebook_3(browser, base: str, token: str, errors: list[str]):
+    """A page that runs notebook 3 (Run All), its console errors collected in ``errors``,
+    scrolled to the dashboard once it is there. The page is tall while the search runs, so the
+    dashboard is on screen as it is built (a plotly widget built off screen may not render);
+    every layout check sets 1440 x 900 or 1280 x 800 itself."""
+    page = browser.new_page(viewport={"width": VIEWPORT["width"], "height": 1600})
+    page.set_default_timeout(HANG_MS)
+    page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+    page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
+    _open_and_run_all(page, base, token, NOTEBOOK)
+    page.wait_for_selector(".cpnas-dashboard", timeout=HANG_MS)
+    # "Run All" scrolled to the last cell; show the dashboard as a user would
+    page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
+    return page
+
+
 def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
     base, token, workdir = lab
     ARTIFACTS.mkdir(exist_ok=True)
@@ -537,16 +553,7 @@ def test_live_dashboard_updates_stops_and_notebooks_fit(chromium, lab):
     with chromium.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
-            # tall while the search runs, so the dashboard is on screen as it is built (a plotly
-            # widget built off screen may not render); 1440 x 900 for every layout check
-            page = browser.new_page(viewport={"width": VIEWPORT["width"], "height": 1600})
-            page.set_default_timeout(HANG_MS)
-            page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
-            page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
-            _open_and_run_all(page, base, token, NOTEBOOK)
-            page.wait_for_selector(".cpnas-dashboard", timeout=HANG_MS)
-            # "Run All" scrolled to the last cell; show the dashboard as a user would
-            page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
+            page = _run_notebook_3(browser, base, token, errors)
             # the first heatmap: plotly.js loads once per page, however long that takes
             page.wait_for_function(f"() => !!document.querySelector('{HEATMAP_PLOT}')?.data?.length",
                                    polling=250, timeout=HANG_MS)
@@ -614,13 +621,7 @@ def test_notebook_03_full_teaching_mode_fits(chromium, tmp_path_factory):
     with running_lab(workdir, quick=False) as (base, token), chromium.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium.executable, args=chromium.args)
         try:
-            page = browser.new_page(viewport={"width": VIEWPORT["width"], "height": 1600})
-            page.set_default_timeout(HANG_MS)
-            page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
-            page.on("pageerror", lambda exc: errors.append(f"page: {exc}"))
-            _open_and_run_all(page, base, token, NOTEBOOK)
-            page.wait_for_selector(".cpnas-dashboard", timeout=HANG_MS)
-            page.evaluate("() => document.querySelector('.cpnas-dashboard').scrollIntoView({block: 'start'})")
+            page = _run_notebook_3(browser, base, token, errors)
             if SAVE_PICTURE:  # first, while the search runs (~20 s); the check below may see its end
                 _take_pictures(page)
             else:  # mid-search: after round 1 (the prune line shown), every view drawn
