@@ -113,14 +113,23 @@ def _claims_02(nb) -> None:
 
 
 def _claims_05(nb) -> None:
-    """The node range the text gives is the one drawn; no claim of which cell is on top; the
-    published genotype goes in as text."""
+    """The node range the text gives is the one drawn; the normal cell is drawn above the
+    reduction cell and c_{k-2} above c_{k-1}, as the text says; the published genotype goes in
+    as text."""
     import re
 
-    m = re.search(r"(\d+) intermediate nodes: 0\.\.(\d+)", _text(_cell(nb, "nodes = result.config.nodes")))
+    from dotread import svg_nodes
+
+    pair = _cell(nb, "nodes = result.config.nodes")
+    m = re.search(r"(\d+) intermediate nodes: 0\.\.(\d+)", _text(pair))
     assert int(m[2]) == int(m[1]) - 1
     md = _markdown(nb)
-    assert "normal cell above" not in md and "read the frame labels" in md
+    assert "the normal cell above the reduction cell" in md and "$c_{k-2}$ (above)" in md
+    (svg,) = [o["data"]["image/svg+xml"] for o in pair.outputs if "image/svg+xml" in o.get("data", {})]
+    y = {name: node.y for name, node in svg_nodes(svg).items()}  # SVG y grows downwards
+    assert y["normal/title"] < y["reduce/title"]
+    assert all(y[f"{c}/c_{{k-2}}"] < y[f"{c}/c_{{k-1}}"] for c in ("normal", "reduce"))
+    assert {f"normal/{i}" for i in range(int(m[1]))} <= set(y)  # the nodes the text names are drawn
     assert "cpviz.export_cell(text," in _cell(nb, "text = str(DARTS_V2)").source
     assert "dpi=72" in _cell(nb, "gif = cpviz.animate_cells").source and "At 72 dpi" in md
 
