@@ -405,6 +405,9 @@ def _draw_state(g: Any, state: SearchState, cell: str, prefix: str, binary: bool
             op = chosen.get((e.src, e.dst))
             attrs.update({"color": op_colour(op), "penwidth": "3", "style": "solid"} if op else
                          {"color": FADED, "penwidth": "1", "style": "dashed"})
+        # the tie line (decorate) takes the fontcolor: the edge's colour, not black; the
+        # label's own text stays black where no FONT colours it
+        attrs.update(fontcolor=attrs["color"], label=f'<<FONT COLOR="#000000">{label[1:-1]}</FONT>>')
         g.edge(prefix + e.src, prefix + e.dst, **attrs)
     _pin(g, nodes, {(e.src, e.dst) for e in edges}, set(nodes[2:-1]), prefix)
     tail = f"round {state.round + 1} of {state.n_rounds}" if state.round >= 0 else "not started"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dotread import node_names, visible_edges
+from dotread import edge_attrs, node_names, visible_edges
 
 from cpnas.errors import CpnasError, GenotypeError
 from cpnas.genotype import DARTS_V2, PC_DARTS, Genotype, parse_genotype
@@ -174,6 +174,19 @@ def test_state_diagram_of_a_finished_search_marks_survivors():
     assert src.count("penwidth=3") == 14
     assert src.count("<S>") == 14 * 7
     assert src.count("<B>") == 14  # the survivor's name stands out
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_state_labels_are_tied_to_their_edge_in_its_colour(compact):
+    """Every op label is tied to its edge by Graphviz's decorate line, which takes the
+    fontcolor: the edge's colour (a black tick on a grey edge read as a mark of its own); the
+    label's text keeps its own colours, black where none is given."""
+    state = replay(simulate(ops=("none", "skip_connect", "sep_conv_3x3"), nodes=2, seed=0, stop_after=4))
+    labelled = [a for a in edge_attrs(cell_graph(state, "normal", compact=compact).source) if a.get("label")]
+    assert len(labelled) == len([e for e in state.edges if e.startswith("normal:")])
+    for attrs in labelled:
+        assert attrs["decorate"] == "true" and attrs["fontcolor"] == attrs["color"], attrs
+        assert attrs["label"].startswith('<FONT COLOR="#000000">'), attrs["label"]
 
 
 def test_state_diagram_needs_a_space():
