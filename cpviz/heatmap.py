@@ -62,7 +62,7 @@ def _none_if_nan(x: Any) -> Any:
 
 
 def heatmap_data(state: SearchState, value: str = "ev", round: int | None = None) -> HeatmapData:
-    """The heatmap of one round (default: the latest) of a state, events or run dir."""
+    """The heatmap of one round (default: the latest) of a search state."""
     if value not in VALUES:
         raise CpnasError(f"value must be one of {list(VALUES)}, got {value!r}")
     state = require_state(state, "heatmap_data")
@@ -204,31 +204,32 @@ def _categories(names: Any, *, reverse: bool = False) -> dict:
 def _traces(d: HeatmapData, k: int) -> list[dict[str, Any]]:
     """This round's values, the sample in training, last round's values carried over (faded)
     and the pruned cells (dark): four traces, in this order, in every frame."""
-    return [_trace(d, k), _training_trace(d), _carried_trace(d, k), _pruned_trace(d)]
+    hover = [[_hover(c) for c in row] for row in d.cells]  # once: the three grids share it
+    return [_trace(d, k, hover), _training_trace(d), _carried_trace(d, k, hover), _pruned_trace(d, hover)]
 
 
-def _carried_trace(d: HeatmapData, k: int) -> dict[str, Any]:
+def _carried_trace(d: HeatmapData, k: int, hover: list[list[str]]) -> dict[str, Any]:
     zmin, zmid, zmax = colour_range(d, k - d.round)
     return {
         "type": "heatmap", "name": "last round", "z": d.matrix("carried"), "x": list(d.ops),
         "y": list(d.edges), "opacity": CARRIED_OPACITY, "showscale": False,
         "colorscale": _colorscale(), "zmin": zmin, "zmid": zmid, "zmax": zmax,
-        "customdata": [[_hover(c) for c in row] for row in d.cells],
+        "customdata": hover,
         "hovertemplate": "%{customdata}<extra></extra>", "hoverongaps": False, "xgap": 1, "ygap": 1,
     }
 
 
-def _pruned_trace(d: HeatmapData) -> dict[str, Any]:
+def _pruned_trace(d: HeatmapData, hover: list[list[str]]) -> dict[str, Any]:
     return {
         "type": "heatmap", "name": "pruned", "x": list(d.ops), "y": list(d.edges),
         "z": [[1 if c.masked else None for c in row] for row in d.cells],
         "colorscale": [[0, PRUNED], [1, PRUNED]], "zmin": 0, "zmax": 1, "showscale": False,
-        "customdata": [[_hover(c) for c in row] for row in d.cells],
+        "customdata": hover,
         "hovertemplate": "%{customdata}<extra></extra>", "hoverongaps": False, "xgap": 1, "ygap": 1,
     }
 
 
-def _trace(d: HeatmapData, k: int) -> dict[str, Any]:
+def _trace(d: HeatmapData, k: int, hover: list[list[str]]) -> dict[str, Any]:
     alive = k - d.round  # ops alive on every edge in this round
     zmin, zmid, zmax = colour_range(d, alive)
     title = (f"ev (K={alive})<br>{zmin:g} .. {zmax:.3g}<br>even = {zmid:.3g}" if d.value == "ev"
@@ -238,7 +239,7 @@ def _trace(d: HeatmapData, k: int) -> dict[str, Any]:
         "z": d.matrix(),
         "x": list(d.ops),
         "y": list(d.edges),
-        "customdata": [[_hover(c) for c in row] for row in d.cells],
+        "customdata": hover,
         "hovertemplate": "%{customdata}<extra></extra>",
         "colorscale": _colorscale(),
         "zmin": zmin, "zmid": zmid, "zmax": zmax,

@@ -39,7 +39,7 @@ class TimelineData(NamedTuple):
 
 
 def timeline_data(state: SearchState) -> TimelineData:
-    """Every op's lifetime on every edge of a state (or events, or a run dir)."""
+    """Every op's lifetime on every edge of a search state."""
     state = require_state(state, "timeline_data")
     if not state.edges:
         raise CpnasError("the search state has no search space yet (no SearchStarted event)")
