@@ -326,6 +326,7 @@ class Dashboard:
         ops = tuple(cfg.get("ops") or PRIMITIVES)
         style = {"description_width": "initial"}
         size = w.Layout(width="300px")
+        names = list(PRIMITIVES) + [o for o in ops if o not in PRIMITIVES]
         return {
             "beta": w.FloatSlider(value=float(cfg.get("beta", 0.5)), min=-3.0, max=3.0, step=0.1,
                                   description="beta_P", style=style, layout=size),
@@ -338,9 +339,9 @@ class Dashboard:
                                              style=style, layout=size),
             "seed": w.IntText(value=int(cfg.get("seed", 0)), description="seed", style=style,
                               layout=size),
-            "ops": w.SelectMultiple(options=(names := list(PRIMITIVES) + [o for o in ops if o not in PRIMITIVES]),
-                                    value=ops, rows=len(names),  # every op in view, none hidden description="op set", style=style,
-                                    layout=size),
+            # every op in view (one row each), none hidden behind a scroll bar
+            "ops": w.SelectMultiple(options=names, value=ops, rows=len(names), description="op set",
+                                    style=style, layout=size),
         }
 
     def param_values(self) -> dict[str, Any]:

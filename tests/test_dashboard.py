@@ -101,6 +101,14 @@ def test_widget_parameters_reach_the_runner():
         dash.start(lr=0.1)
 
 
+def test_every_parameter_widget_is_labelled_and_the_op_set_shows_every_op():
+    dash = Dashboard(CONFIG, runner=lambda *a: None)
+    labels = {k: dash.params[k].description for k in dash.params}
+    assert all(labels.values()), labels
+    assert labels["ops"] == "op set"
+    assert dash.params["ops"].rows == len(dash.params["ops"].options) >= 8
+
+
 def test_stop_ends_a_running_search_and_keeps_what_it_has():
     dash = Dashboard(CONFIG, runner=_gated_runner(pause_after=5))
     dash.start()
