@@ -240,8 +240,11 @@ def test_darts_is_refused_under_torchrun_before_anything_is_written(others):
     log = (base / "darts.log").read_text()
     assert rc["darts"] != 0, log[-3000:]
     refusals = [line for line in log.splitlines() if line.startswith("error: ")]
-    assert refusals == ["error: strategy: darts runs in one process only, got 2 processes "
-                        "(run it without torchrun)"] * 2, log[-3000:]  # one line per rank
+    # each rank refuses in one line; once the first rank exits, torchrun stops the other
+    # (SIGTERM), which may come before that rank has printed its line: one or two lines
+    assert 1 <= len(refusals) <= 2, log[-3000:]
+    assert set(refusals) == {"error: strategy: darts runs in one process only, got 2 processes "
+                             "(run it without torchrun)"}, log[-3000:]
     assert 'File "' + str(ROOT / "cpnas") not in log  # no traceback of ours
     assert not (base / "darts").exists()
 
