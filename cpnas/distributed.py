@@ -24,6 +24,7 @@ search in 2 processes then computes what one process computes, up to float round
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ class Dist:
 
 
 SINGLE = Dist()
+LEAVE_TIMEOUT_S = 30  # how long shutdown() waits for the other ranks to leave with it
 
 
 def from_env() -> Dist:
@@ -156,6 +158,12 @@ def init(device: str) -> Dist:
 def shutdown() -> None:
     """Leave the process group; a group whose peers or launcher are gone is left anyway."""
     if tdist.is_available() and tdist.is_initialized():
+        # Leave together: a gloo rank that tore its group down while its peer still worked
+        # (rank 0 writing its files) aborted now and then ("terminate called without an active
+        # exception", SIGABRT). Bounded: a peer that is gone or stuck ends the wait.
+        if tdist.get_backend() == "gloo":
+            with contextlib.suppress(RuntimeError, OSError):
+                tdist.monitored_barrier(timeout=datetime.timedelta(seconds=LEAVE_TIMEOUT_S))
         try:
             tdist.destroy_process_group()
         except (RuntimeError, OSError):  # the store lived in the launcher, now gone
